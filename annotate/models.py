@@ -1,0 +1,171 @@
+"""The core data: projects, who works on them, what they ask, and the examples they hold."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.db import models
+from django.db.models.functions import Now
+from django.urls import reverse
+
+from annotate import questions
+from annotate.shapes import shape_of
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+
+
+class Role(models.TextChoices):
+    ANNOTATOR = "annotator"
+    REVIEWER = "reviewer"
+    MANAGER = "manager"
+
+    @property
+    def rank(self) -> int:
+        return ROLE_RANK[self.value]
+
+
+# Each role may do everything the roles below it may.
+ROLE_RANK = {Role.ANNOTATOR.value: 1, Role.REVIEWER.value: 2, Role.MANAGER.value: 3}
+
+
+class ProjectQuerySet(models.QuerySet["Project"]):
+    def visible_to(self, user: AbstractBaseUser | AnonymousUser) -> ProjectQuerySet:
+        if not user.is_authenticated:
+            return self.none()
+        if user.is_staff:
+            return self.all()
+        return self.filter(memberships__user=user)
+
+
+class Project(models.Model):
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    overlap = models.PositiveIntegerField(default=1, help_text="How many different annotators label each example.")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ProjectQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [models.CheckConstraint(condition=models.Q(overlap__gte=1), name="project_overlap_at_least_1")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("annotate:project_detail", args=[self.pk])
+
+    def current_guideline(self) -> Guideline | None:
+        return self.guidelines.order_by("-version").first()
+
+
+class Membership(models.Model):
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=20, choices=Role.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["project", "user__username"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "project"], name="membership_unique_user_project"),
+            models.CheckConstraint(condition=models.Q(role__in=Role.values), name="membership_role_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} as {self.role} in {self.project}"
+
+
+class Guideline(models.Model):
+    """One version of a project's annotation guideline. Versions are never edited: a change is a new row."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="guidelines")
+    version = models.PositiveIntegerField()
+    text = models.TextField(blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["project", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "version"], name="guideline_unique_project_version"),
+            models.CheckConstraint(condition=models.Q(version__gte=1), name="guideline_version_at_least_1"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.project} guideline v{self.version}"
+
+
+class Question(models.Model):
+    Kind = models.TextChoices("Kind", [(k, k) for k in questions.KINDS])
+    Level = models.TextChoices("Level", [(lvl, lvl) for lvl in questions.LEVELS])
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="questions")
+    name = models.CharField(max_length=100)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    options = models.JSONField(default=dict, blank=True, help_text="labels for label kinds; min and max for ratings")
+    required = models.BooleanField(default=True)
+    level = models.CharField(max_length=10, choices=Level.choices, null=True, blank=True)
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["project", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "name"], name="question_unique_project_name"),
+            models.CheckConstraint(condition=models.Q(kind__in=questions.KINDS), name="question_kind_valid"),
+            models.CheckConstraint(
+                condition=models.Q(level__isnull=True) | models.Q(level__in=questions.LEVELS),
+                name="question_level_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.kind})"
+
+    def as_spec(self) -> questions.QuestionSpec:
+        return questions.QuestionSpec(
+            name=self.name, kind=self.kind, required=self.required, level=self.level, options=self.options
+        )
+
+
+class ExampleQuerySet(models.QuerySet["Example"]):
+    def for_project(self, project: Project) -> ExampleQuerySet:
+        return self.filter(project=project)
+
+    def update(self, **kwargs: Any) -> int:
+        raise TypeError("Examples are immutable: curation steps write derived content into a dataset version.")
+
+
+class Example(models.Model):
+    """One imported record. Immutable: the database refuses updates (see migration 0002)."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="examples")
+    external_id = models.CharField(max_length=255)
+    content = models.JSONField()
+    metadata = models.JSONField(default=dict, blank=True)
+    content_hash = models.CharField(max_length=64, help_text="sha256 of the content's canonical JSON")
+    created_at = models.DateTimeField(db_default=Now())
+
+    objects = ExampleQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["project", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "external_id"], name="example_unique_project_external_id"),
+        ]
+        indexes = [models.Index(fields=["project", "content_hash"], name="example_project_hash_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.project_id}:{self.external_id}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise TypeError("Examples are immutable once imported.")
+        super().save(*args, **kwargs)
+
+    @property
+    def shape(self) -> str:
+        return shape_of(self.content)

@@ -1,0 +1,142 @@
+"""Question definitions: what a project asks its annotators, checked before it is stored.
+
+Pure Python (no Django) so the same rules serve the API, the pages and the tests.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+KINDS = ("label", "multi_label", "rating", "text", "preference", "ranking")
+LEVELS = ("nominal", "ordinal", "interval", "ratio")
+DEFAULT_LEVEL = {
+    "label": "nominal",
+    "multi_label": "nominal",
+    "preference": "nominal",
+    "rating": "ordinal",
+    "ranking": "ordinal",
+    "text": None,
+}
+# Which measurement levels make sense for each kind (text answers have none).
+ALLOWED_LEVELS = {
+    "label": LEVELS,
+    "multi_label": ("nominal",),
+    "preference": ("nominal", "ordinal"),
+    "rating": LEVELS,
+    "ranking": ("ordinal",),
+    "text": (None,),
+}
+NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,99}$")
+MAX_LABELS = 200
+MAX_SCALE_POINTS = 1001
+COMMON_KEYS = {"name", "kind", "required", "level"}
+KIND_KEYS = {
+    "label": {"labels"},
+    "multi_label": {"labels"},
+    "rating": {"min", "max"},
+    "text": set(),
+    "preference": set(),
+    "ranking": set(),
+}
+
+
+class QuestionSpecError(ValueError):
+    """A question definition that cannot be stored; ``errors`` maps a field to what is wrong with it."""
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        self.errors = errors
+
+
+@dataclass(frozen=True)
+class QuestionSpec:
+    name: str
+    kind: str
+    required: bool = True
+    level: str | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The public form used by the API: options flattened beside name and kind."""
+        return {"name": self.name, "kind": self.kind, **self.options, "required": self.required, "level": self.level}
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def parse_question(raw: Any) -> QuestionSpec:
+    """Check one question definition and return it normalised, or raise QuestionSpecError."""
+    if not isinstance(raw, dict):
+        raise QuestionSpecError({"question": "must be an object with at least 'name' and 'kind'"})
+    errors: dict[str, str] = {}
+    name = raw.get("name")
+    if not isinstance(name, str) or not NAME_PATTERN.match(name):
+        errors["name"] = "must start with a letter and use only letters, digits, '_' or '-' (at most 100 characters)"
+    kind = raw.get("kind")
+    if kind not in KINDS:
+        errors["kind"] = f"must be one of {', '.join(KINDS)}"
+        raise QuestionSpecError(errors)
+    unknown = set(raw) - COMMON_KEYS - KIND_KEYS[kind]
+    if unknown:
+        errors["question"] = f"unknown keys for a {kind} question: {', '.join(sorted(unknown))}"
+    required = raw.get("required", True)
+    if not isinstance(required, bool):
+        errors["required"] = "must be true or false"
+    level = raw.get("level", DEFAULT_LEVEL[kind])
+    if level not in ALLOWED_LEVELS[kind]:
+        allowed = [lvl for lvl in ALLOWED_LEVELS[kind] if lvl]
+        errors["level"] = (
+            f"a {kind} question takes one of {', '.join(allowed)}" if allowed else "text questions have no level"
+        )
+    options: dict[str, Any] = {}
+    if kind in ("label", "multi_label"):
+        labels = raw.get("labels")
+        minimum = 2 if kind == "label" else 1
+        if (
+            not isinstance(labels, list)
+            or not all(isinstance(item, str) and item.strip() for item in labels)
+            or not minimum <= len(labels) <= MAX_LABELS
+        ):
+            errors["labels"] = f"must be a list of {minimum} to {MAX_LABELS} non-empty strings"
+        elif len(set(labels)) != len(labels):
+            errors["labels"] = "must not repeat a label"
+        else:
+            options["labels"] = labels
+    elif kind == "rating":
+        low, high = raw.get("min"), raw.get("max")
+        if not (_is_int(low) and _is_int(high)):
+            errors["min"] = "a rating question needs whole numbers 'min' and 'max'"
+        elif not low < high:
+            errors["max"] = "must be greater than min"
+        elif high - low + 1 > MAX_SCALE_POINTS:
+            errors["max"] = f"a scale may have at most {MAX_SCALE_POINTS} points"
+        else:
+            options.update({"min": low, "max": high})
+    if errors:
+        raise QuestionSpecError(errors)
+    return QuestionSpec(name=name, kind=kind, required=required, level=level, options=options)
+
+
+def parse_questions(raw: Any) -> list[QuestionSpec]:
+    """Check a list of question definitions; errors are keyed ``questions[i].field``."""
+    if not isinstance(raw, list):
+        raise QuestionSpecError({"questions": "must be a list of question objects"})
+    specs: list[QuestionSpec] = []
+    errors: dict[str, str] = {}
+    seen: set[str] = set()
+    for index, item in enumerate(raw):
+        try:
+            spec = parse_question(item)
+        except QuestionSpecError as exc:
+            errors.update({f"questions[{index}].{key}": message for key, message in exc.errors.items()})
+            continue
+        if spec.name in seen:
+            errors[f"questions[{index}].name"] = f"the name {spec.name!r} is used twice"
+        seen.add(spec.name)
+        specs.append(spec)
+    if errors:
+        raise QuestionSpecError(errors)
+    return specs
