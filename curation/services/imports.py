@@ -55,8 +55,13 @@ def import_start(
     created_by: AbstractBaseUser,
     upload: UploadedFile | None = None,
     records: list[Any] | None = None,
+    enqueue: bool = True,
 ) -> Job:
-    """Store the data to import and queue the job that imports it."""
+    """Store the data to import and queue the job that imports it.
+
+    ``enqueue=False`` is for command-line callers that run the job themselves (``job.start()`` then
+    ``import_run``), such as the demo loader.
+    """
     if (upload is None) == (records is None):
         raise ImportRequestError("send either a file or a list of records")
     if upload is not None:
@@ -88,9 +93,10 @@ def import_start(
         params={"path": path.name, "filename": filename, **source},
         progress_unit="bytes",
     )
-    from curation.tasks import run_import  # the task module imports this one
+    if enqueue:
+        from curation.tasks import run_import  # imported here because the task module imports this one
 
-    transaction.on_commit(lambda: run_import.delay(job.pk))
+        transaction.on_commit(lambda: run_import.delay(job.pk))
     return job
 
 

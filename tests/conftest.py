@@ -1,0 +1,56 @@
+"""The fixed cast every test uses: in one project, a manager, a reviewer and an annotator; an outsider who is a
+member of nothing; and the anonymous visitor. Tests of access run every endpoint against all five."""
+
+from __future__ import annotations
+
+import pytest
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from annotate.models import Membership, Role
+from tests.factories import GuidelineFactory, ProjectFactory, QuestionFactory, UserFactory
+
+ROLES = ("manager", "reviewer", "annotator", "outsider", "anonymous")
+
+
+@pytest.fixture
+def project(db):
+    project = ProjectFactory(name="helpfulness")
+    GuidelineFactory(project=project, version=1, text="# Guideline\nBe helpful.")
+    QuestionFactory(project=project, name="quality", kind="rating", options={"min": 1, "max": 5})
+    QuestionFactory(
+        project=project, name="topic", kind="label", options={"labels": ["code", "math", "general"]}, level="nominal"
+    )
+    return project
+
+
+@pytest.fixture
+def cast(project):
+    """Users by role name; the outsider and anonymous have no membership (anonymous is None)."""
+    users = {}
+    for role in (Role.MANAGER, Role.REVIEWER, Role.ANNOTATOR):
+        user = UserFactory(username=f"{role}-user")
+        Membership.objects.create(user=user, project=project, role=role)
+        users[str(role)] = user
+    users["outsider"] = UserFactory(username="outsider-user")
+    users["anonymous"] = None
+    return users
+
+
+@pytest.fixture
+def staff(db):
+    return UserFactory(username="staff-user", is_staff=True)
+
+
+def api_client_for(user) -> APIClient:
+    client = APIClient()
+    if user is not None:
+        token, _ = Token.objects.get_or_create(user=user)
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    return client
+
+
+@pytest.fixture
+def api_as(cast):
+    """api_as("manager") → an APIClient authenticated by token as that member of the cast."""
+    return lambda role: api_client_for(cast[role])
