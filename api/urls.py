@@ -1,4 +1,24 @@
 from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from api.views import auth, data, projects
 
 app_name = "api"
-urlpatterns: list = []
+urlpatterns = [
+    path("auth/token/", auth.TokenView.as_view(), name="token"),
+    path("users/", auth.UserCreateView.as_view(), name="users"),
+    path("projects/", projects.ProjectListView.as_view(), name="projects"),
+    path("projects/<int:project_id>/", projects.ProjectDetailView.as_view(), name="project"),
+    path("projects/<int:project_id>/questions/", projects.QuestionsView.as_view(), name="questions"),
+    path("projects/<int:project_id>/guidelines/", projects.GuidelineListView.as_view(), name="guidelines"),
+    path("projects/<int:project_id>/members/", projects.MemberListView.as_view(), name="members"),
+    path("projects/<int:project_id>/members/<str:username>/", projects.MemberDetailView.as_view(), name="member"),
+    path("projects/<int:project_id>/imports/", data.ImportView.as_view(), name="imports"),
+    path("projects/<int:project_id>/jobs/", data.ProjectJobListView.as_view(), name="project-jobs"),
+    path("projects/<int:project_id>/examples/", data.ExampleListView.as_view(), name="examples"),
+    path("examples/<int:example_id>/", data.ExampleDetailView.as_view(), name="example"),
+    path("jobs/<int:job_id>/", data.JobDetailView.as_view(), name="job"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),
+]

@@ -13,6 +13,12 @@ from tests.factories import GuidelineFactory, ProjectFactory, QuestionFactory, U
 ROLES = ("manager", "reviewer", "annotator", "outsider", "anonymous")
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """Real hashers are slow on purpose; tests create many users."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def project(db):
     project = ProjectFactory(name="helpfulness")

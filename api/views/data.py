@@ -1,0 +1,98 @@
+"""Examples, imports and jobs."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import exceptions, generics, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from annotate import access
+from annotate.models import Example, Project, Role
+from api.serializers import (
+    ExampleSerializer,
+    ImportRecordsSerializer,
+    ImportUploadSerializer,
+    JobEnvelopeSerializer,
+    JobSerializer,
+)
+from curation.models import Job
+from curation.services.imports import ImportRequestError, import_start
+
+
+class ExampleListView(generics.ListAPIView):
+    serializer_class = ExampleSerializer
+
+    @extend_schema(parameters=[OpenApiParameter("external_id", str, description="Only the example with this id")])
+    def get(self, request: Request, *args: object, **kwargs: object) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self) -> QuerySet[Example]:
+        project = access.project_for_user(self.request.user, self.kwargs["project_id"], at_least=Role.REVIEWER)
+        examples = Example.objects.for_project(project)
+        if external_id := self.request.query_params.get("external_id"):
+            examples = examples.filter(external_id=external_id)
+        return examples
+
+
+class ExampleDetailView(generics.RetrieveAPIView):
+    """An example, read-only: examples are immutable (PUT, PATCH and DELETE answer 405)."""
+
+    serializer_class = ExampleSerializer
+
+    def get_object(self) -> Example:
+        example = Example.objects.filter(pk=self.kwargs["example_id"]).select_related("project").first()
+        if example is None:
+            raise exceptions.NotFound("No such example.")
+        access.project_for_user(self.request.user, example.project_id, at_least=Role.REVIEWER)
+        return example
+
+
+class ImportView(APIView):
+    """Import examples from a file (multipart ``file``) or from posted JSON ``{"records": [...]}``."""
+
+    @extend_schema(
+        request={"multipart/form-data": ImportUploadSerializer, "application/json": ImportRecordsSerializer},
+        responses={202: JobEnvelopeSerializer},
+    )
+    def post(self, request: Request, project_id: int) -> Response:
+        project = access.project_for_user(request.user, project_id, at_least=Role.MANAGER)
+        upload = request.FILES.get("file")
+        records = None
+        if upload is None:
+            if not isinstance(request.data, dict) or "records" not in request.data:
+                raise exceptions.ValidationError(
+                    {"file": ["send a multipart 'file' (.jsonl, .json, .csv, .parquet) or JSON {\"records\": [...]}"]}
+                )
+            body = ImportRecordsSerializer(data=request.data)
+            body.is_valid(raise_exception=True)
+            records = body.validated_data["records"]
+        try:
+            job = import_start(project=project, created_by=request.user, upload=upload, records=records)
+        except ImportRequestError as exc:
+            raise exceptions.ValidationError({"file" if upload else "records": [str(exc)]}) from None
+        return Response({"job": JobSerializer(job).data}, status=status.HTTP_202_ACCEPTED)
+
+
+class ProjectJobListView(generics.ListAPIView):
+    serializer_class = JobSerializer
+
+    def get_queryset(self) -> QuerySet[Job]:
+        project: Project = access.project_for_user(self.request.user, self.kwargs["project_id"], at_least=Role.MANAGER)
+        return Job.objects.for_project(project).select_related("created_by")
+
+    def paginate_queryset(self, queryset: QuerySet[Job]) -> list[Job] | None:
+        self.paginator.ordering = "-id"  # type: ignore[union-attr]
+        return super().paginate_queryset(queryset)
+
+
+class JobDetailView(generics.RetrieveAPIView):
+    serializer_class = JobSerializer
+
+    def get_object(self) -> Job:
+        job = Job.objects.visible_to(self.request.user).filter(pk=self.kwargs["job_id"]).first()
+        if job is None:
+            raise exceptions.NotFound("No such job.")
+        return job

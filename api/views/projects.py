@@ -1,0 +1,154 @@
+"""Projects, their questions, guideline versions and members."""
+
+from __future__ import annotations
+
+from django.db.models import Count, OuterRef, QuerySet, Subquery
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from annotate import access, services
+from annotate.models import Guideline, Project, Role
+from api.serializers import (
+    GuidelineSerializer,
+    MemberSerializer,
+    ProjectSerializer,
+    ProjectUpdateSerializer,
+    ProjectWriteSerializer,
+    QuestionListField,
+)
+
+
+def with_summary(projects: QuerySet[Project]) -> QuerySet[Project]:
+    """Add what the project representation shows, in the same query: current guideline and example count."""
+    current = Guideline.objects.filter(project=OuterRef("pk")).order_by("-version")
+    return projects.annotate(
+        guideline_version=Subquery(current.values("version")[:1]),
+        guideline_text=Subquery(current.values("text")[:1]),
+        example_count=Count("examples", distinct=True),
+    ).prefetch_related("questions")
+
+
+def project_response(request: Request, project: Project, status_code: int = status.HTTP_200_OK) -> Response:
+    loaded = with_summary(Project.objects.filter(pk=project.pk)).get()
+    loaded.user_role = access.role_in(request.user, project)  # type: ignore[attr-defined]
+    return Response(ProjectSerializer(loaded).data, status=status_code)
+
+
+class ProjectListView(generics.ListAPIView):
+    serializer_class = ProjectSerializer
+
+    def get_queryset(self) -> QuerySet[Project]:
+        return with_summary(Project.objects.visible_to(self.request.user))
+
+    def list(self, request: Request, *args: object, **kwargs: object) -> Response:
+        page = self.paginate_queryset(self.get_queryset())
+        roles = dict(request.user.memberships.filter(project__in=page).values_list("project_id", "role"))
+        for project in page:
+            project.user_role = Role.MANAGER if request.user.is_staff else roles.get(project.pk)
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    @extend_schema(request=ProjectWriteSerializer, responses={201: ProjectSerializer})
+    def post(self, request: Request) -> Response:
+        body = ProjectWriteSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        project = services.project_create(
+            name=data["name"],
+            description=data["description"],
+            overlap=data["overlap"],
+            guideline_text=data["guideline"],
+            questions=data["questions"],
+            created_by=request.user,
+        )
+        return project_response(request, project, status.HTTP_201_CREATED)
+
+
+class ProjectDetailView(APIView):
+    @extend_schema(responses=ProjectSerializer)
+    def get(self, request: Request, project_id: int) -> Response:
+        project = access.project_for_user(request.user, project_id)
+        return project_response(request, project)
+
+    @extend_schema(request=ProjectUpdateSerializer, responses=ProjectSerializer)
+    def patch(self, request: Request, project_id: int) -> Response:
+        project = access.project_for_user(request.user, project_id, at_least=Role.MANAGER)
+        body = ProjectUpdateSerializer(data=request.data, partial=True)
+        body.is_valid(raise_exception=True)
+        for field, value in body.validated_data.items():
+            setattr(project, field, value)
+        project.save(update_fields=list(body.validated_data) or None)
+        return project_response(request, project)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, project_id: int) -> Response:
+        project = access.project_for_user(request.user, project_id, at_least=Role.MANAGER)
+        project.delete()
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class QuestionsView(APIView):
+    """The project's questions; managers may add more (existing ones are not changed once defined)."""
+
+    @extend_schema(responses=QuestionListField)
+    def get(self, request: Request, project_id: int) -> Response:
+        project = access.project_for_user(request.user, project_id)
+        return Response({"results": [q.as_spec().as_dict() for q in project.questions.all()], "next": None})
+
+    @extend_schema(request=QuestionListField, responses={201: QuestionListField})
+    def post(self, request: Request, project_id: int) -> Response:
+        project = access.project_for_user(request.user, project_id, at_least=Role.MANAGER)
+        raw = request.data if isinstance(request.data, list) else [request.data]
+        specs = QuestionListField().run_validation(raw)
+        created = services.questions_add(project=project, specs=specs)
+        return Response([q.as_spec().as_dict() for q in created], status=status.HTTP_201_CREATED)
+
+
+class GuidelineListView(generics.ListAPIView):
+    serializer_class = GuidelineSerializer
+
+    def get_queryset(self) -> QuerySet[Guideline]:
+        project = access.project_for_user(self.request.user, self.kwargs["project_id"])
+        return project.guidelines.select_related("created_by").order_by("-version")
+
+    def paginate_queryset(self, queryset: QuerySet[Guideline]) -> list[Guideline] | None:
+        self.paginator.ordering = "-version"  # type: ignore[union-attr]
+        return super().paginate_queryset(queryset)
+
+    @extend_schema(request=GuidelineSerializer, responses={201: GuidelineSerializer})
+    def post(self, request: Request, project_id: int) -> Response:
+        project = access.project_for_user(request.user, project_id, at_least=Role.MANAGER)
+        body = GuidelineSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        guideline = services.guideline_add(project=project, text=body.validated_data["text"], created_by=request.user)
+        return Response(GuidelineSerializer(guideline).data, status=status.HTTP_201_CREATED)
+
+
+class MemberListView(generics.ListAPIView):
+    serializer_class = MemberSerializer
+
+    def get_queryset(self) -> QuerySet:
+        project = access.project_for_user(self.request.user, self.kwargs["project_id"], at_least=Role.REVIEWER)
+        return project.memberships.select_related("user")
+
+    @extend_schema(request=MemberSerializer, responses={201: MemberSerializer, 200: MemberSerializer})
+    def post(self, request: Request, project_id: int) -> Response:
+        project = access.project_for_user(request.user, project_id, at_least=Role.MANAGER)
+        body = MemberSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        membership, created = services.member_set(
+            project=project, username=body.validated_data["user"]["username"], role=body.validated_data["role"]
+        )
+        return Response(
+            MemberSerializer(membership).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        )
+
+
+class MemberDetailView(APIView):
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, project_id: int, username: str) -> Response:
+        project = access.project_for_user(request.user, project_id, at_least=Role.MANAGER)
+        services.member_remove(project=project, username=username)
+        return Response(status=status.HTTP_204_NO_CONTENT)

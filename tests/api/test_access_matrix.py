@@ -1,0 +1,82 @@
+"""Every endpoint against the fixed cast: what each role gets back (API.md, the role table)."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from curation.models import Job
+from tests.conftest import ROLES, api_client_for
+from tests.factories import ExampleFactory
+
+# expected status per role, in the order of ROLES: manager, reviewer, annotator, outsider, anonymous
+MATRIX = [
+    ("get", "/api/v1/projects/{p}/", None, (200, 200, 200, 404, 401)),
+    ("patch", "/api/v1/projects/{p}/", {"description": "new"}, (200, 403, 403, 404, 401)),
+    ("delete", "/api/v1/projects/{p}/", None, (204, 403, 403, 404, 401)),
+    ("get", "/api/v1/projects/{p}/questions/", None, (200, 200, 200, 404, 401)),
+    ("post", "/api/v1/projects/{p}/questions/", {"name": "extra", "kind": "text"}, (201, 403, 403, 404, 401)),
+    ("get", "/api/v1/projects/{p}/guidelines/", None, (200, 200, 200, 404, 401)),
+    ("post", "/api/v1/projects/{p}/guidelines/", {"text": "v2"}, (201, 403, 403, 404, 401)),
+    ("get", "/api/v1/projects/{p}/members/", None, (200, 200, 403, 404, 401)),
+    ("post", "/api/v1/projects/{p}/members/", {"username": "newcomer", "role": "annotator"}, (201, 403, 403, 404, 401)),
+    ("delete", "/api/v1/projects/{p}/members/annotator-user/", None, (204, 403, 403, 404, 401)),
+    ("post", "/api/v1/projects/{p}/imports/", {"records": [{"text": "hi"}]}, (202, 403, 403, 404, 401)),
+    ("get", "/api/v1/projects/{p}/jobs/", None, (200, 403, 403, 404, 401)),
+    ("get", "/api/v1/jobs/{j}/", None, (200, 404, 404, 404, 401)),
+    ("get", "/api/v1/projects/{p}/examples/", None, (200, 200, 403, 404, 401)),
+    ("get", "/api/v1/examples/{e}/", None, (200, 200, 403, 404, 401)),
+    ("put", "/api/v1/examples/{e}/", {"content": {"text": "changed"}}, (405, 405, 405, 405, 401)),
+    ("patch", "/api/v1/examples/{e}/", {"content": {"text": "changed"}}, (405, 405, 405, 405, 401)),
+    ("delete", "/api/v1/examples/{e}/", None, (405, 405, 405, 405, 401)),
+    ("get", "/api/v1/projects/", None, (200, 200, 200, 200, 401)),
+    ("post", "/api/v1/projects/", {"name": "mine"}, (201, 201, 201, 201, 401)),
+    ("post", "/api/v1/users/", {"username": "fresh", "password": "a-long-pass-phrase"}, (403, 403, 403, 403, 401)),
+]
+
+
+@pytest.fixture
+def objects(project, cast, django_capture_on_commit_callbacks):
+    from tests.factories import UserFactory
+
+    UserFactory(username="newcomer")
+    example = ExampleFactory(project=project)
+    job = Job.objects.create(kind=Job.Kind.IMPORT, project=project, created_by=cast["manager"])
+    return {"p": project.pk, "e": example.pk, "j": job.pk}
+
+
+@pytest.mark.parametrize(("method", "url", "body", "expected"), MATRIX, ids=[f"{m} {u}" for m, u, _, _ in MATRIX])
+@pytest.mark.parametrize("role", ROLES)
+def test_it_answers_each_role_as_the_role_table_says(
+    role, method, url, body, expected, cast, objects, django_capture_on_commit_callbacks
+):
+    client = api_client_for(cast[role])
+    with django_capture_on_commit_callbacks(execute=False):
+        response = getattr(client, method)(url.format(**objects), body, format="json")
+    assert response.status_code == expected[ROLES.index(role)], response.content
+    if response.status_code >= 400:
+        error = response.json()["error"]
+        assert error["code"] and error["message"]
+
+
+def test_it_lets_staff_create_users_and_act_as_manager(project, staff):
+    client = api_client_for(staff)
+    created = client.post("/api/v1/users/", {"username": "fresh", "password": "a-long-pass-phrase"}, format="json")
+    assert created.status_code == 201
+    assert created.json()["username"] == "fresh"
+    assert client.patch(f"/api/v1/projects/{project.pk}/", {"overlap": 2}, format="json").status_code == 200
+
+
+def test_it_lists_only_the_projects_a_user_belongs_to(cast, project):
+    other = api_client_for(cast["outsider"]).get("/api/v1/projects/").json()
+    mine = api_client_for(cast["annotator"]).get("/api/v1/projects/").json()
+    assert other["results"] == []
+    assert [p["id"] for p in mine["results"]] == [project.pk]
+    assert mine["results"][0]["role"] == "annotator"
+
+
+def test_it_rejects_a_multipart_import_from_an_annotator(cast, project):
+    upload = SimpleUploadedFile("data.jsonl", b'{"text": "hi"}\n')
+    response = api_client_for(cast["annotator"]).post(f"/api/v1/projects/{project.pk}/imports/", {"file": upload})
+    assert response.status_code == 403
+    assert not Job.objects.exists()
