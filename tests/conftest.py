@@ -13,6 +13,17 @@ from tests.factories import GuidelineFactory, ProjectFactory, QuestionFactory, U
 ROLES = ("manager", "reviewer", "annotator", "outsider", "anonymous")
 
 
+def pytest_sessionstart(session):
+    from django.conf import settings
+
+    if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        pytest.exit(
+            "The tests run against PostgreSQL and Redis: use scripts/test, or set DATABASE_URL=postgres://… and "
+            "CELERY_BROKER_URL=redis://…",
+            returncode=2,
+        )
+
+
 @pytest.fixture(autouse=True)
 def fast_password_hashing(settings):
     """Real hashers are slow on purpose; tests create many users."""

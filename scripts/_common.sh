@@ -1,0 +1,31 @@
+# Shared by scripts/run and scripts/test: a .venv with Winnow installed, kept in step with pyproject.toml.
+# shellcheck shell=bash
+
+find_python() {
+    for candidate in python3.11 python3; do
+        if command -v "$candidate" >/dev/null 2>&1 &&
+            "$candidate" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null; then
+            command -v "$candidate"
+            return 0
+        fi
+    done
+    echo "Winnow needs Python 3.11 (python3.11 or a python3 that is 3.11). Install it and run this again." >&2
+    return 1
+}
+
+ensure_venv() {
+    if [ ! -x .venv/bin/python ]; then
+        local python
+        python=$(find_python) || exit 1
+        echo "==> creating .venv with $python"
+        "$python" -m venv .venv
+    fi
+    local stamp=.venv/.winnow-installed wanted
+    wanted=$(sha256sum pyproject.toml | cut -d' ' -f1)
+    if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
+        echo "==> installing Winnow and its dependencies into .venv"
+        .venv/bin/python -m pip install --quiet --upgrade pip
+        .venv/bin/python -m pip install --quiet -e '.[dev]'
+        echo "$wanted" >"$stamp"
+    fi
+}
