@@ -1,4 +1,9 @@
 from django.urls import path
 
+from curation import views
+
 app_name = "curation"
-urlpatterns: list = []
+urlpatterns = [
+    path("projects/<int:project_id>/import/", views.import_page, name="import"),
+    path("jobs/<int:job_id>/", views.job_detail, name="job_detail"),
+]

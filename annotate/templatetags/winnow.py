@@ -1,0 +1,70 @@
+"""Small filters for showing stored records readably. Every filter returns plain text, so autoescaping still
+applies to whatever it returns."""
+
+from __future__ import annotations
+
+import json
+import string
+from typing import Any
+
+from django import template
+
+register = template.Library()
+
+
+@register.filter
+def pretty_json(value: Any) -> str:
+    """Indented JSON for display (keys in their stored order, non-ASCII kept readable)."""
+    return json.dumps(value, indent=2, ensure_ascii=False, default=str)
+
+
+@register.filter
+def pretty_tool_calls(calls: Any) -> str:
+    """Tool calls as indented JSON, with each call's ``arguments`` string decoded when it holds JSON."""
+    if not isinstance(calls, list):
+        return pretty_json(calls)
+    shown = []
+    for call in calls:
+        function = call.get("function") if isinstance(call, dict) else None
+        arguments = function.get("arguments") if isinstance(function, dict) else None
+        if isinstance(arguments, str):
+            try:
+                decoded = json.loads(arguments)
+            except ValueError:
+                decoded = arguments
+            call = {**call, "function": {**function, "arguments": decoded}}
+        shown.append(call)
+    return pretty_json(shown)
+
+
+@register.filter
+def as_text(value: Any) -> str:
+    """A metadata value on one line: strings as they are, anything else as compact JSON."""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+@register.filter
+def is_list(value: Any) -> bool:
+    return isinstance(value, list)
+
+
+@register.filter
+def letter(index: int) -> str:
+    """1 → A, 2 → B, … 27 → AA: labels for candidate responses (takes ``forloop.counter``)."""
+    label = ""
+    number = int(index)
+    while number > 0:
+        number, remainder = divmod(number - 1, 26)
+        label = string.ascii_uppercase[remainder] + label
+    return label
+
+
+@register.filter
+def megabytes(size: int | None) -> str:
+    """Bytes as decimal megabytes, with two decimals under 1 MB so small files still show movement."""
+    if size is None:
+        return "?"
+    value = size / 1_000_000
+    return f"{value:,.1f}" if value >= 1 else f"{value:.2f}"
