@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -288,7 +289,7 @@ def read_records(path: Path, filename: str, *, limit: int, progress: ProgressCal
     try:
         reader = {"jsonl": read_jsonl, "json": read_json_array, "csv": read_csv}[fmt]
         yield from reader(source, limit, progress)
-    except (gzip.BadGzipFile, EOFError) as exc:
+    except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
         raise FileError(f"the file is not a complete gzip file: {exc}") from None
     finally:
         source.close()

@@ -103,7 +103,9 @@ def _messages(value: Any, key: str, *, sharegpt: bool = False) -> list[dict[str,
         where = f"{key}[{index}]"
         if not isinstance(raw, dict):
             raise RecordError(f"{where} must be an object with 'role' and 'content', not {_type_name(raw)}")
-        message = dict(raw)
+        # Parquet gives every message every field of its struct type (a user turn gets "tool_calls": null), so a
+        # null field means "not given", as for top-level columns; only content may be null (checked below).
+        message = {k: v for k, v in raw.items() if v is not None or k == "content"}
         if sharegpt and "from" in message:
             speaker = message.pop("from")
             if speaker not in SHAREGPT_ROLES:
@@ -246,7 +248,9 @@ def _shape(record: dict[str, Any]) -> str:
     if "text" in record:
         return "text"
     if any(key in record for key in PROMPT_KEYS):
-        raise RecordError("the record has a prompt but no response: add 'response', 'responses', or 'chosen'/'rejected'")
+        raise RecordError(
+            "the record has a prompt but no response: add 'response', 'responses', or 'chosen'/'rejected'"
+        )
     keys = ", ".join(sorted(record)) or "none"
     raise RecordError(f"unknown record shape (keys: {keys}); expected one of: {ACCEPTED}")
 

@@ -33,7 +33,9 @@ class Spool:
         self.project_id = project_id
         self.vendor = vendor
         self.rows = 0
-        self._file: IO[bytes] = tempfile.NamedTemporaryFile(dir=directory, prefix="import-", suffix=".spool")
+        self._file: IO[bytes] = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed in close()
+            dir=directory, prefix="import-", suffix=".spool"
+        )
         self._prefix = f"{project_id}\t".encode()
 
     def add(self, external_id: str, content_json: bytes, metadata_json: bytes, content_hash: str) -> None:

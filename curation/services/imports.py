@@ -7,8 +7,10 @@ a spool file, and only when all are good writes them to the examples table in on
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import logging
+import re
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
@@ -32,6 +34,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 ID_CHECK_BATCH = 5_000
 PROGRESS_EVERY = 10_000
+# A NUL escape is \u0000 after an even number of backslashes; after an odd number it is the text "\u0000" (code).
+NUL_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
 
 
 class ImportRequestError(ValueError):
@@ -85,7 +89,7 @@ def import_start(
         with open(path, "wb") as out:
             for record in records:
                 out.write(orjson.dumps(record) + b"\n")
-        source = {"filename": None, "records": len(records)}
+        source = {"posted_records": len(records)}
     job = Job.objects.create(
         kind=Job.Kind.IMPORT,
         project=project,
@@ -110,11 +114,15 @@ class _Problems:
 
     def add(self, number: int, line: int | None, reason: str) -> None:
         self.total += 1
-        if len(self.shown) < self.limit:
-            entry: dict[str, Any] = {"record": number, "reason": reason}
-            if line is not None:
-                entry["line"] = line
-            self.shown.append(entry)
+        if len(self.shown) >= self.limit and (not self.shown or number > self.shown[-1]["record"]):
+            return
+        entry: dict[str, Any] = {"record": number, "reason": reason}
+        if line is not None:
+            entry["line"] = line
+        # Ids already in the project are found a batch later, after records that come behind them: keep the
+        # first records, in order, whatever order they were found in.
+        bisect.insort(self.shown, entry, key=lambda shown: shown["record"])
+        del self.shown[self.limit :]
 
 
 class _IdChecker:
@@ -147,6 +155,11 @@ class _IdChecker:
             if external_id in taken:
                 self.problems.add(number, line, f"the project already has an example with id {external_id!r}")
         self.pending.clear()
+
+
+def _holds_nul(data: bytes) -> bool:
+    """Whether orjson output holds a NUL character, which PostgreSQL's jsonb cannot store."""
+    return b"\\u0000" in data and NUL_ESCAPE.search(data) is not None
 
 
 def _failure_message(problems: _Problems, records: int) -> str:
@@ -200,7 +213,7 @@ def _import(job: Job, path: Path) -> None:
             if size > limit:
                 problems.add(raw.number, raw.line, too_large(size, limit))
                 continue
-            if b"\\u0000" in content_json or b"\\u0000" in metadata_json:
+            if _holds_nul(content_json) or _holds_nul(metadata_json):
                 problems.add(raw.number, raw.line, "holds a NUL character (\\u0000), which cannot be stored; remove it")
                 continue
             external_id = record.external_id
@@ -217,7 +230,11 @@ def _import(job: Job, path: Path) -> None:
         ids.flush()
     except FileError as exc:
         spool.close()
-        details = {"errors": problems.shown, "total": problems.total} if problems.total else None
+        details = (
+            {"errors": problems.shown, "total": problems.total, "shown": len(problems.shown)}
+            if problems.total
+            else None
+        )
         job.fail(f"The file cannot be read: {exc}. Nothing was imported.", details)
         return
 

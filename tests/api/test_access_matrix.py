@@ -77,6 +77,8 @@ def test_it_lists_only_the_projects_a_user_belongs_to(cast, project):
 
 def test_it_rejects_a_multipart_import_from_an_annotator(cast, project):
     upload = SimpleUploadedFile("data.jsonl", b'{"text": "hi"}\n')
-    response = api_client_for(cast["annotator"]).post(f"/api/v1/projects/{project.pk}/imports/", {"file": upload})
+    response = api_client_for(cast["annotator"]).post(
+        f"/api/v1/projects/{project.pk}/imports/", {"file": upload}, format="multipart"
+    )
     assert response.status_code == 403
     assert not Job.objects.exists()

@@ -84,7 +84,9 @@ def wait_for(job_id: int, worker, timeout: float = 60) -> Job:
 def test_it_imports_a_file_through_the_worker(cast, project, worker):
     lines = b"".join(b'{"id": "r%d", "prompt": "Say %d", "response": "%d"}\n' % (n, n, n) for n in range(250))
     upload = SimpleUploadedFile("batch.jsonl", lines)
-    response = api_client_for(cast["manager"]).post(f"/api/v1/projects/{project.pk}/imports/", {"file": upload})
+    response = api_client_for(cast["manager"]).post(
+        f"/api/v1/projects/{project.pk}/imports/", {"file": upload}, format="multipart"
+    )
     assert response.status_code == 202
     job = wait_for(response.json()["job"]["id"], worker)
     assert job.status == Job.Status.SUCCEEDED, job.error
