@@ -142,7 +142,9 @@ class ExampleQuerySet(models.QuerySet["Example"]):
 class Example(models.Model):
     """One imported record. Immutable: the database refuses updates (see migration 0002)."""
 
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="examples")
+    # No index of its own: the unique (project, external_id) index serves lookups by project, and one index
+    # fewer makes bulk import faster.
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="examples", db_index=False)
     external_id = models.CharField(max_length=255)
     content = models.JSONField()
     metadata = models.JSONField(default=dict, blank=True)

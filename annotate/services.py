@@ -94,8 +94,9 @@ def member_remove(*, project: Project, username: str) -> None:
     membership = Membership.objects.filter(project=project, user__username=username).first()
     if membership is None:
         raise ServiceError(f"{username!r} is not a member of this project", field="username", code="not_found")
-    if membership.role == Role.MANAGER and not project.memberships.filter(role=Role.MANAGER).exclude(
-        pk=membership.pk
-    ).exists():
+    if (
+        membership.role == Role.MANAGER
+        and not project.memberships.filter(role=Role.MANAGER).exclude(pk=membership.pk).exists()
+    ):
         raise ServiceError("a project must keep at least one manager; add another manager first", code="conflict")
     membership.delete()

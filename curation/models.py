@@ -22,8 +22,7 @@ class JobQuerySet(models.QuerySet["Job"]):
         if user.is_staff:
             return self.all()
         return self.filter(
-            models.Q(created_by=user)
-            | models.Q(project__memberships__user=user, project__memberships__role="manager")
+            models.Q(created_by=user) | models.Q(project__memberships__user=user, project__memberships__role="manager")
         ).distinct()
 
     def for_project(self, project: Project) -> JobQuerySet:

@@ -2,14 +2,15 @@
 # shellcheck shell=bash
 
 find_python() {
-    for candidate in python3.11 python3; do
+    for candidate in ${PYTHON:-} python3.11 python3; do
         if command -v "$candidate" >/dev/null 2>&1 &&
             "$candidate" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null; then
             command -v "$candidate"
             return 0
         fi
     done
-    echo "Winnow needs Python 3.11 (python3.11 or a python3 that is 3.11). Install it and run this again." >&2
+    echo "Winnow needs Python 3.11, and neither python3.11 nor python3 on PATH is 3.11. Install Python 3.11" \
+        "(e.g. with pyenv or your package manager), or set PYTHON=/path/to/python3.11." >&2
     return 1
 }
 
@@ -19,6 +20,10 @@ ensure_venv() {
         python=$(find_python) || exit 1
         echo "==> creating .venv with $python"
         "$python" -m venv .venv
+    fi
+    if ! .venv/bin/python -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))'; then
+        echo ".venv exists but is not Python 3.11; delete it and run this again." >&2
+        exit 1
     fi
     local stamp=.venv/.winnow-installed wanted
     wanted=$(sha256sum pyproject.toml | cut -d' ' -f1)

@@ -1,16 +1,19 @@
-"""A temporary file of validated, canonical rows waiting to be written to the examples table in one go.
+"""Getting validated, canonical rows into the examples table in bulk, inside the caller's transaction.
 
-Validation writes here first so nothing reaches the database unless every record is good. Loading is
-vendor-specific: PostgreSQL takes the file through COPY in one statement; SQLite gets large executemany batches.
-Both run inside the caller's transaction.
+PostgreSQL: one COPY fed straight from the validation stream (``CopyStream``), so the worker validates the next
+records while the server writes the last ones, each on its own core. The caller rolls the transaction back if any
+record turns out bad, so nothing is kept unless everything is good.
+
+SQLite (the embedded mode): rows wait in a temporary file (``Spool``) until every record has passed, then go in
+with large executemany batches.
 """
 
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 import orjson
 
@@ -22,46 +25,79 @@ INSERT_SQL = (
 )
 
 
+class Row(NamedTuple):
+    external_id: str
+    content_json: bytes
+    metadata_json: bytes
+    content_hash: str
+
+
 def _copy_text(value: str) -> str:
     """Escape a value for PostgreSQL's COPY text format."""
     return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
 
 
+def copy_line(project_id: int, row: Row) -> bytes:
+    # orjson escapes control characters inside strings, so JSON text only needs its backslashes doubled.
+    return b"%d\t%s\t%s\t%s\t%s\n" % (
+        project_id,
+        _copy_text(row.external_id).encode(),
+        row.content_json.replace(b"\\", b"\\\\"),
+        row.metadata_json.replace(b"\\", b"\\\\"),
+        row.content_hash.encode(),
+    )
+
+
+class CopyStream:
+    """A file-like object that psycopg2's ``copy_expert`` reads COPY data from, pulled from an iterator of rows.
+
+    Every row is drawn (so validation sees the whole file), but once ``keep_writing()`` turns false no more rows
+    are sent: the import is going to be rolled back, and the server need not store what will be thrown away.
+    """
+
+    def __init__(self, project_id: int, rows: Iterator[Row], keep_writing: Callable[[], bool]):
+        self.project_id, self.rows, self.keep_writing = project_id, rows, keep_writing
+        self.sent = 0
+
+    def read(self, size: int = 65536) -> bytes:
+        chunk: list[bytes] = []
+        length = 0
+        for row in self.rows:
+            if not self.keep_writing():
+                continue
+            line = copy_line(self.project_id, row)
+            chunk.append(line)
+            length += len(line)
+            self.sent += 1
+            if length >= size:
+                break
+        return b"".join(chunk)
+
+    readline = read
+
+
 class Spool:
-    def __init__(self, *, project_id: int, vendor: str, directory: Path):
+    """Validated rows kept in a temporary file until every record has passed (the SQLite path)."""
+
+    def __init__(self, *, project_id: int, directory: Path):
         directory.mkdir(parents=True, exist_ok=True)
         self.project_id = project_id
-        self.vendor = vendor
         self.rows = 0
         self._file: IO[bytes] = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed in close()
             dir=directory, prefix="import-", suffix=".spool"
         )
-        self._prefix = f"{project_id}\t".encode()
 
-    def add(self, external_id: str, content_json: bytes, metadata_json: bytes, content_hash: str) -> None:
-        if self.vendor == "postgresql":
-            # orjson escapes control characters inside strings, so JSON text only needs its backslashes doubled.
-            line = b"\t".join(
-                (
-                    self._prefix + _copy_text(external_id).encode(),
-                    content_json.replace(b"\\", b"\\\\"),
-                    metadata_json.replace(b"\\", b"\\\\"),
-                    content_hash.encode(),
-                )
-            )
-            self._file.write(line + b"\n")
-        else:
-            self._file.write(orjson.dumps([external_id, content_json.decode(), metadata_json.decode(), content_hash]))
-            self._file.write(b"\n")
+    def add(self, row: Row) -> None:
+        self._file.write(
+            orjson.dumps([row.external_id, row.content_json.decode(), row.metadata_json.decode(), row.content_hash])
+        )
+        self._file.write(b"\n")
         self.rows += 1
 
     def load(self, cursor: Any, progress: ProgressCallback) -> None:
-        """Write every spooled row through ``cursor`` (a DB-API cursor inside the caller's transaction)."""
+        """Insert every spooled row through ``cursor`` (a DB-API cursor inside the caller's transaction)."""
         self._file.flush()
         self._file.seek(0)
-        if self.vendor == "postgresql":
-            cursor.copy_expert(COPY_SQL, _CountingReader(self._file, progress), size=1 << 20)
-            return
         batch: list[tuple[Any, ...]] = []
         done = 0
         for line in self._file:
@@ -78,22 +114,3 @@ class Spool:
 
     def close(self) -> None:
         self._file.close()
-
-
-class _CountingReader:
-    """Hands the spool to COPY in chunks, counting the rows that have gone by."""
-
-    def __init__(self, file: IO[bytes], progress: ProgressCallback):
-        self.file, self.progress, self.rows, self.reads = file, progress, 0, 0
-
-    def read(self, size: int = -1) -> bytes:
-        data = self.file.read(size)
-        if data:
-            self.rows += data.count(b"\n")
-            self.reads += 1
-            if self.reads % 32 == 0:
-                self.progress(self.rows)
-        return data
-
-    def readline(self, size: int = -1) -> bytes:
-        return self.file.readline(size)

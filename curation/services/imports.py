@@ -1,8 +1,9 @@
 """Import: a file or posted records become Examples, all or nothing, as a background Job.
 
 ``import_start`` runs in the request: it stores the upload, creates the Job and enqueues the task once the
-transaction commits. ``import_run`` runs in the worker: it validates every record while writing canonical rows to
-a spool file, and only when all are good writes them to the examples table in one transaction.
+transaction commits. ``import_run`` runs in the worker: it validates every record and writes the canonical rows
+in one transaction that is kept only if every record was good (see curation/importing/spool.py for how each
+database is fed).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import logging
 import re
 import uuid
 from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,7 +26,7 @@ from django.db import IntegrityError, connection, transaction
 from annotate.models import Example, Project
 from curation.importing.readers import FileError, format_for, read_records, too_large
 from curation.importing.records import RecordError, canonicalize
-from curation.importing.spool import Spool
+from curation.importing.spool import COPY_SQL, CopyStream, Row, Spool
 from curation.models import Job
 
 if TYPE_CHECKING:
@@ -33,7 +35,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 ID_CHECK_BATCH = 5_000
-PROGRESS_EVERY = 10_000
+ProgressCallback = Callable[[int, int], None]
 # A NUL escape is \u0000 after an even number of backslashes; after an odd number it is the text "\u0000" (code).
 NUL_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
 
@@ -126,35 +128,44 @@ class _Problems:
 
 
 class _IdChecker:
-    """Finds ids repeated within the file or already used in the project, querying the database in batches."""
+    """Holds rows back until their ids are known to be new: not repeated in the file, not used in the project.
 
-    def __init__(self, project: Project, problems: _Problems):
-        self.project, self.problems = project, problems
+    The project's ids are looked up in batches, so rows come out a batch at a time, in file order.
+    """
+
+    def __init__(self, project: Project, problems: _Problems, *, using: str):
+        self.project, self.problems, self.using = project, problems, using
         self.seen: set[str] = set()
-        self.pending: list[tuple[str, int, int | None]] = []
+        self.pending: list[tuple[Row, int, int | None, bool]] = []
 
-    def check(self, external_id: str, number: int, line: int | None) -> bool:
-        if external_id in self.seen:
-            self.problems.add(number, line, f"the id {external_id!r} appears more than once in this import")
-            return False
-        self.seen.add(external_id)
-        self.pending.append((external_id, number, line))
-        if len(self.pending) >= ID_CHECK_BATCH:
-            self.flush()
-        return True
+    def add(self, row: Row, number: int, line: int | None, *, given: bool) -> list[Row]:
+        """Queue a row (``given``: its id came from the file); returns the rows that are cleared to write."""
+        if given:
+            if row.external_id in self.seen:
+                self.problems.add(number, line, f"the id {row.external_id!r} appears more than once in this import")
+                return []
+            self.seen.add(row.external_id)
+        self.pending.append((row, number, line, given))
+        return self.flush() if len(self.pending) >= ID_CHECK_BATCH else []
 
-    def flush(self) -> None:
-        if not self.pending:
-            return
+    def flush(self) -> list[Row]:
+        given = [row.external_id for row, _, _, was_given in self.pending if was_given]
         taken = set(
-            Example.objects.for_project(self.project)
-            .filter(external_id__in=[external_id for external_id, _, _ in self.pending])
+            Example.objects.using(self.using)
+            .for_project(self.project)
+            .filter(external_id__in=given)
             .values_list("external_id", flat=True)
+            if given
+            else []
         )
-        for external_id, number, line in self.pending:
-            if external_id in taken:
-                self.problems.add(number, line, f"the project already has an example with id {external_id!r}")
+        cleared = []
+        for row, number, line, _ in self.pending:
+            if row.external_id in taken:
+                self.problems.add(number, line, f"the project already has an example with id {row.external_id!r}")
+            else:
+                cleared.append(row)
         self.pending.clear()
+        return cleared
 
 
 def _holds_nul(data: bytes) -> bool:
@@ -168,7 +179,7 @@ def _failure_message(problems: _Problems, records: int) -> str:
 
 
 def import_run(*, job: Job) -> None:
-    """Validate the job's data, then write it all or not at all. Leaves the job succeeded or failed."""
+    """Validate the job's data and write it, all or nothing. Leaves the job succeeded or failed."""
     path = import_dir() / job.params["path"]
     try:
         _import(job, path)
@@ -176,26 +187,24 @@ def import_run(*, job: Job) -> None:
         path.unlink(missing_ok=True)
 
 
-def _import(job: Job, path: Path) -> None:
-    project = job.project
-    assert project is not None
+@dataclass
+class _Tally:
+    """What the validation pass has seen so far."""
+
+    records: int = 0
+    shapes: Counter[str] = field(default_factory=Counter)
+    moved_to_metadata: Counter[str] = field(default_factory=Counter)
+    file_error: str | None = None
+
+
+def _canonical_rows(
+    job: Job, path: Path, *, problems: _Problems, ids: _IdChecker, tally: _Tally, progress: ProgressCallback
+) -> Iterator[Row]:
+    """Yield a row for every good record of the file; bad records and unreadable files are noted, not raised."""
     limit = settings.WINNOW_IMPORT_MAX_RECORD_BYTES
-    problems = _Problems(limit=settings.WINNOW_IMPORT_MAX_ERRORS_SHOWN)
-    ids = _IdChecker(project, problems)
-    shapes: Counter[str] = Counter()
-    moved_to_metadata: Counter[str] = Counter()
-    filename = job.params["filename"]
-    unit = "records" if format_for(filename) == "parquet" else "bytes"
-    spool = Spool(project_id=project.pk, vendor=connection.vendor, directory=Path(settings.DATA_DIR) / "tmp")
-
-    def reading(done: int, total: int) -> None:
-        job.report_progress(done=done, total=total, stage="validating", unit=unit)
-
-    records = 0
     try:
-        reading(0, job.params.get("size") or 0)
-        for raw in read_records(path, filename, limit=limit, progress=reading):
-            records += 1
+        for raw in read_records(path, job.params["filename"], limit=limit, progress=progress):
+            tally.records += 1
             if raw.error is not None:
                 problems.add(raw.number, raw.line, raw.error)
                 continue
@@ -217,60 +226,97 @@ def _import(job: Job, path: Path) -> None:
                 problems.add(raw.number, raw.line, "holds a NUL character (\\u0000), which cannot be stored; remove it")
                 continue
             external_id = record.external_id
-            if external_id is None:
-                external_id = f"j{job.pk}-{raw.number}"
-            elif "\x00" in external_id or not ids.check(external_id, raw.number, raw.line):
-                if "\x00" in external_id:
-                    problems.add(raw.number, raw.line, "'id' holds a NUL character; remove it")
+            if external_id is not None and "\x00" in external_id:
+                problems.add(raw.number, raw.line, "'id' holds a NUL character; remove it")
                 continue
-            shapes[record.shape] += 1
-            moved_to_metadata.update(record.extra_keys)
-            if not problems.total:
-                spool.add(external_id, content_json, metadata_json, hashlib.sha256(content_json).hexdigest())
-        ids.flush()
+            tally.shapes[record.shape] += 1
+            tally.moved_to_metadata.update(record.extra_keys)
+            row = Row(
+                external_id if external_id is not None else f"j{job.pk}-{raw.number}",
+                content_json,
+                metadata_json,
+                hashlib.sha256(content_json).hexdigest(),
+            )
+            yield from ids.add(row, raw.number, raw.line, given=external_id is not None)
+        yield from ids.flush()
     except FileError as exc:
-        spool.close()
-        details = (
-            {"errors": problems.shown, "total": problems.total, "shown": len(problems.shown)}
-            if problems.total
-            else None
-        )
-        job.fail(f"The file cannot be read: {exc}. Nothing was imported.", details)
-        return
+        tally.file_error = str(exc)
 
-    if problems.total:
-        spool.close()
-        job.fail(
-            _failure_message(problems, records),
-            {"errors": problems.shown, "total": problems.total, "shown": len(problems.shown)},
-        )
-        return
-    if not records:
-        spool.close()
-        job.fail("The file holds no records. Nothing was imported.")
-        return
 
-    def writing(done: int) -> None:
-        job.report_progress(done=done, total=spool.rows, stage="writing", unit="records")
+def _import(job: Job, path: Path) -> None:
+    project = job.project
+    assert project is not None
+    problems = _Problems(limit=settings.WINNOW_IMPORT_MAX_ERRORS_SHOWN)
+    tally = _Tally()
+    unit = "records" if format_for(job.params["filename"]) == "parquet" else "bytes"
+    streaming = connection.vendor == "postgresql"
+    stage = "importing" if streaming else "validating"
 
-    writing(0)
+    def reading(done: int, total: int) -> None:
+        job.report_progress(done=done, total=total, stage=stage, unit=unit)
+
+    # While COPY holds the main connection, ids are looked up on the second one (committed rows are what count).
+    ids = _IdChecker(project, problems, using="progress" if streaming else "default")
+    rows = _canonical_rows(job, path, problems=problems, ids=ids, tally=tally, progress=reading)
+    reading(0, job.params.get("size") or 0)
+
+    def all_good() -> bool:
+        return not problems.total and tally.file_error is None
+
     try:
-        with transaction.atomic(), connection.cursor() as cursor:
-            spool.load(cursor, writing)
+        written = _write_streaming(job, rows, all_good) if streaming else _write_spooled(job, rows, all_good)
     except IntegrityError:
         job.fail(
             "Another import added examples with the same ids while this one ran; nothing was imported. "
             "Import again to see which ids clash."
         )
         return
+    details = {"errors": problems.shown, "total": problems.total, "shown": len(problems.shown)}
+    if tally.file_error is not None:
+        job.fail(
+            f"The file cannot be read: {tally.file_error}. Nothing was imported.", details if problems.total else None
+        )
+    elif problems.total:
+        job.fail(_failure_message(problems, tally.records), details)
+    elif not tally.records:
+        job.fail("The file holds no records. Nothing was imported.")
+    else:
+        job.report_progress(done=written, total=written, stage="", unit="records")
+        job.succeed(
+            {"imported": written, "shapes": dict(tally.shapes), "moved_to_metadata": dict(tally.moved_to_metadata)}
+        )
+        logger.info("import job %s: %s examples into project %s", job.pk, written, project.pk)
+
+
+def _write_streaming(job: Job, rows: Iterator[Row], all_good: Callable[[], bool]) -> int:
+    """PostgreSQL: COPY straight from validation in one transaction, rolled back unless every record was good."""
+    assert job.project is not None
+    stream = CopyStream(job.project.pk, rows, keep_writing=all_good)
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.copy_expert(COPY_SQL, stream, size=1 << 20)
+        if not all_good():
+            transaction.set_rollback(True)
+    return stream.sent
+
+
+def _write_spooled(job: Job, rows: Iterator[Row], all_good: Callable[[], bool]) -> int:
+    """SQLite: validate everything into a spool file, then insert it in one transaction if all was good."""
+    assert job.project is not None
+    spool = Spool(project_id=job.project.pk, directory=Path(settings.DATA_DIR) / "tmp")
+    try:
+        for row in rows:
+            if all_good():
+                spool.add(row)
+        if not all_good() or not spool.rows:
+            return 0
+
+        def writing(done: int) -> None:
+            job.report_progress(done=done, total=spool.rows, stage="writing", unit="records")
+
+        writing(0)
+        with transaction.atomic(), connection.cursor() as cursor:
+            spool.load(cursor, writing)
+        return spool.rows
     finally:
         spool.close()
-    job.report_progress(done=spool.rows, total=spool.rows, stage="", unit="records")
-    job.succeed(
-        {
-            "imported": spool.rows,
-            "shapes": dict(shapes),
-            "moved_to_metadata": dict(moved_to_metadata),
-        }
-    )
-    logger.info("import job %s: %s examples into project %s", job.pk, spool.rows, project.pk)

@@ -438,10 +438,11 @@ def test_it_deletes_the_uploaded_file_after_a_failed_job(project, manager, impor
 
 
 @runs_imports
-def test_it_leaves_no_spool_file_behind(project, manager, import_dirs):
+def test_it_leaves_no_temporary_file_behind(project, manager, import_dirs):
     import_file(project, manager, "data.jsonl", GOOD_JSONL)
 
-    assert list((import_dirs / "data" / "tmp").iterdir()) == []
+    leftovers = [p for p in import_dirs.rglob("*") if p.is_file()]
+    assert leftovers == []
 
 
 @pytest.mark.django_db

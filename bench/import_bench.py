@@ -1,0 +1,203 @@
+"""Import benchmark: time a large JSONL import end to end on PostgreSQL, and the peak memory of the job.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/winnow SECRET_KEY=bench \\
+        .venv/bin/python bench/import_bench.py --records 1000000
+
+It writes N instruction records of realistic length (prompts of 20–200 words, responses of 50–400, from a word
+list and a seeded RNG) to a temporary JSONL file, streaming. Then it takes the path a real upload takes:
+``import_start(upload=...)`` stores the file and creates the Job, and the job runs in a separate process the way
+the Celery worker runs it (``curation.tasks.run_import(job_id)``). The peak RSS reported is that process's.
+The bench project and its user are deleted afterwards unless ``--keep`` is given.
+
+Disk: the file exists up to three times at once (the generated file, the stored upload, the import's spool),
+about 2 KB per record each.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import orjson
+
+ROOT = Path(__file__).resolve().parent.parent
+# Common English words, most frequent first; drawn with Zipf-like weights so the text has a realistic spread.
+WORD_TEXT = """
+the of and to a in is that for it as was with be by on not he this are or his from at which but have an they
+you were her she there been one all we their has would when if so what can more no other into some could them
+time only than its new two may first also after any these how people made most over did such our use where
+well way work then even through back years much because each good long just those own system data model
+example question answer training value number part general right between high small large set state point
+both under however same another world different following information group important given problem since
+process result case order line form first level include end during change without again find place learn
+language write answer code function return list string file user test input output error method class type
+simple clear short step first second next result explain describe compare reason check consider provide
+response prompt task instruction context assistant helpful correct wrong better best quality review label
+dataset version filter clean remove duplicate score rating example annotator guideline agree measure
+"""
+WORDS = WORD_TEXT.split()
+TOPICS = ("code", "math", "writing", "knowledge", "safety")
+POOL_SIZE = 1_000_003  # a prime, so record slices rarely line up with each other
+CHILD = "import sys, django; django.setup(); from curation.tasks import run_import; run_import(int(sys.argv[1]))"
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--records", type=int, default=1_000_000, help="how many records (default 1,000,000)")
+    parser.add_argument("--seed", type=int, default=1, help="seed of the record generator (default 1)")
+    parser.add_argument("--keep", action="store_true", help="keep the bench project, its examples and its user")
+    parser.add_argument("--tmpdir", default=None, help="where to write the generated file (default: system temp)")
+    args = parser.parse_args()
+    if args.records < 1:
+        parser.error("--records must be at least 1")
+    return args
+
+
+def word_pool(rng: random.Random) -> list[str]:
+    """A long random text as a list of tokens; records are slices of it, which is much faster than drawing each."""
+    weights = [1 / (rank + 1) ** 0.8 for rank in range(len(WORDS))]
+    pool = rng.choices(WORDS, weights=weights, k=POOL_SIZE)
+    for index in range(0, POOL_SIZE, 7):
+        if rng.random() < 0.5:
+            pool[index] += rng.choice((".", ".", ",", "?"))
+    return pool
+
+
+def write_records(path: Path, count: int, seed: int) -> None:
+    rng = random.Random(seed)
+    pool = word_pool(rng)
+
+    def text(low: int, high: int) -> str:
+        length = rng.randint(low, high)
+        start = rng.randrange(POOL_SIZE - length)
+        return " ".join(pool[start : start + length]).capitalize()
+
+    with open(path, "wb", buffering=1 << 20) as out:
+        batch: list[bytes] = []
+        for number in range(count):
+            record = {
+                "id": f"bench-{number:08d}",
+                "prompt": text(20, 200),
+                "response": text(50, 400),
+                "metadata": {"source": "bench", "language": "en", "topic": TOPICS[number % len(TOPICS)]},
+            }
+            batch.append(orjson.dumps(record))
+            if len(batch) == 1000:
+                out.write(b"\n".join(batch) + b"\n")
+                batch.clear()
+        if batch:
+            out.write(b"\n".join(batch) + b"\n")
+
+
+def run_job(job_id: int) -> tuple[int, float, float]:
+    """Run the import job in a child process as the worker would; return (exit code, seconds, peak RSS in MB)."""
+    from curation.models import Job
+
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", "config.settings")}
+    started = time.perf_counter()
+    child = subprocess.Popen([sys.executable, "-c", CHILD, str(job_id)], cwd=ROOT, env=env)
+    shown = ""
+    while True:
+        try:
+            child.wait(timeout=1)
+            break
+        except subprocess.TimeoutExpired:
+            pass
+        job = Job.objects.get(pk=job_id)
+        line = f"{job.stage or job.status} {job.percent if job.percent is not None else '?'}%"
+        if line != shown and time.perf_counter() - started > 2:
+            print(f"  … {time.perf_counter() - started:6.1f} s  {line}", file=sys.stderr)
+            shown = line
+    seconds = time.perf_counter() - started
+    # ru_maxrss of waited-for children: the job process is the only child this process had. Linux reports KB.
+    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    peak_mb = peak_kb / 1024 if sys.platform != "darwin" else peak_kb / (1024 * 1024)
+    return child.returncode, seconds, peak_mb
+
+
+def main() -> int:
+    args = parse_args()
+    if not os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://")):
+        print(
+            "import_bench measures the PostgreSQL path: set DATABASE_URL to a postgres:// URL of a migrated "
+            "database (and SECRET_KEY), e.g.\n  DATABASE_URL=postgres://postgres@127.0.0.1:5432/winnow "
+            "SECRET_KEY=bench .venv/bin/python bench/import_bench.py --records 20000",
+            file=sys.stderr,
+        )
+        return 2
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    import django
+
+    django.setup()
+    from django.contrib.auth import get_user_model
+    from django.core.files import File
+    from django.db import connection
+
+    from annotate.models import Project
+    from annotate.services import project_create
+    from curation.models import Job
+    from curation.services.imports import import_start
+
+    with tempfile.TemporaryDirectory(prefix="winnow-bench-", dir=args.tmpdir) as tmp:
+        path = Path(tmp) / "bench.jsonl"
+        print(f"Generating {args.records:,} records into {path} …", file=sys.stderr)
+        began = time.perf_counter()
+        write_records(path, args.records, args.seed)
+        generated = time.perf_counter() - began
+        size = path.stat().st_size
+
+        user = get_user_model().objects.create_user(username=f"bench-{uuid.uuid4().hex[:8]}")
+        project = project_create(name=f"import bench {time.strftime('%Y-%m-%d %H:%M:%S')}", created_by=user)
+        began = time.perf_counter()
+        with open(path, "rb") as handle:
+            # enqueue=False: this script runs the job itself, below, instead of leaving it to a worker.
+            upload = File(handle, name="bench.jsonl")
+            job = import_start(project=project, created_by=user, upload=upload, enqueue=False)
+        stored = time.perf_counter() - began
+        # The generated file is no longer needed: import_start copied it, as it copies an upload.
+        path.unlink()
+
+    code, seconds, peak_mb = run_job(job.pk)
+    job = Job.objects.get(pk=job.pk)
+    total = stored + seconds
+    imported = (job.result or {}).get("imported", 0)
+    job_seconds = (job.finished_at - job.started_at).total_seconds() if job.finished_at and job.started_at else None
+
+    print()
+    print(f"file           {size / 1e6:,.1f} MB ({size / args.records:,.0f} bytes a record)")
+    print(f"records        {args.records:,} generated in {generated:.1f} s; {imported:,} imported")
+    print(f"store upload   {stored:.2f} s (import_start: copy the file, create the job)")
+    job_note = f"; the job row says {job_seconds:.1f} s" if job_seconds is not None else ""
+    print(f"run job        {seconds:.2f} s (a new process, as the worker runs it, start-up included{job_note})")
+    print(f"total          {total:.2f} s")
+    print(f"records/s      {args.records / total:,.0f}")
+    print(f"MB/s           {size / 1e6 / total:,.1f}")
+    print(f"peak RSS       {peak_mb:,.1f} MB (the job's process)")
+    print(f"job status     {job.status}" + (f": {job.error.get('message')}" if job.error else ""))
+    if code != 0:
+        print(f"job process    exited with status {code}")
+
+    if args.keep:
+        print(f"kept project {project.pk} ({project.name!r}) and user {user.username!r}")
+    else:
+        began = time.perf_counter()
+        # One statement instead of the ORM's cascade, which would load every example before deleting it.
+        with connection.cursor() as cursor:
+            cursor.execute("DELETE FROM annotate_example WHERE project_id = %s", [project.pk])
+        Project.objects.filter(pk=project.pk).delete()
+        user.delete()
+        print(f"deleted the bench project and user in {time.perf_counter() - began:.1f} s")
+    return 0 if job.status == Job.Status.SUCCEEDED and code == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

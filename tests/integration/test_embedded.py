@@ -1,0 +1,48 @@
+"""The embedded mode (no configuration): SQLite in WAL mode, and an import through its own writer."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.integration
+REPO = Path(__file__).resolve().parents[2]
+SCRIPT = """
+from django.contrib.auth.models import User
+from django.db import connection
+from annotate.models import Example
+from annotate.services import project_create
+from curation.services.imports import import_run, import_start
+user = User.objects.create_user("embedded")
+project = project_create(name="embedded", created_by=user)
+good = import_start(project=project, created_by=user, enqueue=False,
+                    records=[{"id": "a", "text": "one"}, {"prompt": "p", "response": "r"}])
+good.start(); import_run(job=good); good.refresh_from_db()
+bad = import_start(project=project, created_by=user, enqueue=False,
+                   records=[{"text": "three"}, {"id": "a", "text": "x"}])
+bad.start(); import_run(job=bad); bad.refresh_from_db()
+journal = connection.cursor().execute("PRAGMA journal_mode").fetchone()[0]
+first_bad = bad.error["details"]["errors"][0]["record"]
+print("RESULT", connection.vendor, journal, good.status, bad.status, Example.objects.count(), first_bad)
+"""
+
+
+def test_it_imports_on_sqlite_with_no_configuration(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "CELERY_BROKER_URL", "SECRET_KEY"}}
+    env["WINNOW_DATA_DIR"] = str(tmp_path)
+
+    def manage(*args: str) -> str:
+        result = subprocess.run(
+            [sys.executable, "manage.py", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=120
+        )
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    manage("migrate", "--verbosity", "0")
+    result = [line for line in manage("shell", "-c", SCRIPT).splitlines() if line.startswith("RESULT ")]
+    assert result == ["RESULT sqlite wal succeeded failed 2 2"]
+    assert (tmp_path / "winnow.sqlite3").exists()
