@@ -9,7 +9,7 @@ list and a seeded RNG) to a temporary JSONL file, streaming. Then it takes the p
 the Celery worker runs it (``curation.tasks.run_import(job_id)``). The peak RSS reported is that process's.
 The bench project and its user are deleted afterwards unless ``--keep`` is given.
 
-Disk: the file exists up to three times at once (the generated file, the stored upload, the import's spool),
+Disk: the file exists twice at once (the generated file and the stored upload),
 about 2 KB per record each.
 """
 

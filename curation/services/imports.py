@@ -135,6 +135,9 @@ class _IdChecker:
 
     def __init__(self, project: Project, problems: _Problems, *, using: str):
         self.project, self.problems, self.using = project, problems, using
+        # A project with no examples yet (the usual first import) needs no lookups. That matters: while a COPY
+        # is filling the table, lookups would plan against a table whose statistics say it is empty.
+        self.project_has_examples = Example.objects.using(using).for_project(project).exists()
         self.seen: set[str] = set()
         self.pending: list[tuple[Row, int, int | None, bool]] = []
 
@@ -155,7 +158,7 @@ class _IdChecker:
             .for_project(self.project)
             .filter(external_id__in=given)
             .values_list("external_id", flat=True)
-            if given
+            if given and self.project_has_examples
             else []
         )
         cleared = []
