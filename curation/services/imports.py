@@ -8,7 +8,6 @@ database is fed).
 
 from __future__ import annotations
 
-import bisect
 import hashlib
 import logging
 import re
@@ -116,59 +115,36 @@ class _Problems:
 
     def add(self, number: int, line: int | None, reason: str) -> None:
         self.total += 1
-        if len(self.shown) >= self.limit and (not self.shown or number > self.shown[-1]["record"]):
-            return
-        entry: dict[str, Any] = {"record": number, "reason": reason}
-        if line is not None:
-            entry["line"] = line
-        # Ids already in the project are found a batch later, after records that come behind them: keep the
-        # first records, in order, whatever order they were found in.
-        bisect.insort(self.shown, entry, key=lambda shown: shown["record"])
-        del self.shown[self.limit :]
+        if len(self.shown) < self.limit:
+            entry: dict[str, Any] = {"record": number, "reason": reason}
+            if line is not None:
+                entry["line"] = line
+            self.shown.append(entry)
 
 
 class _IdChecker:
-    """Holds rows back until their ids are known to be new: not repeated in the file, not used in the project.
+    """Ids must be new: not repeated in the import, not already used in the project."""
 
-    The project's ids are looked up in batches, so rows come out a batch at a time, in file order.
-    """
-
-    def __init__(self, project: Project, problems: _Problems, *, using: str):
-        self.project, self.problems, self.using = project, problems, using
-        # A project with no examples yet (the usual first import) needs no lookups. That matters: while a COPY
-        # is filling the table, lookups would plan against a table whose statistics say it is empty.
-        self.project_has_examples = Example.objects.using(using).for_project(project).exists()
-        self.seen: set[str] = set()
-        self.pending: list[tuple[Row, int, int | None, bool]] = []
-
-    def add(self, row: Row, number: int, line: int | None, *, given: bool) -> list[Row]:
-        """Queue a row (``given``: its id came from the file); returns the rows that are cleared to write."""
-        if given:
-            if row.external_id in self.seen:
-                self.problems.add(number, line, f"the id {row.external_id!r} appears more than once in this import")
-                return []
-            self.seen.add(row.external_id)
-        self.pending.append((row, number, line, given))
-        return self.flush() if len(self.pending) >= ID_CHECK_BATCH else []
-
-    def flush(self) -> list[Row]:
-        given = [row.external_id for row, _, _, was_given in self.pending if was_given]
-        taken = set(
-            Example.objects.using(self.using)
-            .for_project(self.project)
-            .filter(external_id__in=given)
-            .values_list("external_id", flat=True)
-            if given and self.project_has_examples
-            else []
+    def __init__(self, project: Project, problems: _Problems):
+        self.problems = problems
+        # The project's ids are read once, before anything is written, rather than looked up as the import goes:
+        # lookups made while COPY fills the table plan against statistics that no longer hold, and crawl.
+        self.taken = set(
+            Example.objects.for_project(project).values_list("external_id", flat=True).iterator(chunk_size=20_000)
         )
-        cleared = []
-        for row, number, line, _ in self.pending:
-            if row.external_id in taken:
-                self.problems.add(number, line, f"the project already has an example with id {row.external_id!r}")
-            else:
-                cleared.append(row)
-        self.pending.clear()
-        return cleared
+        self.seen: set[str] = set()
+
+    def accept(self, external_id: str, number: int, line: int | None, *, given: bool) -> bool:
+        if given and external_id in self.seen:
+            self.problems.add(number, line, f"the id {external_id!r} appears more than once in this import")
+            return False
+        if external_id in self.taken:
+            reason = f"the project already has an example with id {external_id!r}"
+            self.problems.add(number, line, reason if given else f"{reason}; give this record an id of its own")
+            return False
+        if given:
+            self.seen.add(external_id)
+        return True
 
 
 def _holds_nul(data: bytes) -> bool:
@@ -232,16 +208,13 @@ def _canonical_rows(
             if external_id is not None and "\x00" in external_id:
                 problems.add(raw.number, raw.line, "'id' holds a NUL character; remove it")
                 continue
+            given = external_id is not None
+            external_id = external_id if given else f"j{job.pk}-{raw.number}"
+            if not ids.accept(external_id, raw.number, raw.line, given=given):
+                continue
             tally.shapes[record.shape] += 1
             tally.moved_to_metadata.update(record.extra_keys)
-            row = Row(
-                external_id if external_id is not None else f"j{job.pk}-{raw.number}",
-                content_json,
-                metadata_json,
-                hashlib.sha256(content_json).hexdigest(),
-            )
-            yield from ids.add(row, raw.number, raw.line, given=external_id is not None)
-        yield from ids.flush()
+            yield Row(external_id, content_json, metadata_json, hashlib.sha256(content_json).hexdigest())
     except FileError as exc:
         tally.file_error = str(exc)
 
@@ -258,8 +231,7 @@ def _import(job: Job, path: Path) -> None:
     def reading(done: int, total: int) -> None:
         job.report_progress(done=done, total=total, stage=stage, unit=unit)
 
-    # While COPY holds the main connection, ids are looked up on the second one (committed rows are what count).
-    ids = _IdChecker(project, problems, using="progress" if streaming else "default")
+    ids = _IdChecker(project, problems)
     rows = _canonical_rows(job, path, problems=problems, ids=ids, tally=tally, progress=reading)
     reading(0, job.params.get("size") or 0)
 
