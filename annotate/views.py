@@ -54,7 +54,12 @@ def project_detail(request: HttpRequest, project_id: int) -> HttpResponse:
         "guideline_html": render_markdown(guideline.text) if guideline else "",
         "questions": project.questions.all(),
         "example_count": Example.objects.for_project(project).count(),
-        "memberships": project.memberships.select_related("user").order_by("user__username"),
+        # Who else annotates is for reviewers and managers to see, as in the API.
+        "memberships": (
+            project.memberships.select_related("user").order_by("user__username")
+            if has_role(project.user_role, Role.REVIEWER)
+            else None
+        ),
         "can_browse": has_role(project.user_role, Role.REVIEWER),
         "can_import": has_role(project.user_role, Role.MANAGER),
     }

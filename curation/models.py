@@ -107,8 +107,9 @@ class Job(models.Model):
         """Record why the job failed in words the user can act on; details carry the specifics (bad records)."""
         self.status = self.Status.FAILED
         self.error = {"message": message, "details": details}
+        self.stage = ""
         self.finished_at = timezone.now()
-        self.save(update_fields=["status", "error", "finished_at"])
+        self.save(update_fields=["status", "error", "stage", "finished_at"])
 
     def report_progress(self, *, done: int, total: int | None, stage: str, unit: str) -> None:
         """Publish progress so pollers see it even while this job's own connection is inside a transaction.

@@ -31,7 +31,7 @@ def test_it_shows_an_empty_list_to_an_outsider(client_as, project):
 
 
 def test_it_shows_the_project_questions_members_and_guideline(client_as, project):
-    response = client_as("annotator").get(reverse("annotate:project_detail", args=[project.pk]))
+    response = client_as("reviewer").get(reverse("annotate:project_detail", args=[project.pk]))
 
     html = response.content.decode()
     assert "<h3>Guideline</h3>" in html  # the guideline's Markdown heading, rendered below the page's headings
@@ -39,6 +39,13 @@ def test_it_shows_the_project_questions_members_and_guideline(client_as, project
     assert "topic" in html and "nominal" in html and "math" in html
     for username in ("manager-user", "reviewer-user", "annotator-user"):
         assert username in html
+
+
+def test_it_does_not_show_an_annotator_who_else_is_on_the_project(client_as, project):
+    html = client_as("annotator").get(reverse("annotate:project_detail", args=[project.pk])).content.decode()
+
+    assert "<h3>Guideline</h3>" in html and "quality" in html
+    assert "reviewer-user" not in html and "manager-user" not in html
 
 
 def test_it_links_to_examples_and_import_by_role(client_as, project):
