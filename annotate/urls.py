@@ -1,10 +1,12 @@
 from django.urls import path
 
-from annotate import views
+from annotate.views import annotating, projects, reviewing
 
 app_name = "annotate"
 urlpatterns = [
-    path("", views.project_list, name="project_list"),
-    path("projects/<int:project_id>/", views.project_detail, name="project_detail"),
-    path("projects/<int:project_id>/examples/", views.example_list, name="example_list"),
+    path("", projects.project_list, name="project_list"),
+    path("projects/<int:project_id>/", projects.project_detail, name="project_detail"),
+    path("projects/<int:project_id>/examples/", projects.example_list, name="example_list"),
+    *annotating.urlpatterns,
+    *reviewing.urlpatterns,
 ]

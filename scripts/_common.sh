@@ -34,3 +34,18 @@ ensure_venv() {
         echo "$wanted" >"$stamp"
     fi
 }
+
+# The browser tests drive Debian's chromium through Playwright (Playwright cannot download its own browser here).
+ensure_chromium() {
+    local chromium="${WINNOW_CHROMIUM:-/usr/bin/chromium}"
+    [ -x "$chromium" ] && return 0
+    if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+        echo "==> installing chromium for the browser tests (apt-get)"
+        apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    fi
+    if [ ! -x "$chromium" ]; then
+        echo "The browser tests need Chromium at $chromium: install it (Debian: sudo apt-get install chromium)," \
+            "or set WINNOW_CHROMIUM=/path/to/chromium." >&2
+        exit 1
+    fi
+}

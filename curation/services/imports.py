@@ -23,6 +23,7 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 
 from annotate.models import Example, Project
+from annotate.services.queue import work_items_create
 from curation.importing.readers import FileError, format_for, read_records, too_large
 from curation.importing.records import RecordError, canonicalize
 from curation.importing.spool import COPY_SQL, CopyStream, Row, Spool
@@ -272,6 +273,8 @@ def _write_streaming(job: Job, rows: Iterator[Row], all_good: Callable[[], bool]
             cursor.copy_expert(COPY_SQL, stream, size=1 << 20)
         if not all_good():
             transaction.set_rollback(True)
+            return stream.sent
+        work_items_create(project=job.project)
     return stream.sent
 
 
@@ -290,8 +293,10 @@ def _write_spooled(job: Job, rows: Iterator[Row], all_good: Callable[[], bool]) 
             job.report_progress(done=done, total=spool.rows, stage="writing", unit="records")
 
         writing(0)
-        with transaction.atomic(), connection.cursor() as cursor:
-            spool.load(cursor, writing)
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                spool.load(cursor, writing)
+            work_items_create(project=job.project)
         return spool.rows
     finally:
         spool.close()

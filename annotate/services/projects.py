@@ -1,4 +1,4 @@
-"""Writes that touch several rows: projects, members, guidelines. Called the same way from pages, API and admin."""
+"""Projects, their members, questions and guideline versions."""
 
 from __future__ import annotations
 
@@ -6,21 +6,15 @@ from typing import TYPE_CHECKING
 
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import Case, F, Max, Value, When
+from django.db.models.functions import Greatest
 
-from annotate.models import Guideline, Membership, Project, Question, Role
+from annotate.models import Guideline, Membership, Project, Question, Role, WorkItem
 from annotate.questions import QuestionSpec
+from annotate.services.errors import ServiceError
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
-
-
-class ServiceError(ValueError):
-    """A request that cannot be carried out as asked; ``field`` names the input to fix."""
-
-    def __init__(self, message: str, *, field: str | None = None, code: str = "invalid"):
-        super().__init__(message)
-        self.message, self.field, self.code = message, field, code
 
 
 @transaction.atomic
@@ -100,3 +94,22 @@ def member_remove(*, project: Project, username: str) -> None:
     ):
         raise ServiceError("a project must keep at least one manager; add another manager first", code="conflict")
     membership.delete()
+
+
+@transaction.atomic
+def project_update(
+    *, project: Project, name: str | None = None, description: str | None = None, overlap: int | None = None
+) -> Project:
+    """Change a project's settings; a new overlap applies to every example still in the queue."""
+    fields = {"name": name, "description": description, "overlap": overlap}
+    for field, value in fields.items():
+        if value is not None:
+            setattr(project, field, value)
+    project.save()
+    if overlap is not None:
+        # An example already handed to more annotators than the new overlap keeps them (target never below live).
+        WorkItem.objects.filter(project=project).update(
+            target=Greatest(F("live"), Value(overlap) + F("extra")),
+            open=Case(When(live__lt=Value(overlap) + F("extra"), then=Value(True)), default=Value(False)),
+        )
+    return project

@@ -1,16 +1,14 @@
-"""The core data: projects, who works on them, what they ask, and the examples they hold."""
+"""Projects, who works on them (roles), what they ask (questions) and by which rules (guidelines)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import models
-from django.db.models.functions import Now
 from django.urls import reverse
 
 from annotate import questions
-from annotate.shapes import shape_of
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -43,6 +41,9 @@ class Project(models.Model):
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
     overlap = models.PositiveIntegerField(default=1, help_text="How many different annotators label each example.")
+    assignment_timeout = models.PositiveIntegerField(
+        default=3600, help_text="Seconds an annotator may hold an example before it is released to others."
+    )
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -129,46 +130,3 @@ class Question(models.Model):
         return questions.QuestionSpec(
             name=self.name, kind=self.kind, required=self.required, level=self.level, options=self.options
         )
-
-
-class ExampleQuerySet(models.QuerySet["Example"]):
-    def for_project(self, project: Project) -> ExampleQuerySet:
-        return self.filter(project=project)
-
-    def update(self, **kwargs: Any) -> int:
-        raise TypeError("Examples are immutable: curation steps write derived content into a dataset version.")
-
-
-class Example(models.Model):
-    """One imported record. Immutable: the database refuses updates (see migration 0002)."""
-
-    # No index of its own: the unique (project, external_id) index serves lookups by project, and one index
-    # fewer makes bulk import faster.
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="examples", db_index=False)
-    external_id = models.CharField(max_length=255)
-    content = models.JSONField()
-    metadata = models.JSONField(default=dict, blank=True)
-    # Not indexed: exact dedup groups a whole version by hash in one pass, and an index of random hashes would
-    # make every bulk import pay a random write per row (about a fifth of a million-row import's time).
-    content_hash = models.CharField(max_length=64, help_text="sha256 of the content's canonical JSON")
-    created_at = models.DateTimeField(db_default=Now())
-
-    objects = ExampleQuerySet.as_manager()
-
-    class Meta:
-        ordering = ["project", "id"]
-        constraints = [
-            models.UniqueConstraint(fields=["project", "external_id"], name="example_unique_project_external_id"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.project_id}:{self.external_id}"
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if not self._state.adding:
-            raise TypeError("Examples are immutable once imported.")
-        super().save(*args, **kwargs)
-
-    @property
-    def shape(self) -> str:
-        return shape_of(self.content)

@@ -1,0 +1,54 @@
+"""Examples: imported records, immutable once in."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models
+from django.db.models.functions import Now
+
+from annotate.models.project import Project
+from annotate.shapes import shape_of
+
+
+class ExampleQuerySet(models.QuerySet["Example"]):
+    def for_project(self, project: Project) -> ExampleQuerySet:
+        return self.filter(project=project)
+
+    def update(self, **kwargs: Any) -> int:
+        raise TypeError("Examples are immutable: curation steps write derived content into a dataset version.")
+
+
+class Example(models.Model):
+    """One imported record. Immutable: the database refuses updates (see migration 0002)."""
+
+    # No index of its own: the unique (project, external_id) index serves lookups by project, and one index
+    # fewer makes bulk import faster.
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="examples", db_index=False)
+    external_id = models.CharField(max_length=255)
+    content = models.JSONField()
+    metadata = models.JSONField(default=dict, blank=True)
+    # Not indexed: exact dedup groups a whole version by hash in one pass, and an index of random hashes would
+    # make every bulk import pay a random write per row (about a fifth of a million-row import's time).
+    content_hash = models.CharField(max_length=64, help_text="sha256 of the content's canonical JSON")
+    created_at = models.DateTimeField(db_default=Now())
+
+    objects = ExampleQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["project", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "external_id"], name="example_unique_project_external_id"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.project_id}:{self.external_id}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise TypeError("Examples are immutable once imported.")
+        super().save(*args, **kwargs)
+
+    @property
+    def shape(self) -> str:
+        return shape_of(self.content)

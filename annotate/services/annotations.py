@@ -1,0 +1,87 @@
+"""Submitting and editing annotations."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from annotate.answers import AnswerError, check_answers, check_display_order
+from annotate.models import Annotation, AnnotationRevision, Assignment, Project, WorkItem
+from annotate.services.errors import NotAssigned, ServiceError
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+MAX_DURATION_MS = 7 * 24 * 3600 * 1000
+
+
+@transaction.atomic
+def annotation_submit(
+    *,
+    project: Project,
+    annotator: AbstractBaseUser,
+    example_id: int,
+    answers: Any,
+    duration_ms: int | None = None,
+    started_at: datetime | None = None,
+    display_order: Any = None,
+) -> Annotation:
+    """Record the annotator's answers for an example they hold (or have done, this round: then it is an edit).
+
+    The earlier answers of an edited annotation are kept as an AnnotationRevision.
+    """
+    item = WorkItem.objects.select_for_update().select_related("example").filter(pk=example_id).first()
+    if item is None or item.project_id != project.pk:
+        raise NotAssigned()
+    assignment = (
+        Assignment.objects.select_for_update()
+        .filter(example_id=example_id, annotator=annotator, round=item.round, status__in=Assignment.LIVE)
+        .first()
+    )
+    if assignment is None:
+        raise NotAssigned()
+    content = item.example.content
+    try:
+        checked = check_answers((q.as_spec() for q in project.questions.all()), answers, content)
+        order = check_display_order(display_order, content)
+    except AnswerError as exc:
+        raise ServiceError(exc.message, field=exc.question or "answers") from None
+    if duration_ms is not None and not 0 <= duration_ms <= MAX_DURATION_MS:
+        raise ServiceError("duration_ms must be between 0 and one week in milliseconds", field="duration_ms")
+    guideline = project.current_guideline()
+    now = timezone.now()
+    fields = {
+        "answers": checked,
+        "guideline_version": guideline.version if guideline else 0,
+        "round": item.round,
+        "display_order": order,
+        "started_at": started_at,
+        "submitted_at": now,
+        "duration_ms": duration_ms,
+    }
+    annotation = Annotation.objects.select_for_update().filter(example_id=example_id, annotator=annotator).first()
+    if annotation is None:
+        annotation = Annotation.objects.create(example_id=example_id, project=project, annotator=annotator, **fields)
+    else:
+        AnnotationRevision.objects.create(
+            annotation=annotation,
+            answers=annotation.answers,
+            guideline_version=annotation.guideline_version,
+            round=annotation.round,
+            display_order=annotation.display_order,
+            submitted_at=annotation.submitted_at,
+            duration_ms=annotation.duration_ms,
+        )
+        for field, value in fields.items():
+            setattr(annotation, field, value)
+        annotation.save(update_fields=list(fields))
+    if assignment.status == Assignment.Status.ACTIVE:
+        assignment.status = Assignment.Status.SUBMITTED
+        assignment.finished_at = now
+        assignment.save(update_fields=["status", "finished_at"])
+        WorkItem.objects.filter(pk=example_id).update(done=F("done") + 1)
+    return annotation

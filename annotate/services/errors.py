@@ -1,0 +1,16 @@
+from __future__ import annotations
+
+
+class ServiceError(ValueError):
+    """A request that cannot be carried out as asked; ``field`` names the input to fix."""
+
+    def __init__(self, message: str, *, field: str | None = None, code: str = "invalid"):
+        super().__init__(message)
+        self.message, self.field, self.code = message, field, code
+
+
+class NotAssigned(ServiceError):
+    """The annotator does not hold this example (never handed to them, skipped, released or reopened)."""
+
+    def __init__(self, message: str = "this example is not assigned to you; get one with next"):
+        super().__init__(message, field="example", code="not_assigned")

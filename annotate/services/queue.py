@@ -1,0 +1,129 @@
+"""The annotation queue: handing examples to annotators, k-fold and blind, and taking them back.
+
+Guarantees, held by the database under any number of concurrent requests:
+- no example is held or done by more than its target number of annotators in a round (row lock on the
+  WorkItem, taken with SKIP LOCKED on PostgreSQL so annotators never wait on each other; SQLite runs every
+  write transaction one at a time, which gives the same result);
+- no annotator gets the same example twice in a round, nor ever again after skipping it;
+- an annotator holds at most one example of a project at a time (a partial unique index).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Case, Exists, F, OuterRef, Q, Value, When
+from django.utils import timezone
+
+from annotate.models import Assignment, Example, Project, WorkItem
+from annotate.services.errors import NotAssigned
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+# Knuth's multiplicative hash: a fixed, well-spread pseudo-random order of example ids.
+SHUFFLE_SQL = "(e.id * 2654435761) %% 2147483647"
+
+
+def work_items_create(*, project: Project) -> int:
+    """Put the project's examples that are not in the queue yet into it (called by import, in its transaction)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO annotate_workitem (example_id, project_id, round, target, extra, live, done, open, shuffle) "
+            f"SELECT e.id, e.project_id, 1, %s, 0, 0, 0, %s, {SHUFFLE_SQL} FROM annotate_example e "
+            "WHERE e.project_id = %s AND NOT EXISTS (SELECT 1 FROM annotate_workitem w WHERE w.example_id = e.id)",
+            [project.overlap, True, project.pk],
+        )
+        return cursor.rowcount
+
+
+def _take_one_more() -> dict[str, object]:
+    """Update fields for a WorkItem that gains a live assignment (SQL sees the old values on the right)."""
+    return {
+        "live": F("live") + 1,
+        "open": Case(When(live__lt=F("target") - 1, then=Value(True)), default=Value(False)),
+    }
+
+
+def _give_one_back() -> dict[str, object]:
+    return {"live": F("live") - 1, "open": Value(True)}
+
+
+def release_idle(*, project: Project) -> int:
+    """Release assignments held longer than the project allows, so others can take the examples."""
+    cutoff = timezone.now() - timedelta(seconds=project.assignment_timeout)
+    released = 0
+    with transaction.atomic():
+        idle = list(
+            Assignment.objects.filter(project=project, status=Assignment.Status.ACTIVE, assigned_at__lt=cutoff)
+            .select_for_update(skip_locked=True)
+            .values_list("pk", "example_id", "round")
+        )
+        for pk, example_id, round_ in idle:
+            Assignment.objects.filter(pk=pk).update(status=Assignment.Status.RELEASED, finished_at=timezone.now())
+            WorkItem.objects.filter(pk=example_id, round=round_).update(**_give_one_back())
+            released += 1
+    return released
+
+
+def held_by(*, project: Project, annotator: AbstractBaseUser) -> Assignment | None:
+    return (
+        Assignment.objects.filter(project=project, annotator=annotator, status=Assignment.Status.ACTIVE)
+        .select_related("example")
+        .first()
+    )
+
+
+def next_assignment(*, project: Project, annotator: AbstractBaseUser) -> Assignment | None:
+    """The example the annotator holds, else a newly claimed one; None when nothing is left for them."""
+    release_idle(project=project)
+    held = held_by(project=project, annotator=annotator)
+    if held is not None:
+        return held
+    for _ in range(3):
+        try:
+            return _claim(project=project, annotator=annotator)
+        except IntegrityError:
+            # A concurrent request of the same annotator claimed first: that is the one they hold.
+            held = held_by(project=project, annotator=annotator)
+            if held is not None:
+                return held
+    return None
+
+
+@transaction.atomic
+def _claim(*, project: Project, annotator: AbstractBaseUser) -> Assignment | None:
+    seen = Assignment.objects.filter(example_id=OuterRef("pk"), annotator=annotator).filter(
+        Q(round=OuterRef("round")) | Q(status=Assignment.Status.SKIPPED)
+    )
+    item = (
+        WorkItem.objects.filter(project=project, open=True)
+        .filter(~Exists(seen))
+        .order_by("-live", "shuffle")
+        .select_for_update(skip_locked=True, of=("self",))
+        .first()
+    )
+    if item is None:
+        return None
+    assignment = Assignment.objects.create(example_id=item.pk, project=project, annotator=annotator, round=item.round)
+    WorkItem.objects.filter(pk=item.pk).update(**_take_one_more())
+    assignment.example = Example.objects.get(pk=item.pk)
+    return assignment
+
+
+@transaction.atomic
+def skip(*, project: Project, annotator: AbstractBaseUser, example_id: int) -> None:
+    """Give the example back for others; this annotator is never offered it again."""
+    assignment = (
+        Assignment.objects.select_for_update()
+        .filter(project=project, annotator=annotator, example_id=example_id, status=Assignment.Status.ACTIVE)
+        .first()
+    )
+    if assignment is None:
+        raise NotAssigned("you do not hold this example, so there is nothing to skip")
+    assignment.status = Assignment.Status.SKIPPED
+    assignment.finished_at = timezone.now()
+    assignment.save(update_fields=["status", "finished_at"])
+    WorkItem.objects.filter(pk=example_id, round=assignment.round).update(**_give_one_back())

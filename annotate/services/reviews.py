@@ -1,0 +1,152 @@
+"""What reviewers do: settle a question for an example, ask for a tie-breaker, send examples back."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import TYPE_CHECKING, Any
+
+from django.db import transaction
+from django.db.models import F, Value
+from django.utils import timezone
+
+from annotate.answers import AnswerError, applies, check_value
+from annotate.disagreement import consensus
+from annotate.models import Annotation, Assignment, Example, Project, Question, Resolution, WorkItem
+from annotate.services.errors import ServiceError
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+
+def question_named(project: Project, name: Any) -> Question:
+    question = project.questions.filter(name=name).first() if isinstance(name, str) else None
+    if question is None:
+        names = ", ".join(project.questions.values_list("name", flat=True)) or "none"
+        raise ServiceError(f"the project has no question named {name!r} (its questions: {names})", field="question")
+    return question
+
+
+def _examples(project: Project, example_ids: Any) -> list[int]:
+    if not isinstance(example_ids, list) or not example_ids or not all(isinstance(i, int) for i in example_ids):
+        raise ServiceError("examples must be a non-empty list of example ids", field="examples")
+    found = set(Example.objects.for_project(project).filter(pk__in=example_ids).values_list("pk", flat=True))
+    missing = [i for i in example_ids if i not in found]
+    if missing:
+        raise ServiceError(f"example {missing[0]} is not in this project", field="examples")
+    return sorted(found)
+
+
+@transaction.atomic
+def resolution_set(
+    *, project: Project, example_id: int, question_name: str, value: Any, reviewer: AbstractBaseUser, note: str = ""
+) -> Resolution:
+    """Record the reviewer's gold value (checked like an answer); posting again replaces it."""
+    question = question_named(project, question_name)
+    example = Example.objects.for_project(project).filter(pk=example_id).first()
+    if example is None:
+        raise ServiceError(f"example {example_id} is not in this project", field="example")
+    spec = question.as_spec()
+    if not applies(spec, example.content):
+        raise ServiceError(f"{spec.name} does not apply to this example", field="question")
+    try:
+        value = check_value(spec, value, example.content)
+    except AnswerError as exc:
+        raise ServiceError(exc.message, field="value") from None
+    resolution, _ = Resolution.objects.update_or_create(
+        example=example,
+        question=question,
+        defaults={
+            "project": project,
+            "value": value,
+            "method": Resolution.Method.REVIEWER,
+            "reviewer": reviewer,
+            "note": note,
+        },
+    )
+    return resolution
+
+
+def consensus_candidates(
+    *, project: Project, question: Question, method: str, threshold: float = 0.5
+) -> list[tuple[int, Any, float]]:
+    """(example, value, share) for unresolved examples whose current annotations qualify for the method.
+
+    unanimous: every annotator (two or more) gave the same answer. majority: more than ``threshold`` of them did.
+    """
+    if method not in (Resolution.Method.UNANIMOUS, Resolution.Method.MAJORITY):
+        raise ServiceError("method must be 'unanimous' or 'majority'", field="method")
+    if not 0.5 <= threshold < 1:
+        raise ServiceError("threshold must be at least 0.5 and below 1", field="threshold")
+    resolved = Resolution.objects.filter(question=question).values("example_id")
+    answers: dict[int, list[Any]] = defaultdict(list)
+    rows = (
+        Annotation.objects.for_project(project)
+        .current()
+        .exclude(example_id__in=resolved)
+        .values_list("example_id", f"answers__{question.name}")
+        .order_by("example_id")
+    )
+    for example_id, value in rows.iterator(chunk_size=5000):
+        if value is not None:
+            answers[example_id].append(value)
+    chosen = []
+    for example_id, values in answers.items():
+        if len(values) < 2:
+            continue
+        value, share = consensus(values)
+        if (method == Resolution.Method.UNANIMOUS and share == 1) or (
+            method == Resolution.Method.MAJORITY and share > threshold
+        ):
+            chosen.append((example_id, value, share))
+    return chosen
+
+
+@transaction.atomic
+def resolutions_from_consensus(
+    *, project: Project, question_name: str, method: str, threshold: float = 0.5, reviewer: AbstractBaseUser
+) -> int:
+    """Resolve in bulk every unresolved example that is unanimous (or has a majority above the threshold)."""
+    question = question_named(project, question_name)
+    chosen = consensus_candidates(project=project, question=question, method=method, threshold=threshold)
+    Resolution.objects.bulk_create(
+        [
+            Resolution(
+                example_id=example_id,
+                project=project,
+                question=question,
+                value=value,
+                method=method,
+                reviewer=reviewer,
+                note=f"{share:.0%} of annotators agreed",
+            )
+            for example_id, value, share in chosen
+        ],
+        batch_size=2000,
+    )
+    return len(chosen)
+
+
+@transaction.atomic
+def tiebreak(*, project: Project, example_ids: Any) -> int:
+    """Offer each example to one more annotator (one who has not labelled it) beyond the overlap."""
+    ids = _examples(project, example_ids)
+    return WorkItem.objects.filter(pk__in=ids).update(extra=F("extra") + 1, target=F("target") + 1, open=Value(True))
+
+
+@transaction.atomic
+def reopen(*, project: Project, example_ids: Any) -> int:
+    """Send examples back to annotation, e.g. after the guideline was clarified.
+
+    Each starts a new round needing ``overlap`` fresh annotations; anyone may take it, its earlier annotators
+    too, and tie-breakers asked for earlier are dropped. Earlier annotations stay, marked with their round and
+    guideline version. Examples in hand are taken back, and the examples' resolutions are removed: they are to
+    be decided again.
+    """
+    ids = _examples(project, example_ids)
+    Assignment.objects.filter(example_id__in=ids, status=Assignment.Status.ACTIVE).update(
+        status=Assignment.Status.RELEASED, finished_at=timezone.now()
+    )
+    Resolution.objects.filter(example_id__in=ids).delete()
+    return WorkItem.objects.filter(pk__in=ids).update(
+        round=F("round") + 1, live=0, done=0, extra=0, target=project.overlap, open=Value(True)
+    )

@@ -1,0 +1,127 @@
+"""The assignment engine: k-fold, blind, never over-assigned, under concurrency too."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections import Counter
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from annotate.models import Annotation, Assignment, Membership, WorkItem
+from annotate.services import NotAssigned
+from annotate.services.annotations import annotation_submit
+from annotate.services.queue import next_assignment, skip, work_items_create
+from tests.factories import ExampleFactory, ProjectFactory, QuestionFactory, UserFactory
+
+
+def make_project(examples: int, overlap: int):
+    project = ProjectFactory(overlap=overlap)
+    QuestionFactory(project=project, name="quality", kind="rating", options={"min": 1, "max": 5})
+    ExampleFactory.create_batch(examples, project=project)
+    work_items_create(project=project)
+    return project
+
+
+def annotators(project, count: int):
+    users = [UserFactory() for _ in range(count)]
+    for user in users:
+        Membership.objects.create(user=user, project=project, role="annotator")
+    return users
+
+
+@pytest.mark.django_db
+def test_it_gives_back_the_example_an_annotator_already_holds():
+    project = make_project(5, overlap=2)
+    (ann,) = annotators(project, 1)
+    first = next_assignment(project=project, annotator=ann)
+    again = next_assignment(project=project, annotator=ann)
+    assert first.example_id == again.example_id
+    assert Assignment.objects.filter(annotator=ann).count() == 1
+
+
+@pytest.mark.django_db
+def test_it_prefers_examples_closest_to_completion():
+    project = make_project(10, overlap=3)
+    ann1, ann2 = annotators(project, 2)
+    held = next_assignment(project=project, annotator=ann1)
+    annotation_submit(project=project, annotator=ann1, example_id=held.example_id, answers={"quality": 4})
+    assert next_assignment(project=project, annotator=ann2).example_id == held.example_id
+
+
+@pytest.mark.django_db
+def test_it_never_hands_one_example_to_more_than_overlap_annotators():
+    project = make_project(1, overlap=2)
+    users = annotators(project, 3)
+    got = [next_assignment(project=project, annotator=user) for user in users]
+    assert [a is not None for a in got] == [True, True, False]
+
+
+@pytest.mark.django_db
+def test_it_never_offers_a_skipped_example_to_the_same_annotator_again():
+    project = make_project(2, overlap=2)
+    (ann,) = annotators(project, 1)
+    first = next_assignment(project=project, annotator=ann)
+    skip(project=project, annotator=ann, example_id=first.example_id)
+    second = next_assignment(project=project, annotator=ann)
+    assert second.example_id != first.example_id
+    annotation_submit(project=project, annotator=ann, example_id=second.example_id, answers={"quality": 3})
+    assert next_assignment(project=project, annotator=ann) is None
+    assert WorkItem.objects.get(pk=first.example_id).live == 0
+
+
+@pytest.mark.django_db
+def test_it_releases_assignments_held_too_long():
+    project = make_project(1, overlap=1)
+    ann1, ann2 = annotators(project, 2)
+    held = next_assignment(project=project, annotator=ann1)
+    assert next_assignment(project=project, annotator=ann2) is None
+    Assignment.objects.filter(pk=held.pk).update(assigned_at=timezone.now() - timedelta(seconds=3601))
+    assert next_assignment(project=project, annotator=ann2).example_id == held.example_id
+    assert Assignment.objects.get(pk=held.pk).status == "released"
+    with pytest.raises(NotAssigned):
+        annotation_submit(project=project, annotator=ann1, example_id=held.example_id, answers={"quality": 1})
+
+
+@pytest.mark.django_db
+def test_it_refuses_an_answer_for_an_example_not_assigned():
+    project = make_project(2, overlap=1)
+    ann1, ann2 = annotators(project, 2)
+    held = next_assignment(project=project, annotator=ann1)
+    with pytest.raises(NotAssigned):
+        annotation_submit(project=project, annotator=ann2, example_id=held.example_id, answers={"quality": 1})
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_holds_under_30_concurrent_threads_for_10_annotators():
+    project = make_project(200, overlap=3)
+    users = annotators(project, 10)
+    errors: list[BaseException] = []
+
+    def work(user):
+        try:
+            while (held := next_assignment(project=project, annotator=user)) is not None:
+                # A sibling thread of the same annotator may have submitted it first.
+                with contextlib.suppress(NotAssigned):
+                    annotation_submit(
+                        project=project, annotator=user, example_id=held.example_id, answers={"quality": 3}
+                    )
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=work, args=(users[i % 10],)) for i in range(30)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert errors == []
+    per_example = Counter(Annotation.objects.filter(project=project).values_list("example_id", flat=True))
+    assert len(per_example) == 200 and set(per_example.values()) == {3}
+    pairs = Annotation.objects.filter(project=project).values_list("example_id", "annotator_id")
+    assert len(set(pairs)) == 600
+    assert not WorkItem.objects.filter(project=project, open=True).exists()
