@@ -6,6 +6,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.db.models import F
+from django.db.models.fields.json import KeyTextTransform, KeyTransform
+
 from annotate.disagreement import disagreement
 from annotate.models import Annotation, Example, Project, Question, Resolution
 
@@ -29,19 +32,27 @@ def disagreements(
 ) -> list[Case]:
     """Examples with two or more current annotations of the question that do not all agree.
 
-    ``annotator`` keeps the examples that annotator labelled; ``metadata`` keeps examples whose metadata has
-    each key equal to the value given (as text).
+    ``annotator`` keeps the examples that annotator labelled this round; ``metadata`` keeps examples whose
+    metadata has each key equal to the value given, compared as text (so "2023" matches the number 2023).
     """
     spec = question.as_spec()
     annotations = Annotation.objects.for_project(project).current()
-    for key, value in (metadata or {}).items():
-        annotations = annotations.filter(**{f"example__metadata__{key}": value})
+    # Keys are data, not lookup paths: KeyTransform treats "a__b" or "contains" as plain keys.
+    for index, (key, value) in enumerate((metadata or {}).items()):
+        annotations = annotations.alias(**{f"meta_{index}": KeyTextTransform(key, "example__metadata")}).filter(
+            **{f"meta_{index}": value}
+        )
     if annotator:
-        annotations = annotations.filter(example__annotations__annotator__username=annotator)
+        annotations = annotations.filter(
+            example__annotations__annotator__username=annotator,
+            example__annotations__round=F("example__work__round"),
+        )
     grouped: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    rows = annotations.values_list(
-        "example_id", "annotator__username", f"answers__{question.name}", "guideline_version", "submitted_at"
-    ).order_by("example_id", "submitted_at")
+    rows = (
+        annotations.annotate(value=KeyTransform(question.name, "answers"))
+        .values_list("example_id", "annotator__username", "value", "guideline_version", "submitted_at")
+        .order_by("example_id", "submitted_at")
+    )
     for example_id, username, value, version, submitted_at in rows.iterator(chunk_size=5000):
         if value is not None:
             grouped[example_id].append(

@@ -45,6 +45,8 @@ def _code(exc: exceptions.APIException) -> str:
 
 
 def service_error_to_api(exc: ServiceError) -> exceptions.APIException:
+    if exc.code == "not_assigned":
+        return exceptions.PermissionDenied(exc.message, code="not_assigned")
     if exc.code == "conflict":
         return Conflict(exc.message)
     if exc.code == "not_found" and exc.field is None:

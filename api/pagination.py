@@ -1,9 +1,16 @@
 from __future__ import annotations
 
-from typing import Any
+import base64
+import binascii
+from collections.abc import Sequence
+from typing import Any, TypeVar
 
-from rest_framework import pagination
+from rest_framework import exceptions, pagination
+from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.utils.urls import remove_query_param, replace_query_param
+
+T = TypeVar("T")
 
 
 class CursorPagination(pagination.CursorPagination):
@@ -27,3 +34,50 @@ class CursorPagination(pagination.CursorPagination):
                 "previous": {"type": "string", "nullable": True, "format": "uri"},
             },
         }
+
+
+class ListPagination(CursorPagination):
+    """The same envelope and query parameters for a list computed in Python rather than read from a queryset.
+
+    The cursor is opaque to clients (a position in the list, encoded); the list is computed afresh for every
+    page, so rows that change between two requests may move across a page boundary.
+    """
+
+    def paginate_list(self, items: Sequence[T], request: Request) -> list[T]:
+        self.request = request
+        self.page_size = self.get_page_size(request)
+        self.offset = self._decode_offset(request)
+        self.total = len(items)
+        return list(items[self.offset : self.offset + self.page_size])
+
+    def get_next_link(self) -> str | None:
+        if self.offset + self.page_size >= self.total:
+            return None
+        return self._link(self.offset + self.page_size)
+
+    def get_previous_link(self) -> str | None:
+        if self.offset <= 0:
+            return None
+        return self._link(max(0, self.offset - self.page_size))
+
+    def _link(self, offset: int) -> str:
+        url = self.request.build_absolute_uri()
+        if offset == 0:
+            return remove_query_param(url, self.cursor_query_param)
+        encoded = base64.urlsafe_b64encode(f"o={offset}".encode()).decode("ascii")
+        return replace_query_param(url, self.cursor_query_param, encoded)
+
+    def _decode_offset(self, request: Request) -> int:
+        encoded = request.query_params.get(self.cursor_query_param)
+        if not encoded:
+            return 0
+        try:
+            key, _, value = (
+                base64.b64decode(encoded.encode("ascii"), altchars=b"-_", validate=True).decode().partition("=")
+            )
+            offset = int(value)
+        except (UnicodeError, binascii.Error, ValueError):
+            raise exceptions.NotFound(self.invalid_cursor_message) from None
+        if key != "o" or offset < 0:
+            raise exceptions.NotFound(self.invalid_cursor_message)
+        return offset

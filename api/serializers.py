@@ -94,6 +94,9 @@ class ProjectUpdateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200, required=False)
     description = serializers.CharField(required=False, allow_blank=True)
     overlap = serializers.IntegerField(min_value=1, max_value=MAX_OVERLAP, required=False)
+    assignment_timeout = serializers.IntegerField(
+        min_value=60, max_value=7 * 24 * 3600, required=False, help_text="Seconds an annotator may hold an example"
+    )
 
 
 class GuidelineSerializer(serializers.ModelSerializer):
@@ -114,7 +117,18 @@ class ProjectSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Project
-        fields = ["id", "name", "description", "overlap", "questions", "guideline", "counts", "role", "created_at"]
+        fields = [
+            "id",
+            "name",
+            "description",
+            "overlap",
+            "assignment_timeout",
+            "questions",
+            "guideline",
+            "counts",
+            "role",
+            "created_at",
+        ]
 
     @extend_schema_field(QuestionListField)
     def get_questions(self, project: Project) -> list[dict[str, Any]]:
@@ -140,8 +154,12 @@ class ProjectSerializer(serializers.ModelSerializer):
         }
     )
     def get_counts(self, project: Project) -> dict[str, int]:
-        # Annotation arrives with the annotation workflow; until then nothing is annotated or completed.
-        return {"examples": project.example_count, "annotations": 0, "completed": 0}  # type: ignore[attr-defined]
+        """``completed``: examples whose current round has all the annotations it needs."""
+        return {
+            "examples": project.example_count,  # type: ignore[attr-defined]
+            "annotations": project.annotation_count,  # type: ignore[attr-defined]
+            "completed": project.completed_count,  # type: ignore[attr-defined]
+        }
 
     def get_role(self, project: Project) -> str | None:
         return getattr(project, "user_role", None)

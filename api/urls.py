@@ -1,7 +1,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from api.views import auth, data, projects
+from api.views import annotating, auth, data, projects, reviewing
 
 app_name = "api"
 urlpatterns = [
@@ -16,7 +16,20 @@ urlpatterns = [
     path("projects/<int:project_id>/imports/", data.ImportView.as_view(), name="imports"),
     path("projects/<int:project_id>/jobs/", data.ProjectJobListView.as_view(), name="project-jobs"),
     path("projects/<int:project_id>/examples/", data.ExampleListView.as_view(), name="examples"),
+    path("projects/<int:project_id>/next/", annotating.NextView.as_view(), name="next"),
+    path("projects/<int:project_id>/annotations/", annotating.AnnotationListView.as_view(), name="annotations"),
+    path("projects/<int:project_id>/skips/", annotating.SkipView.as_view(), name="skips"),
+    path("projects/<int:project_id>/disagreements/", reviewing.DisagreementListView.as_view(), name="disagreements"),
+    path("projects/<int:project_id>/resolutions/", reviewing.ResolutionListView.as_view(), name="resolutions"),
+    path(
+        "projects/<int:project_id>/resolutions/consensus/",
+        reviewing.ConsensusView.as_view(),
+        name="resolutions-consensus",
+    ),
+    path("projects/<int:project_id>/tiebreak/", reviewing.TiebreakView.as_view(), name="tiebreak"),
+    path("projects/<int:project_id>/reopen/", reviewing.ReopenView.as_view(), name="reopen"),
     path("examples/<int:example_id>/", data.ExampleDetailView.as_view(), name="example"),
+    path("annotations/<int:annotation_id>/", annotating.AnnotationDetailView.as_view(), name="annotation"),
     path("jobs/<int:job_id>/", data.JobDetailView.as_view(), name="job"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),

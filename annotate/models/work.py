@@ -45,6 +45,10 @@ class WorkItem(models.Model):
             models.Index(
                 "project", models.F("live").desc(), "shuffle", name="workitem_claim_idx", condition=models.Q(open=True)
             ),
+            # Counting a project's completed examples reads only these.
+            models.Index(
+                fields=["project"], name="workitem_completed_idx", condition=models.Q(done__gte=models.F("target"))
+            ),
         ]
 
     def __str__(self) -> str:

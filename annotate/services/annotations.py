@@ -47,9 +47,12 @@ def annotation_submit(
     content = item.example.content
     try:
         checked = check_answers((q.as_spec() for q in project.questions.all()), answers, content)
-        order = check_display_order(display_order, content)
     except AnswerError as exc:
         raise ServiceError(exc.message, field=exc.question or "answers") from None
+    try:
+        order = check_display_order(display_order, content)
+    except AnswerError as exc:
+        raise ServiceError(exc.message, field="display_order") from None
     if duration_ms is not None and not 0 <= duration_ms <= MAX_DURATION_MS:
         raise ServiceError("duration_ms must be between 0 and one week in milliseconds", field="duration_ms")
     guideline = project.current_guideline()

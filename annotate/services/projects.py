@@ -9,7 +9,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Case, F, Max, Value, When
 from django.db.models.functions import Greatest
 
-from annotate.models import Guideline, Membership, Project, Question, Role, WorkItem
+from annotate.models import Assignment, Guideline, Membership, Project, Question, Role, WorkItem
 from annotate.questions import QuestionSpec
 from annotate.services.errors import ServiceError
 
@@ -94,14 +94,24 @@ def member_remove(*, project: Project, username: str) -> None:
     ):
         raise ServiceError("a project must keep at least one manager; add another manager first", code="conflict")
     membership.delete()
+    # An example they held goes back to the queue at once rather than at the idle timeout.
+    for held in Assignment.objects.filter(project=project, annotator=membership.user, status=Assignment.Status.ACTIVE):
+        held.status = Assignment.Status.RELEASED
+        held.save(update_fields=["status"])
+        WorkItem.objects.filter(pk=held.example_id, round=held.round).update(live=F("live") - 1, open=Value(True))
 
 
 @transaction.atomic
 def project_update(
-    *, project: Project, name: str | None = None, description: str | None = None, overlap: int | None = None
+    *,
+    project: Project,
+    name: str | None = None,
+    description: str | None = None,
+    overlap: int | None = None,
+    assignment_timeout: int | None = None,
 ) -> Project:
     """Change a project's settings; a new overlap applies to every example still in the queue."""
-    fields = {"name": name, "description": description, "overlap": overlap}
+    fields = {"name": name, "description": description, "overlap": overlap, "assignment_timeout": assignment_timeout}
     for field, value in fields.items():
         if value is not None:
             setattr(project, field, value)

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 from django.db.models import F, Value
+from django.db.models.fields.json import KeyTransform
 from django.utils import timezone
 
 from annotate.answers import AnswerError, applies, check_value
@@ -27,7 +28,11 @@ def question_named(project: Project, name: Any) -> Question:
 
 
 def _examples(project: Project, example_ids: Any) -> list[int]:
-    if not isinstance(example_ids, list) or not example_ids or not all(isinstance(i, int) for i in example_ids):
+    if (
+        not isinstance(example_ids, list)
+        or not example_ids
+        or not all(isinstance(i, int) and not isinstance(i, bool) for i in example_ids)
+    ):
         raise ServiceError("examples must be a non-empty list of example ids", field="examples")
     found = set(Example.objects.for_project(project).filter(pk__in=example_ids).values_list("pk", flat=True))
     missing = [i for i in example_ids if i not in found]
@@ -83,7 +88,8 @@ def consensus_candidates(
         Annotation.objects.for_project(project)
         .current()
         .exclude(example_id__in=resolved)
-        .values_list("example_id", f"answers__{question.name}")
+        .annotate(value=KeyTransform(question.name, "answers"))
+        .values_list("example_id", "value")
         .order_by("example_id")
     )
     for example_id, value in rows.iterator(chunk_size=5000):
@@ -108,6 +114,8 @@ def resolutions_from_consensus(
     """Resolve in bulk every unresolved example that is unanimous (or has a majority above the threshold)."""
     question = question_named(project, question_name)
     chosen = consensus_candidates(project=project, question=question, method=method, threshold=threshold)
+    # A reviewer may resolve one of these examples meanwhile: theirs stands, and is not counted here.
+    before = Resolution.objects.filter(question=question).count()
     Resolution.objects.bulk_create(
         [
             Resolution(
@@ -122,8 +130,9 @@ def resolutions_from_consensus(
             for example_id, value, share in chosen
         ],
         batch_size=2000,
+        ignore_conflicts=True,
     )
-    return len(chosen)
+    return Resolution.objects.filter(question=question).count() - before
 
 
 @transaction.atomic

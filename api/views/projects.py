@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, OuterRef, QuerySet, Subquery
+from django.db.models import Count, F, Func, IntegerField, OuterRef, QuerySet, Subquery, Value
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
 from rest_framework.request import Request
@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotate import access, services
-from annotate.models import Guideline, Project, Role
+from annotate.models import Annotation, Guideline, Project, Role, WorkItem
 from api.serializers import (
     GuidelineSerializer,
     MemberSerializer,
@@ -21,13 +21,23 @@ from api.serializers import (
 )
 
 
+def _count(rows: QuerySet) -> Subquery:
+    """``(SELECT COUNT(*) …)`` correlated with the project: joining each counted table would multiply the rows."""
+    return Subquery(
+        rows.order_by().annotate(n=Func(Value(1), function="COUNT")).values("n"), output_field=IntegerField()
+    )
+
+
 def with_summary(projects: QuerySet[Project]) -> QuerySet[Project]:
-    """Add what the project representation shows, in the same query: current guideline and example count."""
+    """Add what the project representation shows, in the same query: current guideline and counts."""
     current = Guideline.objects.filter(project=OuterRef("pk")).order_by("-version")
     return projects.annotate(
         guideline_version=Subquery(current.values("version")[:1]),
         guideline_text=Subquery(current.values("text")[:1]),
         example_count=Count("examples", distinct=True),
+        annotation_count=_count(Annotation.objects.filter(project=OuterRef("pk"))),
+        # Through the example: WorkItem.project has no index of its own, the example's (project, …) one serves.
+        completed_count=_count(WorkItem.objects.filter(example__project=OuterRef("pk"), done__gte=F("target"))),
     ).prefetch_related("questions")
 
 
@@ -77,9 +87,7 @@ class ProjectDetailView(APIView):
         project = access.project_for_user(request.user, project_id, at_least=Role.MANAGER)
         body = ProjectUpdateSerializer(data=request.data, partial=True)
         body.is_valid(raise_exception=True)
-        for field, value in body.validated_data.items():
-            setattr(project, field, value)
-        project.save(update_fields=list(body.validated_data) or None)
+        services.project_update(project=project, **body.validated_data)
         return project_response(request, project)
 
     @extend_schema(responses={204: None})

@@ -125,3 +125,19 @@ def test_it_holds_under_30_concurrent_threads_for_10_annotators():
     pairs = Annotation.objects.filter(project=project).values_list("example_id", "annotator_id")
     assert len(set(pairs)) == 600
     assert not WorkItem.objects.filter(project=project, open=True).exists()
+
+
+@pytest.mark.django_db
+def test_it_applies_a_new_overlap_to_the_queue():
+    from annotate.services import project_update
+
+    project = make_project(2, overlap=1)
+    ann1, ann2 = annotators(project, 2)
+    held = next_assignment(project=project, annotator=ann1)
+    annotation_submit(project=project, annotator=ann1, example_id=held.example_id, answers={"quality": 2})
+    project_update(project=project, overlap=2)
+    assert WorkItem.objects.get(pk=held.example_id).open
+    assert next_assignment(project=project, annotator=ann2).example_id == held.example_id
+    project_update(project=project, overlap=1)
+    item = WorkItem.objects.get(pk=held.example_id)
+    assert (item.target, item.open) == (2, False)  # never below the annotators it already has

@@ -5,11 +5,15 @@ from __future__ import annotations
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from annotate.models import Membership
+from annotate.services.annotations import annotation_submit
+from annotate.services.queue import next_assignment, work_items_create
 from curation.models import Job
 from tests.conftest import ROLES, api_client_for
-from tests.factories import ExampleFactory
+from tests.factories import ExampleFactory, UserFactory
 
 # expected status per role, in the order of ROLES: manager, reviewer, annotator, outsider, anonymous
+ANSWERS = {"quality": 4, "topic": "code"}
 MATRIX = [
     ("get", "/api/v1/projects/{p}/", None, (200, 200, 200, 404, 401)),
     ("patch", "/api/v1/projects/{p}/", {"description": "new"}, (200, 403, 403, 404, 401)),
@@ -32,17 +36,58 @@ MATRIX = [
     ("get", "/api/v1/projects/", None, (200, 200, 200, 200, 401)),
     ("post", "/api/v1/projects/", {"name": "mine"}, (201, 201, 201, 201, 401)),
     ("post", "/api/v1/users/", {"username": "fresh", "password": "a-long-pass-phrase"}, (403, 403, 403, 403, 401)),
+    # Annotating: every member holds example {e}; {a} is another annotator's annotation of example {d}.
+    ("get", "/api/v1/projects/{p}/next/", None, (200, 200, 200, 404, 401)),
+    ("post", "/api/v1/projects/{p}/annotations/", {"example": "{e}", "answers": ANSWERS}, (201, 201, 201, 404, 401)),
+    ("get", "/api/v1/projects/{p}/annotations/", None, (200, 200, 200, 404, 401)),
+    ("get", "/api/v1/annotations/{a}/", None, (200, 200, 404, 404, 401)),
+    ("post", "/api/v1/projects/{p}/skips/", {"example": "{e}"}, (204, 204, 204, 404, 401)),
+    # Reviewing
+    ("get", "/api/v1/projects/{p}/disagreements/?question=quality", None, (200, 200, 403, 404, 401)),
+    ("get", "/api/v1/projects/{p}/resolutions/", None, (200, 200, 403, 404, 401)),
+    (
+        "post",
+        "/api/v1/projects/{p}/resolutions/",
+        {"example": "{d}", "question": "quality", "value": 3},
+        (201, 201, 403, 404, 401),
+    ),
+    (
+        "post",
+        "/api/v1/projects/{p}/resolutions/consensus/",
+        {"question": "quality", "method": "unanimous"},
+        (200, 200, 403, 404, 401),
+    ),
+    ("post", "/api/v1/projects/{p}/tiebreak/", {"examples": ["{d}"]}, (200, 200, 403, 404, 401)),
+    ("post", "/api/v1/projects/{p}/reopen/", {"examples": ["{d}"]}, (200, 403, 403, 404, 401)),
 ]
 
 
 @pytest.fixture
 def objects(project, cast, django_capture_on_commit_callbacks):
-    from tests.factories import UserFactory
-
     UserFactory(username="newcomer")
     example = ExampleFactory(project=project)
+    work_items_create(project=project)
+    for role in ("manager", "reviewer", "annotator"):
+        assert next_assignment(project=project, annotator=cast[role]).example_id == example.pk
+    other = UserFactory(username="other-annotator")
+    Membership.objects.create(user=other, project=project, role="annotator")
+    done = ExampleFactory(project=project)
+    work_items_create(project=project)
+    assert next_assignment(project=project, annotator=other).example_id == done.pk
+    annotation = annotation_submit(project=project, annotator=other, example_id=done.pk, answers=ANSWERS)
     job = Job.objects.create(kind=Job.Kind.IMPORT, project=project, created_by=cast["manager"])
-    return {"p": project.pk, "e": example.pk, "j": job.pk}
+    return {"p": project.pk, "e": example.pk, "j": job.pk, "d": done.pk, "a": annotation.pk}
+
+
+def fill(body, objects):
+    """The request body with "{name}" placeholders replaced by the ids in ``objects``."""
+    if isinstance(body, dict):
+        return {key: fill(value, objects) for key, value in body.items()}
+    if isinstance(body, list):
+        return [fill(value, objects) for value in body]
+    if isinstance(body, str) and body.startswith("{") and body.endswith("}"):
+        return objects[body[1:-1]]
+    return body
 
 
 @pytest.mark.parametrize(("method", "url", "body", "expected"), MATRIX, ids=[f"{m} {u}" for m, u, _, _ in MATRIX])
@@ -52,7 +97,7 @@ def test_it_answers_each_role_as_the_role_table_says(
 ):
     client = api_client_for(cast[role])
     with django_capture_on_commit_callbacks(execute=False):
-        response = getattr(client, method)(url.format(**objects), body, format="json")
+        response = getattr(client, method)(url.format(**objects), fill(body, objects), format="json")
     assert response.status_code == expected[ROLES.index(role)], response.content
     if response.status_code >= 400:
         error = response.json()["error"]

@@ -1,0 +1,142 @@
+"""Annotating: getting work, submitting and skipping, and reading annotations (API.md, Annotating).
+
+Any member may annotate. Annotators read only their own annotations: every read starts from
+``Annotation.objects.visible_to``.
+"""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import exceptions, generics, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from annotate import access
+from annotate.models import Annotation
+from annotate.services.annotations import annotation_submit
+from annotate.services.queue import next_assignment, skip
+from api.serializers_annotating import (
+    AnnotationDetailSerializer,
+    AnnotationFilterSerializer,
+    AnnotationSerializer,
+    AnnotationSubmitSerializer,
+    ExampleRefSerializer,
+    NextSerializer,
+    query_params,
+)
+
+NOT_ASSIGNED = OpenApiResponse(description="The example is not assigned to you (error code not_assigned).")
+
+
+class NextView(APIView):
+    """The example to annotate: the one you hold, else a newly assigned one. The same example comes back until
+    you submit or skip it; 204 when nothing is left for you."""
+
+    @extend_schema(responses={200: NextSerializer, 204: OpenApiResponse(description="Nothing left for you.")})
+    def get(self, request: Request, project_id: int) -> Response:
+        project = access.project_for_user(request.user, project_id)
+        assignment = next_assignment(project=project, annotator=request.user)
+        if assignment is None:
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        guideline = project.current_guideline()
+        body = {
+            "example": assignment.example,
+            "guideline_version": guideline.version if guideline else None,
+            "assignment": assignment,
+        }
+        return Response(NextSerializer(body, context={"assignment_timeout": project.assignment_timeout}).data)
+
+
+class AnnotationListView(generics.ListAPIView):
+    """Annotations of the project, newest first. Annotators see only their own, whatever ``annotator`` says."""
+
+    serializer_class = AnnotationSerializer
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("example", int, description="Only annotations of this example"),
+            OpenApiParameter("annotator", str, description="Only annotations by this username"),
+        ]
+    )
+    def get(self, request: Request, *args: object, **kwargs: object) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self) -> QuerySet[Annotation]:
+        project = access.project_for_user(self.request.user, self.kwargs["project_id"])
+        query = AnnotationFilterSerializer(data=query_params(self.request))
+        query.is_valid(raise_exception=True)
+        annotations = (
+            Annotation.objects.for_project(project)
+            .visible_to(self.request.user, project.user_role)  # type: ignore[attr-defined]
+            .select_related("annotator")
+        )
+        if "example" in query.validated_data:
+            annotations = annotations.filter(example_id=query.validated_data["example"])
+        if "annotator" in query.validated_data:
+            annotations = annotations.filter(annotator__username=query.validated_data["annotator"])
+        return annotations
+
+    def paginate_queryset(self, queryset: QuerySet[Annotation]) -> list[Annotation] | None:
+        self.paginator.ordering = "-id"  # type: ignore[union-attr]
+        return super().paginate_queryset(queryset)
+
+    @extend_schema(
+        request=AnnotationSubmitSerializer,
+        responses={201: AnnotationDetailSerializer, 403: NOT_ASSIGNED},
+        description=(
+            "Submit answers for the example you hold. Submitting again for the same example replaces the answers "
+            "(the earlier ones are kept under revisions) and also answers 201."
+        ),
+    )
+    def post(self, request: Request, project_id: int) -> Response:
+        project = access.project_for_user(request.user, project_id)
+        body = AnnotationSubmitSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        annotation = annotation_submit(
+            project=project,
+            annotator=request.user,
+            example_id=data["example"],
+            answers=data["answers"],
+            duration_ms=data.get("duration_ms"),
+            started_at=data.get("started_at"),
+            display_order=data.get("display_order"),
+        )
+        annotation = Annotation.objects.select_related("annotator").prefetch_related("revisions").get(pk=annotation.pk)
+        return Response(AnnotationDetailSerializer(annotation).data, status=status.HTTP_201_CREATED)
+
+
+class AnnotationDetailView(APIView):
+    """One annotation with its earlier answers. Another annotator's annotation is 404 to an annotator."""
+
+    @extend_schema(responses=AnnotationDetailSerializer)
+    def get(self, request: Request, annotation_id: int) -> Response:
+        project_id = Annotation.objects.filter(pk=annotation_id).values_list("project_id", flat=True).first()
+        if project_id is None:
+            raise exceptions.NotFound("No such annotation.")
+        project = access.project_for_user(request.user, project_id)
+        annotation = (
+            Annotation.objects.for_project(project)
+            .visible_to(request.user, project.user_role)  # type: ignore[attr-defined]
+            .select_related("annotator")
+            .prefetch_related("revisions")
+            .filter(pk=annotation_id)
+            .first()
+        )
+        if annotation is None:
+            raise exceptions.NotFound("No such annotation.")
+        return Response(AnnotationDetailSerializer(annotation).data)
+
+
+class SkipView(APIView):
+    """Give back the example you hold; it goes to others and is never offered to you again."""
+
+    @extend_schema(request=ExampleRefSerializer, responses={204: None, 403: NOT_ASSIGNED})
+    def post(self, request: Request, project_id: int) -> Response:
+        project = access.project_for_user(request.user, project_id)
+        body = ExampleRefSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        skip(project=project, annotator=request.user, example_id=body.validated_data["example"])
+        return Response(status=status.HTTP_204_NO_CONTENT)

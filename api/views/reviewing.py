@@ -1,0 +1,180 @@
+"""Reviewing: the disagreement queue, resolutions, tie-breakers and reopening (API.md, Reviewing).
+
+Reviewers and managers only; reopening is the managers'. Annotators never see resolutions.
+"""
+
+from __future__ import annotations
+
+import re
+
+from django.db import models
+from django.db.models import QuerySet
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import exceptions, generics, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from annotate import access
+from annotate.models import Example, Resolution, Role
+from annotate.review_queue import disagreements
+from annotate.services.reviews import question_named, reopen, resolution_set, resolutions_from_consensus, tiebreak
+from api.pagination import ListPagination
+from api.serializers_annotating import (
+    ConsensusSerializer,
+    DisagreementFilterSerializer,
+    DisagreementPageSerializer,
+    DisagreementSerializer,
+    ExampleCountSerializer,
+    ExampleIdsSerializer,
+    ResolutionFilterSerializer,
+    ResolutionSerializer,
+    ResolutionSetSerializer,
+    ResolvedCountSerializer,
+    query_params,
+)
+
+METADATA_PREFIX = "metadata."
+METADATA_KEY = re.compile(r"^[\w.-]{1,100}$")
+# A metadata key becomes a JSON key lookup in the database query; a key that reads as one of the query's
+# lookups, a nested path ("a__b") or an array index ("0") would mean something else, so it is refused.
+RESERVED_KEYS = frozenset(models.JSONField.get_lookups())
+
+
+def metadata_filter(request: Request) -> dict[str, str]:
+    """``metadata.<key>=<value>`` query parameters as {key: value}."""
+    wanted = {}
+    for name, value in request.query_params.items():
+        if not name.startswith(METADATA_PREFIX):
+            continue
+        key = name[len(METADATA_PREFIX) :]
+        if not METADATA_KEY.match(key) or "__" in key or key.isdigit() or key in RESERVED_KEYS:
+            raise exceptions.ValidationError({name: [f"cannot filter on the metadata key {key!r}"]})
+        wanted[key] = value
+    return wanted
+
+
+class DisagreementListView(APIView):
+    """Examples with two or more annotations of the question that do not all agree, most disagreement first."""
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("question", str, required=True, description="The question's name"),
+            OpenApiParameter("annotator", str, description="Only examples this username labelled"),
+            OpenApiParameter("resolved", bool, description="false: only unresolved examples; true: only resolved"),
+            OpenApiParameter(
+                "metadata.<key>", str, description="Only examples whose metadata has this key equal to the value"
+            ),
+            OpenApiParameter("cursor", str, description="The pagination cursor value."),
+            OpenApiParameter("page_size", int, description="Number of results to return per page (up to 1000)."),
+        ],
+        responses=DisagreementPageSerializer,
+    )
+    def get(self, request: Request, project_id: int) -> Response:
+        project = access.project_for_user(request.user, project_id, at_least=Role.REVIEWER)
+        query = DisagreementFilterSerializer(data=query_params(request))
+        query.is_valid(raise_exception=True)
+        question = question_named(project, query.validated_data.get("question"))
+        resolved = query.validated_data["resolved"]
+        cases = disagreements(
+            project=project,
+            question=question,
+            annotator=query.validated_data.get("annotator"),
+            metadata=metadata_filter(request),
+            include_resolved=resolved is not False,
+        )
+        if resolved:
+            cases = [case for case in cases if case.resolution is not None]
+        paginator = ListPagination()
+        page = paginator.paginate_list(cases, request)
+        examples = Example.objects.only("id", "external_id").in_bulk([case.example_id for case in page])
+        for case in page:
+            case.example = examples.get(case.example_id)
+            if case.resolution is not None:
+                case.resolution.question = question
+        data = DisagreementSerializer(page, many=True, context={"question": question}).data
+        return paginator.get_paginated_response(data)
+
+
+class ResolutionListView(generics.ListAPIView):
+    """The project's resolved (gold) values; posting records one, replacing an earlier one."""
+
+    serializer_class = ResolutionSerializer
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("question", str, description="Only resolutions of this question"),
+            OpenApiParameter("example", int, description="Only resolutions of this example"),
+        ]
+    )
+    def get(self, request: Request, *args: object, **kwargs: object) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self) -> QuerySet[Resolution]:
+        project = access.project_for_user(self.request.user, self.kwargs["project_id"], at_least=Role.REVIEWER)
+        query = ResolutionFilterSerializer(data=query_params(self.request))
+        query.is_valid(raise_exception=True)
+        resolutions = Resolution.objects.filter(project=project).select_related("question", "reviewer")
+        if "question" in query.validated_data:
+            resolutions = resolutions.filter(question=question_named(project, query.validated_data["question"]))
+        if "example" in query.validated_data:
+            resolutions = resolutions.filter(example_id=query.validated_data["example"])
+        return resolutions
+
+    @extend_schema(request=ResolutionSetSerializer, responses={201: ResolutionSerializer})
+    def post(self, request: Request, project_id: int) -> Response:
+        project = access.project_for_user(request.user, project_id, at_least=Role.REVIEWER)
+        body = ResolutionSetSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        resolution = resolution_set(
+            project=project,
+            example_id=data["example"],
+            question_name=data["question"],
+            value=data["value"],
+            reviewer=request.user,
+            note=data["note"],
+        )
+        return Response(ResolutionSerializer(resolution).data, status=status.HTTP_201_CREATED)
+
+
+class ConsensusView(APIView):
+    """Resolve in bulk every unresolved example whose annotators are unanimous (or agree above the threshold)."""
+
+    @extend_schema(request=ConsensusSerializer, responses=ResolvedCountSerializer)
+    def post(self, request: Request, project_id: int) -> Response:
+        project = access.project_for_user(request.user, project_id, at_least=Role.REVIEWER)
+        body = ConsensusSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        resolved = resolutions_from_consensus(
+            project=project,
+            question_name=data["question"],
+            method=data["method"],
+            threshold=data["threshold"],
+            reviewer=request.user,
+        )
+        return Response({"resolved": resolved})
+
+
+class TiebreakView(APIView):
+    """Offer each example to one more annotator (one who has not labelled it) beyond the overlap."""
+
+    @extend_schema(request=ExampleIdsSerializer, responses=ExampleCountSerializer)
+    def post(self, request: Request, project_id: int) -> Response:
+        project = access.project_for_user(request.user, project_id, at_least=Role.REVIEWER)
+        body = ExampleIdsSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        return Response({"examples": tiebreak(project=project, example_ids=body.validated_data["examples"])})
+
+
+class ReopenView(APIView):
+    """Send examples back to annotation under the current guideline; earlier annotations are kept, marked with
+    their guideline version and round, and the examples' resolutions are removed."""
+
+    @extend_schema(request=ExampleIdsSerializer, responses=ExampleCountSerializer)
+    def post(self, request: Request, project_id: int) -> Response:
+        project = access.project_for_user(request.user, project_id, at_least=Role.MANAGER)
+        body = ExampleIdsSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        return Response({"examples": reopen(project=project, example_ids=body.validated_data["examples"])})
