@@ -1,6 +1,6 @@
 from django.urls import path
 
-from annotate.views import annotating, projects, reviewing
+from annotate.views import annotating, guidelines, projects, reviewing
 
 app_name = "annotate"
 urlpatterns = [
@@ -9,4 +9,5 @@ urlpatterns = [
     path("projects/<int:project_id>/examples/", projects.example_list, name="example_list"),
     *annotating.urlpatterns,
     *reviewing.urlpatterns,
+    *guidelines.urlpatterns,
 ]

@@ -123,7 +123,8 @@ def resolutions_from_consensus(
                 project=project,
                 question=question,
                 value=value,
-                method=method,
+                # Applying "majority" also takes the unanimous examples: record them for what they are.
+                method=Resolution.Method.UNANIMOUS if share == 1 else method,
                 reviewer=reviewer,
                 note=f"{share:.0%} of annotators agreed",
             )

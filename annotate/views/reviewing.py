@@ -1,13 +1,12 @@
-"""Pages for reviewers and managers: the disagreement queue, reviewing one example, bulk consensus, guideline
-versions and sending examples back for re-annotation.
+"""Pages for reviewers and managers: the disagreement queue, reviewing one example, bulk consensus and sending
+examples back for re-annotation (guideline versions are in guidelines.py).
 
 Reviewers and managers use the queue, the review page and consensus; a reviewer may send the example in front of
-them back. Editing the guideline and sending examples back in bulk are for managers.
+them back. Sending examples back in bulk is for managers.
 """
 
 from __future__ import annotations
 
-import difflib
 from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -27,9 +26,8 @@ from django.views.decorators.http import require_POST
 from annotate import review_queue
 from annotate.access import has_role, project_for_user
 from annotate.disagreement import comparable
-from annotate.markdown import render_markdown
 from annotate.models import Annotation, Assignment, Example, Membership, Project, Question, Resolution, Role, WorkItem
-from annotate.services import ServiceError, guideline_add, reviews
+from annotate.services import ServiceError, reviews
 from annotate.templatetags.winnow import letter
 
 if TYPE_CHECKING:
@@ -454,108 +452,9 @@ def consensus(request: HttpRequest, project_id: int) -> HttpResponse:
 # Guidelines --------------------------------------------------------------------------------------------------
 
 
-class GuidelineForm(forms.Form):
-    text = forms.CharField(required=False, strip=False, max_length=200_000, widget=forms.Textarea)
-
-    def clean_text(self) -> str:
-        # Browsers post textareas with CRLF; stored versions use LF so that diffs show real changes only.
-        return self.cleaned_data["text"].replace("\r\n", "\n").replace("\r", "\n")
-
-
-@login_required
-def guideline_edit(request: HttpRequest, project_id: int) -> HttpResponse:
-    project = project_for_user(request.user, project_id, at_least=Role.MANAGER)
-    current = project.current_guideline()
-    form = GuidelineForm(request.POST if request.method == "POST" else None, initial={"text": current and current.text})
-    if form.is_bound and form.is_valid():
-        text = form.cleaned_data["text"]
-        if current is not None and text == current.text:
-            messages.info(request, f"No changes: the guideline stays at version {current.version}.")
-            return redirect("annotate:guideline_versions", project_id=project.pk)
-        guideline = guideline_add(project=project, text=text, created_by=request.user)
-        messages.success(request, f"Saved the guideline as version {guideline.version}.")
-        return redirect(f"{reverse('annotate:guideline_versions', args=[project.pk])}?version={guideline.version}")
-    context = {"project": project, "form": form, "current": current}
-    return render(request, "annotate/guideline_edit.html", context, status=400 if form.errors else 200)
-
-
-def diff_lines(before: str, after: str) -> list[tuple[str, str]]:
-    """A unified diff of two guideline texts as (kind, line): kind is add, remove, same or hunk."""
-    kinds = {"+": "add", "-": "remove", " ": "same", "@": "hunk"}
-    lines = difflib.unified_diff(before.splitlines(), after.splitlines(), lineterm="", n=3)
-    shown_lines = []
-    for line in lines:
-        if line.startswith(("---", "+++")) and not shown_lines:
-            continue  # the file header; there are no file names here
-        kind = kinds.get(line[:1], "same")
-        shown_lines.append((kind, line if kind == "hunk" else line[1:]))
-    return shown_lines
-
-
-def resolved_with_note(project: Project, text: str) -> list[Resolution]:
-    return list(
-        Resolution.objects.filter(project=project, note__icontains=text)
-        .select_related("example", "question", "reviewer")
-        .order_by("example_id", "question__position")
-    )
-
-
-@login_required
-def guideline_versions(request: HttpRequest, project_id: int) -> HttpResponse:
-    project = project_for_user(request.user, project_id, at_least=Role.REVIEWER)
-    versions = list(project.guidelines.select_related("created_by").order_by("-version"))
-    chosen = versions[0] if versions else None
-    if "version" in request.GET:
-        chosen = next((g for g in versions if str(g.version) == request.GET["version"]), None)
-        if chosen is None:
-            raise Http404("No such guideline version.")
-    before = next((g for g in versions if chosen and g.version == chosen.version - 1), None)
-    can_manage = has_role(project.user_role, Role.MANAGER)
-    note = request.GET.get("note", "").strip()[:200] if can_manage else ""
-    matches = resolved_with_note(project, note) if note else []
-    context = {
-        "project": project,
-        "versions": versions,
-        "chosen": chosen,
-        "before": before,
-        "chosen_html": render_markdown(chosen.text) if chosen else "",
-        "diff": diff_lines(before.text if before else "", chosen.text) if chosen else [],
-        "can_manage": can_manage,
-        "note": note,
-        "matches": matches[:50],
-        "match_examples": len({r.example_id for r in matches}),
-    }
-    return render(request, "annotate/guideline_versions.html", context)
-
-
-@login_required
-@require_POST
-def guideline_reopen(request: HttpRequest, project_id: int) -> HttpResponse:
-    """Send back every example resolved with a note containing the given text (managers)."""
-    project = project_for_user(request.user, project_id, at_least=Role.MANAGER)
-    note = request.POST.get("note", "").strip()[:200]
-    back = reverse("annotate:guideline_versions", args=[project.pk])
-    if not note:
-        # An empty text would match every resolution: refuse rather than reopen the whole project.
-        messages.error(request, "Enter the text the resolutions' notes contain, e.g. “guideline unclear”.")
-        return redirect(back)
-    ids = sorted({r.example_id for r in resolved_with_note(project, note)})
-    if not ids:
-        messages.info(request, f"No resolution has a note containing “{note}”; nothing was sent back.")
-        return redirect(f"{back}?{urlencode({'note': note})}")
-    count = reviews.reopen(project=project, example_ids=ids)
-    guideline = project.current_guideline()
-    under = f" under guideline version {guideline.version}" if guideline else ""
-    messages.success(request, f"Sent {count} example{'s' * (count != 1)} back for re-annotation{under}.")
-    return redirect(back)
-
-
 urlpatterns: list[URLPattern] = [
     path("projects/<int:project_id>/review/", queue, name="review_queue"),
     path("projects/<int:project_id>/review/consensus/", consensus, name="review_consensus"),
     path("projects/<int:project_id>/review/reopen/", reopen_selected, name="review_reopen"),
     path("projects/<int:project_id>/review/<int:example_id>/", review, name="review_example"),
-    path("projects/<int:project_id>/guidelines/", guideline_versions, name="guideline_versions"),
-    path("projects/<int:project_id>/guidelines/edit/", guideline_edit, name="guideline_edit"),
-    path("projects/<int:project_id>/guidelines/reopen/", guideline_reopen, name="guideline_reopen"),
 ]

@@ -1,6 +1,6 @@
 """Reviewing: the disagreement queue, resolutions, tie-breakers and reopening (API.md, Reviewing).
 
-Reviewers and managers only; reopening is the managers'. Annotators never see resolutions.
+Reviewers and managers only. Annotators never see resolutions.
 """
 
 from __future__ import annotations
@@ -170,11 +170,12 @@ class TiebreakView(APIView):
 
 class ReopenView(APIView):
     """Send examples back to annotation under the current guideline; earlier annotations are kept, marked with
-    their guideline version and round, and the examples' resolutions are removed."""
+    their guideline version and round, and the examples' resolutions are removed. Reviewers may, as on the review
+    page: sending an example back is part of resolving it."""
 
     @extend_schema(request=ExampleIdsSerializer, responses=ExampleCountSerializer)
     def post(self, request: Request, project_id: int) -> Response:
-        project = access.project_for_user(request.user, project_id, at_least=Role.MANAGER)
+        project = access.project_for_user(request.user, project_id, at_least=Role.REVIEWER)
         body = ExampleIdsSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         return Response({"examples": reopen(project=project, example_ids=body.validated_data["examples"])})

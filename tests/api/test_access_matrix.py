@@ -58,7 +58,7 @@ MATRIX = [
         (200, 200, 403, 404, 401),
     ),
     ("post", "/api/v1/projects/{p}/tiebreak/", {"examples": ["{d}"]}, (200, 200, 403, 404, 401)),
-    ("post", "/api/v1/projects/{p}/reopen/", {"examples": ["{d}"]}, (200, 403, 403, 404, 401)),
+    ("post", "/api/v1/projects/{p}/reopen/", {"examples": ["{d}"]}, (200, 200, 403, 404, 401)),
 ]
 
 
