@@ -6,12 +6,12 @@ from typing import TYPE_CHECKING
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models import Count, F, OuterRef, Q, Subquery
 from django.shortcuts import render
 
 from annotate.access import has_role, project_for_user
 from annotate.markdown import render_markdown
-from annotate.models import Example, Membership, Project, Role
+from annotate.models import Annotation, Example, Membership, Project, Role, WorkItem
 from annotate.shapes import SHAPES
 
 if TYPE_CHECKING:
@@ -48,6 +48,7 @@ def project_list(request: HttpRequest) -> HttpResponse:
 def project_detail(request: HttpRequest, project_id: int) -> HttpResponse:
     project = project_for_user(request.user, project_id)
     guideline = project.current_guideline()
+    reviewer = has_role(project.user_role, Role.REVIEWER)
     context = {
         "project": project,
         "guideline": guideline,
@@ -60,6 +61,12 @@ def project_detail(request: HttpRequest, project_id: int) -> HttpResponse:
             if has_role(project.user_role, Role.REVIEWER)
             else None
         ),
+        # Annotators see their own progress only, never counts of the others' work.
+        "annotation_count": Annotation.objects.for_project(project).count() if reviewer else None,
+        "completed_count": (
+            WorkItem.objects.filter(project=project, done__gte=F("target")).count() if reviewer else None
+        ),
+        "own_count": Annotation.objects.for_project(project).filter(annotator=request.user).count(),
         "can_browse": has_role(project.user_role, Role.REVIEWER),
         "can_import": has_role(project.user_role, Role.MANAGER),
     }
