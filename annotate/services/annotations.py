@@ -12,6 +12,7 @@ from django.utils import timezone
 from annotate.answers import AnswerError, check_answers, check_display_order
 from annotate.models import Annotation, AnnotationRevision, Assignment, Project, WorkItem
 from annotate.services.errors import NotAssigned, ServiceError
+from annotate.services.queue import one_more_live
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -39,11 +40,16 @@ def annotation_submit(
         raise NotAssigned()
     assignment = (
         Assignment.objects.select_for_update()
-        .filter(example_id=example_id, annotator=annotator, round=item.round, status__in=Assignment.LIVE)
+        .filter(example_id=example_id, annotator=annotator, round=item.round)
+        .exclude(status=Assignment.Status.SKIPPED)
         .first()
     )
     if assignment is None:
         raise NotAssigned()
+    revived = assignment.status == Assignment.Status.RELEASED
+    if revived and item.live >= item.target:
+        raise NotAssigned("you held this example too long and it went to someone else; get the next one")
+    # Released for idling but nobody took the place: the late answers still count.
     content = item.example.content
     try:
         checked = check_answers((q.as_spec() for q in project.questions.all()), answers, content)
@@ -82,9 +88,10 @@ def annotation_submit(
         for field, value in fields.items():
             setattr(annotation, field, value)
         annotation.save(update_fields=list(fields))
-    if assignment.status == Assignment.Status.ACTIVE:
+    if assignment.status != Assignment.Status.SUBMITTED:
         assignment.status = Assignment.Status.SUBMITTED
         assignment.finished_at = now
         assignment.save(update_fields=["status", "finished_at"])
-        WorkItem.objects.filter(pk=example_id).update(done=F("done") + 1)
+        more = one_more_live() if revived else {}
+        WorkItem.objects.filter(pk=example_id).update(done=F("done") + 1, **more)
     return annotation

@@ -39,7 +39,7 @@ def work_items_create(*, project: Project) -> int:
         return cursor.rowcount
 
 
-def _take_one_more() -> dict[str, object]:
+def one_more_live() -> dict[str, object]:
     """Update fields for a WorkItem that gains a live assignment (SQL sees the old values on the right)."""
     return {
         "live": F("live") + 1,
@@ -47,7 +47,7 @@ def _take_one_more() -> dict[str, object]:
     }
 
 
-def _give_one_back() -> dict[str, object]:
+def one_less_live() -> dict[str, object]:
     return {"live": F("live") - 1, "open": Value(True)}
 
 
@@ -63,7 +63,7 @@ def release_idle(*, project: Project) -> int:
         )
         for pk, example_id, round_ in idle:
             Assignment.objects.filter(pk=pk).update(status=Assignment.Status.RELEASED, finished_at=timezone.now())
-            WorkItem.objects.filter(pk=example_id, round=round_).update(**_give_one_back())
+            WorkItem.objects.filter(pk=example_id, round=round_).update(**one_less_live())
             released += 1
     return released
 
@@ -82,19 +82,25 @@ def next_assignment(*, project: Project, annotator: AbstractBaseUser) -> Assignm
     held = held_by(project=project, annotator=annotator)
     if held is not None:
         return held
-    for _ in range(3):
+    # First pass the rows other claims have locked; if that finds nothing, wait for those claims, so that
+    # "nothing left" is never said only because every open example was being claimed at that instant.
+    for skip_locked in (True, True, False, False):
         try:
-            return _claim(project=project, annotator=annotator)
+            claimed = _claim(project=project, annotator=annotator, skip_locked=skip_locked)
         except IntegrityError:
-            # A concurrent request of the same annotator claimed first: that is the one they hold.
+            # A concurrent request of the same annotator claimed first (that is the one they hold), or claimed
+            # this very example a moment before this request's snapshot: look again.
             held = held_by(project=project, annotator=annotator)
             if held is not None:
                 return held
+            continue
+        if claimed is not None or not skip_locked:
+            return claimed
     return None
 
 
 @transaction.atomic
-def _claim(*, project: Project, annotator: AbstractBaseUser) -> Assignment | None:
+def _claim(*, project: Project, annotator: AbstractBaseUser, skip_locked: bool) -> Assignment | None:
     seen = Assignment.objects.filter(example_id=OuterRef("pk"), annotator=annotator).filter(
         Q(round=OuterRef("round")) | Q(status=Assignment.Status.SKIPPED)
     )
@@ -102,13 +108,13 @@ def _claim(*, project: Project, annotator: AbstractBaseUser) -> Assignment | Non
         WorkItem.objects.filter(project=project, open=True)
         .filter(~Exists(seen))
         .order_by("-live", "shuffle")
-        .select_for_update(skip_locked=True, of=("self",))
+        .select_for_update(skip_locked=skip_locked, of=("self",))
         .first()
     )
     if item is None:
         return None
     assignment = Assignment.objects.create(example_id=item.pk, project=project, annotator=annotator, round=item.round)
-    WorkItem.objects.filter(pk=item.pk).update(**_take_one_more())
+    WorkItem.objects.filter(pk=item.pk).update(**one_more_live())
     assignment.example = Example.objects.get(pk=item.pk)
     return assignment
 
@@ -126,4 +132,4 @@ def skip(*, project: Project, annotator: AbstractBaseUser, example_id: int) -> N
     assignment.status = Assignment.Status.SKIPPED
     assignment.finished_at = timezone.now()
     assignment.save(update_fields=["status", "finished_at"])
-    WorkItem.objects.filter(pk=example_id, round=assignment.round).update(**_give_one_back())
+    WorkItem.objects.filter(pk=example_id, round=assignment.round).update(**one_less_live())

@@ -87,6 +87,19 @@ def test_it_releases_assignments_held_too_long():
 
 
 @pytest.mark.django_db
+def test_it_still_takes_late_answers_when_nobody_took_the_released_place():
+    project = make_project(1, overlap=1)
+    (ann,) = annotators(project, 1)
+    held = next_assignment(project=project, annotator=ann)
+    Assignment.objects.filter(pk=held.pk).update(assigned_at=timezone.now() - timedelta(seconds=3601))
+    assert next_assignment(project=project, annotator=ann) is None  # released, and not offered again this round
+    annotation_submit(project=project, annotator=ann, example_id=held.example_id, answers={"quality": 1})
+    item = WorkItem.objects.get(pk=held.example_id)
+    assert (item.live, item.done, item.open) == (1, 1, False)
+    assert Assignment.objects.get(pk=held.pk).status == "submitted"
+
+
+@pytest.mark.django_db
 def test_it_refuses_an_answer_for_an_example_not_assigned():
     project = make_project(2, overlap=1)
     ann1, ann2 = annotators(project, 2)
