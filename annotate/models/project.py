@@ -62,6 +62,10 @@ class Project(models.Model):
     def current_guideline(self) -> Guideline | None:
         return self.guidelines.order_by("-version").first()
 
+    def current_guideline_version(self) -> int | None:
+        """The current version's number alone (cheaper than the guideline, whose text may be long)."""
+        return self.guidelines.order_by("-version").values_list("version", flat=True).first()
+
 
 class Membership(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")

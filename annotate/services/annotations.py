@@ -61,11 +61,10 @@ def annotation_submit(
         raise ServiceError(exc.message, field="display_order") from None
     if duration_ms is not None and not 0 <= duration_ms <= MAX_DURATION_MS:
         raise ServiceError("duration_ms must be between 0 and one week in milliseconds", field="duration_ms")
-    guideline = project.current_guideline()
     now = timezone.now()
     fields = {
         "answers": checked,
-        "guideline_version": guideline.version if guideline else 0,
+        "guideline_version": project.current_guideline_version() or 0,
         "round": item.round,
         "display_order": order,
         "started_at": started_at,

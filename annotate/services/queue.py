@@ -14,7 +14,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Case, Exists, F, OuterRef, Q, Value, When
+from django.db.models import Case, Exists, F, OuterRef, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from annotate.models import Assignment, Example, Project, WorkItem
@@ -23,6 +23,8 @@ from annotate.services.errors import NotAssigned
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
 
+# How many started examples, from the front of the queue, a claim looks through before taking a fresh one.
+STARTED_WINDOW = 500
 # Knuth's multiplicative hash: a fixed, well-spread pseudo-random order of example ids.
 SHUFFLE_SQL = "(e.id * 2654435761) %% 2147483647"
 
@@ -54,14 +56,14 @@ def one_less_live() -> dict[str, object]:
 def release_idle(*, project: Project) -> int:
     """Release assignments held longer than the project allows, so others can take the examples."""
     cutoff = timezone.now() - timedelta(seconds=project.assignment_timeout)
+    idle = Assignment.objects.filter(project=project, status=Assignment.Status.ACTIVE, assigned_at__lt=cutoff)
+    # Every `next` calls this: one indexed look first, and a transaction only when there is something to release.
+    if not idle.exists():
+        return 0
     released = 0
     with transaction.atomic():
-        idle = list(
-            Assignment.objects.filter(project=project, status=Assignment.Status.ACTIVE, assigned_at__lt=cutoff)
-            .select_for_update(skip_locked=True)
-            .values_list("pk", "example_id", "round")
-        )
-        for pk, example_id, round_ in idle:
+        locked = list(idle.select_for_update(skip_locked=True).values_list("pk", "example_id", "round"))
+        for pk, example_id, round_ in locked:
             Assignment.objects.filter(pk=pk).update(status=Assignment.Status.RELEASED, finished_at=timezone.now())
             WorkItem.objects.filter(pk=example_id, round=round_).update(**one_less_live())
             released += 1
@@ -104,13 +106,24 @@ def _claim(*, project: Project, annotator: AbstractBaseUser, skip_locked: bool) 
     seen = Assignment.objects.filter(example_id=OuterRef("pk"), annotator=annotator).filter(
         Q(round=OuterRef("round")) | Q(status=Assignment.Status.SKIPPED)
     )
-    item = (
-        WorkItem.objects.filter(project=project, open=True)
-        .filter(~Exists(seen))
-        .order_by("-live", "shuffle")
-        .select_for_update(skip_locked=skip_locked, of=("self",))
-        .first()
-    )
+    open_items = WorkItem.objects.filter(project=project, open=True)
+
+    def first(items: QuerySet[WorkItem], *order: str) -> WorkItem | None:
+        return (
+            items.filter(~Exists(seen))
+            .order_by(*order)
+            .select_for_update(skip_locked=skip_locked, of=("self",))
+            .first()
+        )
+
+    # Examples others have started, closest to completion first; only the front of that line is searched, so an
+    # annotator far ahead of the others does not step past everything they have done on every claim.
+    front = open_items.filter(live__gt=0).order_by("-live", "shuffle").values("pk")[:STARTED_WINDOW]
+    item = first(open_items.filter(pk__in=front), "-live", "shuffle")
+    if item is None:
+        item = first(open_items.filter(live=0), "shuffle")  # a fresh example
+    if item is None:
+        item = first(open_items, "-live", "shuffle")  # started ones beyond the front: near the end of a project
     if item is None:
         return None
     assignment = Assignment.objects.create(example_id=item.pk, project=project, annotator=annotator, round=item.round)

@@ -40,10 +40,9 @@ class NextView(APIView):
         assignment = next_assignment(project=project, annotator=request.user)
         if assignment is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
-        guideline = project.current_guideline()
         body = {
             "example": assignment.example,
-            "guideline_version": guideline.version if guideline else None,
+            "guideline_version": project.current_guideline_version(),
             "assignment": assignment,
         }
         return Response(NextSerializer(body, context={"assignment_timeout": project.assignment_timeout}).data)
