@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, F, Func, IntegerField, OuterRef, QuerySet, Subquery, Value
+from django.db.models import F, Func, IntegerField, OuterRef, QuerySet, Subquery, Value
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
 from rest_framework.request import Request
@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotate import access, services
-from annotate.models import Annotation, Guideline, Project, Role, WorkItem
+from annotate.models import Annotation, Example, Guideline, Project, Role, WorkItem
 from api.serializers import (
     GuidelineSerializer,
     MemberSerializer,
@@ -34,10 +34,9 @@ def with_summary(projects: QuerySet[Project]) -> QuerySet[Project]:
     return projects.annotate(
         guideline_version=Subquery(current.values("version")[:1]),
         guideline_text=Subquery(current.values("text")[:1]),
-        example_count=Count("examples", distinct=True),
+        example_count=_count(Example.objects.filter(project=OuterRef("pk"))),
         annotation_count=_count(Annotation.objects.filter(project=OuterRef("pk"))),
-        # Through the example: WorkItem.project has no index of its own, the example's (project, …) one serves.
-        completed_count=_count(WorkItem.objects.filter(example__project=OuterRef("pk"), done__gte=F("target"))),
+        completed_count=_count(WorkItem.objects.filter(project=OuterRef("pk"), done__gte=F("target"))),
     ).prefetch_related("questions")
 
 

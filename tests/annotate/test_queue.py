@@ -154,27 +154,3 @@ def test_it_applies_a_new_overlap_to_the_queue():
     project_update(project=project, overlap=1)
     item = WorkItem.objects.get(pk=held.example_id)
     assert (item.target, item.open) == (2, False)  # never below the annotators it already has
-
-
-@pytest.mark.django_db
-def test_it_looks_past_the_front_of_the_line_only_when_nothing_else_is_left(monkeypatch):
-    from annotate.services import queue
-
-    monkeypatch.setattr(queue, "STARTED_WINDOW", 2)
-    project = make_project(6, overlap=3)
-    ahead, behind = annotators(project, 2)
-
-    def work_through(user, answer):
-        taken = []
-        while (held := next_assignment(project=project, annotator=user)) is not None:
-            annotation_submit(project=project, annotator=user, example_id=held.example_id, answers={"quality": answer})
-            taken.append(held.example_id)
-        return taken
-
-    # The annotator ahead finds every fresh example though the ones they started crowd the front of the line.
-    assert len(set(work_through(ahead, 3))) == 6
-    # Behind them, the two at the front soon have two annotators and stay in front, both already seen: the rest
-    # is found beyond the front, so nothing is left undone for want of looking.
-    taken = work_through(behind, 2)
-    assert len(set(taken)) == 6
-    assert set(WorkItem.objects.filter(project=project).values_list("live", flat=True)) == {2}
