@@ -206,6 +206,16 @@ def delete_project(project: Any) -> None:
         owner_id = project.created_by_id
         Project.objects.filter(pk=project.pk).delete()
         get_user_model().objects.filter(pk=owner_id, username__startswith="nextbench-owner-").delete()
+    vacuum_after_delete()
+
+
+def vacuum_after_delete() -> None:
+    """Leave no million dead rows behind: with autovacuum off (as on the development machines) the next run's
+    planner would wade through them (seen: 40 ms to plan a query that runs in 0.1 ms)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM (ANALYZE) annotate_example, annotate_workitem, annotate_assignment, annotate_annotation")
 
 
 def check_assignment(project: Any, submits_seen: int) -> list[tuple[str, int, str]]:

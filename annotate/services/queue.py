@@ -69,11 +69,14 @@ def release_idle(*, project: Project) -> int:
 
 
 def held_by(*, project: Project, annotator: AbstractBaseUser) -> Assignment | None:
-    return (
+    # At most one row can match (a partial unique index); unordered, so the planner reads that index instead of
+    # walking the primary key in order as `.first()` would ask it to.
+    held = (
         Assignment.objects.filter(project=project, annotator=annotator, status=Assignment.Status.ACTIVE)
         .select_related("example")
-        .first()
+        .order_by()[:1]
     )
+    return next(iter(held), None)
 
 
 def next_assignment(*, project: Project, annotator: AbstractBaseUser) -> Assignment | None:
