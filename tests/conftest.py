@@ -30,6 +30,15 @@ def fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def import_dirs(settings, tmp_path):
+    """Uploads and temporary files go under the test's own directory, never the real data directory, so a test
+    can also see what is left behind."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.DATA_DIR = tmp_path / "data"
+    return tmp_path
+
+
 @pytest.fixture
 def project(db):
     project = ProjectFactory(name="helpfulness")

@@ -6,14 +6,6 @@ from django.test import Client
 from curation.models import Job
 
 
-@pytest.fixture(autouse=True)
-def import_dirs(settings, tmp_path):
-    """Uploads land under the test's own directory, never in the real data directory."""
-    settings.MEDIA_ROOT = tmp_path / "media"
-    settings.DATA_DIR = tmp_path / "data"
-    return tmp_path
-
-
 @pytest.fixture
 def client_as(cast):
     """client_as("reviewer") → a test Client signed in as that member of the cast (anonymous: signed out)."""
