@@ -107,10 +107,9 @@ def _claim(*, project: Project, annotator: AbstractBaseUser, skip_locked: bool) 
     seen = Assignment.objects.filter(example_id=OuterRef("pk"), annotator=annotator).filter(
         Q(round=OuterRef("round")) | Q(status=Assignment.Status.SKIPPED)
     )
-    # One ordered walk of the claim index, stopping at the first example this annotator has not seen. Measured
-    # (bench/next_bench.py) this beats searching a bounded front of the line and then fresh examples: that costs
-    # a few hundred index reads on every claim, while this walk is usually one step long. Its cost grows with the
-    # examples the annotator has done that still wait for others, which stays small while annotators keep pace.
+    # One ordered walk of the claim index, stopping at the first example this annotator has not seen: usually one
+    # step. Its cost grows with the examples the annotator has done that still wait for others, which stays small
+    # while annotators keep pace (a bounded search for one far ahead of the rest is still to be measured).
     item = (
         WorkItem.objects.filter(project=project, open=True)
         .filter(~Exists(seen))
