@@ -10,11 +10,12 @@ Guarantees, held by the database under any number of concurrent requests:
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Case, Exists, F, OuterRef, Q, Value, When
+from django.db.models import Case, Exists, F, OuterRef, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from annotate.models import Assignment, Example, Project, WorkItem
@@ -23,6 +24,8 @@ from annotate.services.errors import NotAssigned
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
 
+# How often a claim looks again when every example left for the annotator is being claimed by others.
+CLAIM_ATTEMPTS = 20
 # Knuth's multiplicative hash: a fixed, well-spread pseudo-random order of example ids.
 SHUFFLE_SQL = "(e.id * 2654435761) %% 2147483647"
 
@@ -85,11 +88,9 @@ def next_assignment(*, project: Project, annotator: AbstractBaseUser) -> Assignm
     held = held_by(project=project, annotator=annotator)
     if held is not None:
         return held
-    # First pass the rows other claims have locked; if that finds nothing, wait for those claims, so that
-    # "nothing left" is never said only because every open example was being claimed at that instant.
-    for skip_locked in (True, True, False, False):
+    for attempt in range(CLAIM_ATTEMPTS):
         try:
-            claimed = _claim(project=project, annotator=annotator, skip_locked=skip_locked)
+            claimed = _claim(project=project, annotator=annotator)
         except IntegrityError:
             # A concurrent request of the same annotator claimed first (that is the one they hold), or claimed
             # this very example a moment before this request's snapshot: look again.
@@ -97,26 +98,31 @@ def next_assignment(*, project: Project, annotator: AbstractBaseUser) -> Assignm
             if held is not None:
                 return held
             continue
-        if claimed is not None or not skip_locked:
+        if claimed is not None:
             return claimed
+        # Every example left for them may be locked by other claims this instant: "nothing left" only when none
+        # is. Waiting on those locks instead (FOR UPDATE without SKIP LOCKED) can deadlock: a waiting claim keeps
+        # the locks it took on rows it then passed over.
+        if not _open_for(project=project, annotator=annotator).exists():
+            return None
+        time.sleep(0.005 * (attempt + 1))
     return None
 
 
-@transaction.atomic
-def _claim(*, project: Project, annotator: AbstractBaseUser, skip_locked: bool) -> Assignment | None:
+def _open_for(*, project: Project, annotator: AbstractBaseUser) -> QuerySet[WorkItem]:
+    """Open examples this annotator has not had in this round nor skipped, in the order they are handed out."""
     seen = Assignment.objects.filter(example_id=OuterRef("pk"), annotator=annotator).filter(
         Q(round=OuterRef("round")) | Q(status=Assignment.Status.SKIPPED)
     )
+    return WorkItem.objects.filter(project=project, open=True).filter(~Exists(seen)).order_by("-live", "shuffle")
+
+
+@transaction.atomic
+def _claim(*, project: Project, annotator: AbstractBaseUser) -> Assignment | None:
     # One ordered walk of the claim index, stopping at the first example this annotator has not seen: usually one
     # step. Its cost grows with the examples the annotator has done that still wait for others, which stays small
     # while annotators keep pace (a bounded search for one far ahead of the rest is still to be measured).
-    item = (
-        WorkItem.objects.filter(project=project, open=True)
-        .filter(~Exists(seen))
-        .order_by("-live", "shuffle")
-        .select_for_update(skip_locked=skip_locked, of=("self",))
-        .first()
-    )
+    item = _open_for(project=project, annotator=annotator).select_for_update(skip_locked=True, of=("self",)).first()
     if item is None:
         return None
     assignment = Assignment.objects.create(example_id=item.pk, project=project, annotator=annotator, round=item.round)
