@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from annotate.answers import AnswerError, check_answers, check_display_order
@@ -18,6 +18,26 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
 
 MAX_DURATION_MS = 7 * 24 * 3600 * 1000
+
+
+def _this_rounds_assignment(item: WorkItem, annotator: AbstractBaseUser) -> QuerySet[Assignment]:
+    return Assignment.objects.filter(example_id=item.pk, annotator=annotator, round=item.round).exclude(
+        status=Assignment.Status.SKIPPED
+    )
+
+
+def _takes_answers(item: WorkItem, assignment: Assignment) -> bool:
+    """Held or done this round; or released for idling while nobody took the place, so late answers still count."""
+    return assignment.status in Assignment.LIVE or item.live < item.target
+
+
+def annotation_editable(*, annotation: Annotation) -> bool:
+    """Whether annotation_submit would take a change to this annotation now (the same rule, without locks)."""
+    item = WorkItem.objects.filter(pk=annotation.example_id).first()
+    if item is None:
+        return False
+    assignment = _this_rounds_assignment(item, annotation.annotator).first()
+    return assignment is not None and _takes_answers(item, assignment)
 
 
 @transaction.atomic
@@ -38,18 +58,12 @@ def annotation_submit(
     item = WorkItem.objects.select_for_update().select_related("example").filter(pk=example_id).first()
     if item is None or item.project_id != project.pk:
         raise NotAssigned()
-    assignment = (
-        Assignment.objects.select_for_update()
-        .filter(example_id=example_id, annotator=annotator, round=item.round)
-        .exclude(status=Assignment.Status.SKIPPED)
-        .first()
-    )
+    assignment = _this_rounds_assignment(item, annotator).select_for_update().first()
     if assignment is None:
         raise NotAssigned()
     revived = assignment.status == Assignment.Status.RELEASED
-    if revived and item.live >= item.target:
+    if not _takes_answers(item, assignment):
         raise NotAssigned("you held this example too long and it went to someone else; get the next one")
-    # Released for idling but nobody took the place: the late answers still count.
     content = item.example.content
     try:
         checked = check_answers((q.as_spec() for q in project.questions.all()), answers, content)

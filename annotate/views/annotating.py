@@ -28,9 +28,9 @@ from annotate import forms
 from annotate.access import project_for_user
 from annotate.answers import AnswerError, check_display_order
 from annotate.markdown import render_markdown
-from annotate.models import Annotation, Assignment, Example, Project, WorkItem
+from annotate.models import Annotation, Assignment, Example, Project
 from annotate.services import NotAssigned, ServiceError
-from annotate.services.annotations import annotation_submit
+from annotate.services.annotations import annotation_editable, annotation_submit
 from annotate.services.queue import next_assignment, skip
 
 if TYPE_CHECKING:
@@ -177,17 +177,31 @@ def annotate(request: HttpRequest, project_id: int) -> HttpResponse:
         return render(request, "annotate/annotate.html", context)
     example = assignment.example
     order = forms.display_order_for(f"assignment-{assignment.pk}", example.content)
+    return _annotate_page(request, project, example, order, {})
+
+
+def _annotate_page(
+    request: HttpRequest,
+    project: Project,
+    example: Example,
+    order: list[int] | None,
+    values: dict[str, Any],
+    error: ServiceError | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    """The annotate page for an example the annotator holds: fresh, or again with the answers a submit refused."""
     context = _workspace(
         request,
         project,
         example,
         order,
-        {},
+        values,
         action=reverse("annotate:annotate_submit", args=[project.pk, example.pk]),
         draft_key=f"winnow:draft:{project.pk}:{example.pk}",
+        error=error,
     )
     context["skip_action"] = reverse("annotate:annotate_skip", args=[project.pk, example.pk])
-    return render(request, "annotate/annotate.html", context)
+    return render(request, "annotate/annotate.html", context, status=status)
 
 
 @login_required
@@ -200,18 +214,7 @@ def annotate_submit(request: HttpRequest, project_id: int, example_id: int) -> H
 
     def failed(error: ServiceError, values: dict[str, Any]) -> HttpResponse:
         order = _order_shown(request, example, f"example-{example.pk}")
-        context = _workspace(
-            request,
-            project,
-            example,
-            order,
-            values,
-            action=request.path,
-            draft_key=f"winnow:draft:{project.pk}:{example.pk}",
-            error=error,
-        )
-        context["skip_action"] = reverse("annotate:annotate_skip", args=[project.pk, example.pk])
-        return render(request, "annotate/annotate.html", context, status=400)
+        return _annotate_page(request, project, example, order, values, error=error, status=400)
 
     return _submit(
         request,
@@ -287,17 +290,6 @@ def my_annotations(request: HttpRequest, project_id: int) -> HttpResponse:
     return render(request, "annotate/my_annotations.html", context)
 
 
-def _editable(annotation: Annotation, user: AbstractBaseUser) -> bool:
-    """Whether annotation_submit would take a change: the annotator still holds the example in its current round."""
-    current_round = WorkItem.objects.filter(pk=annotation.example_id).values_list("round", flat=True).first()
-    return (
-        current_round is not None
-        and Assignment.objects.filter(
-            example_id=annotation.example_id, annotator=user, round=current_round, status__in=Assignment.LIVE
-        ).exists()
-    )
-
-
 @login_required
 @never_cache
 @require_http_methods(["GET", "POST"])
@@ -331,7 +323,7 @@ def annotation_edit(request: HttpRequest, project_id: int, annotation_id: int) -
         guideline = context["guideline"]
         context.update(
             annotation=annotation,
-            editable=_editable(annotation, request.user),
+            editable=annotation_editable(annotation=annotation),
             guideline_changed=guideline is not None and guideline.version != annotation.guideline_version,
             revisions=[
                 (revision, forms.described_answers(specs, revision.answers, revision.display_order))
