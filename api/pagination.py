@@ -5,10 +5,14 @@ import binascii
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
+from django.core.exceptions import FieldDoesNotExist, ValidationError
+from django.db.models import QuerySet
 from rest_framework import exceptions, pagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
+
+from config.unstorable import unstorable_character
 
 T = TypeVar("T")
 
@@ -23,6 +27,27 @@ class CursorPagination(pagination.CursorPagination):
 
     def get_paginated_response(self, data: Any) -> Response:
         return Response({"results": data, "next": self.get_next_link(), "previous": self.get_previous_link()})
+
+    def paginate_queryset(self, queryset: QuerySet, request: Request, view: Any = None) -> list | None:
+        self._check_position(queryset, request, view)
+        return super().paginate_queryset(queryset, request, view)
+
+    def _check_position(self, queryset: QuerySet, request: Request, view: Any) -> None:
+        """A cursor's position must be a value of the field the list is ordered by. DRF passes it to the query
+        as it is, so a forged cursor (``p=abc`` for a numeric field, ``p=%00``) failed in the database: a 500."""
+        cursor = self.decode_cursor(request)
+        if cursor is None or cursor.position is None:
+            return
+        if unstorable_character(cursor.position):
+            raise exceptions.NotFound(self.invalid_cursor_message)
+        try:
+            field = queryset.model._meta.get_field(self.get_ordering(request, queryset, view)[0].lstrip("-"))
+        except FieldDoesNotExist:
+            return  # ordered by an annotation: nothing to check the position against
+        try:
+            field.to_python(cursor.position)
+        except ValidationError:
+            raise exceptions.NotFound(self.invalid_cursor_message) from None
 
     def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
         return {

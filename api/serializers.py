@@ -106,7 +106,7 @@ class GuidelineSerializer(serializers.ModelSerializer):
         model = Guideline
         fields = ["version", "text", "created_by", "created_at"]
         read_only_fields = ["version", "created_by", "created_at"]
-        extra_kwargs = {"text": {"allow_blank": True, "trim_whitespace": False}}
+        extra_kwargs = {"text": {"required": True, "allow_blank": True, "trim_whitespace": False}}
 
 
 class ProjectSerializer(serializers.ModelSerializer):

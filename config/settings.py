@@ -109,8 +109,12 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
+    # Before the body guards: they look at the signed-in user. They in turn come before CsrfViewMiddleware, which
+    # reads form bodies (config/middleware/).
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "config.middleware.body_limit.BodyLimitMiddleware",
+    "config.middleware.unstorable_text.UnstorableTextMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -182,9 +186,13 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
 MEDIA_ROOT = Path(env_str("WINNOW_MEDIA_ROOT") or DATA_DIR / "media")
 MEDIA_URL = "media/"
-# Import uploads of any size stream to a temporary file; only JSON request bodies are held in memory.
+# Request body limits (README.md, Configuration; enforced by config/middleware/body_limit.py). Import uploads of
+# any size stream to a temporary file; only JSON request bodies are held in memory.
+WINNOW_MAX_ANONYMOUS_BODY_BYTES = env_int("WINNOW_MAX_ANONYMOUS_BODY_BYTES", 64 * 1024)
+WINNOW_MAX_JSON_BODY_BYTES = env_int("WINNOW_MAX_JSON_BODY_BYTES", 64 * 1024 * 1024)
+WINNOW_MAX_UPLOAD_BYTES = env_int("WINNOW_MAX_UPLOAD_BYTES", 100 * 1024**3)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
-DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("WINNOW_MAX_JSON_BODY_BYTES", 64 * 1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = WINNOW_MAX_JSON_BODY_BYTES
 
 # Import limits (documented in README.md).
 WINNOW_IMPORT_MAX_RECORD_BYTES = env_int("WINNOW_IMPORT_MAX_RECORD_BYTES", 10_000_000)
@@ -224,10 +232,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "api.pagination.CursorPagination",
     "PAGE_SIZE": 100,
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
-        "rest_framework.parsers.MultiPartParser",
-    ],
+    "DEFAULT_PARSER_CLASSES": ["api.parsers.JSONParser", "api.parsers.MultiPartParser"],
     "EXCEPTION_HANDLER": "api.exceptions.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",

@@ -1,0 +1,59 @@
+"""Request body parsers for the API: DRF's own, with the checks that keep bad input a 400.
+
+- JSON is parsed by orjson, which refuses lone surrogates (psycopg2 cannot encode them) and does not recurse in
+  Python; the parsed document is then walked without recursion to refuse nesting deeper than MAX_JSON_DEPTH
+  (DRF's json-based parser, and json.dumps in its JSONField, raised RecursionError at about a thousand levels)
+  and NUL characters, which PostgreSQL cannot store.
+- Multipart forms are parsed by Django's parser (uploads stream to temporary files, never whole into memory);
+  their fields and file names are checked for the same characters.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from django.http import QueryDict
+from rest_framework import parsers, renderers
+from rest_framework.exceptions import ParseError
+
+from config.unstorable import find_json_problem, unstorable_message
+
+MAX_JSON_DEPTH = 64
+# In valid JSON a NUL can only be written as this escape (raw control characters are not allowed in strings), so
+# a body without it needs no look at each string.
+NUL_ESCAPE = b"\\u0000"
+
+
+class JSONParser(parsers.BaseParser):
+    media_type = "application/json"
+    renderer_class = renderers.JSONRenderer
+
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: dict | None = None) -> Any:
+        raw = stream.read()
+        try:
+            document = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            raise ParseError(f"JSON parse error - {exc}") from None
+        problem = find_json_problem(document, max_depth=MAX_JSON_DEPTH, check_text=NUL_ESCAPE in raw)
+        if problem is not None:
+            raise ParseError(problem)
+        return document
+
+
+class MultiPartParser(parsers.MultiPartParser):
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: dict | None = None) -> Any:
+        parsed = super().parse(stream, media_type, parser_context)
+        check_form(parsed.data, parsed.files)
+        return parsed
+
+
+def check_form(data: QueryDict, files: Any) -> None:
+    for name, values in data.lists():
+        for where, text in [("A form field name", name), *((f"The form field {name!r}", value) for value in values)]:
+            if message := unstorable_message(where, text):
+                raise ParseError(message)
+    for name, uploads in files.lists():
+        for upload in uploads:
+            if message := unstorable_message(f"The name of the file in {name!r}", upload.name or ""):
+                raise ParseError(message)

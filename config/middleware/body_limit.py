@@ -1,0 +1,159 @@
+"""How many bytes a request body may hold, by who sends it and where it goes.
+
+DRF reads the request stream itself, so Django's DATA_UPLOAD_MAX_MEMORY_SIZE never applies to API bodies: an
+anonymous 95 MB JSON body to the token endpoint was parsed whole. This middleware gives every request a limit:
+
+- the sign-in page and the token endpoint, and any request without a signed-in user or a valid API token:
+  ``WINNOW_MAX_ANONYMOUS_BODY_BYTES`` (64 KB);
+- a multipart upload to an import endpoint: ``WINNOW_MAX_UPLOAD_BYTES`` (uploads stream to a temporary file, so
+  this can be many GB);
+- any other request of a signed-in user: ``WINNOW_MAX_JSON_BODY_BYTES`` (64 MB; a JSON body is parsed in memory).
+
+A body over its limit is answered 413. The declared Content-Length is checked before anything is read; the body is
+also counted while it is read, for bodies whose length is not declared up front (chunked bodies under ASGI).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import IO, Any
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest, HttpResponse
+from rest_framework.authtoken.models import Token
+
+from config.middleware.responses import error_response
+
+# Views addressed by URL name (namespace:name). A renamed URL must be renamed here too (tests/security checks that
+# every name still resolves).
+SIGN_IN_VIEWS = frozenset({"login", "api:token"})
+UPLOAD_VIEWS = frozenset({"api:imports", "curation:import"})
+TOKEN_KEY = re.compile(r"\w{1,40}", re.ASCII)
+
+
+@dataclass(frozen=True)
+class Limit:
+    bytes: int
+    explanation: str  # completes "The request body is larger than …"
+
+
+def human_size(size: int) -> str:
+    for unit, scale in (("GB", 1024**3), ("MB", 1024**2), ("KB", 1024)):
+        if size >= scale:
+            return f"{size / scale:g} {unit}"
+    return f"{size} bytes"
+
+
+class RequestBodyTooLarge(RequestDataTooBig):
+    """Raised while reading a body that goes past its limit. Django answers a SuspiciousOperation with 400; the
+    middleware turns that answer into the 413 this is."""
+
+
+class BoundedStream:
+    """The request's input stream, refusing to give more than ``limit`` bytes."""
+
+    def __init__(self, stream: IO[bytes], limit: int):
+        self._stream, self.limit = stream, limit
+        self.position = 0
+        self.exceeded = False
+
+    def _count(self, data: bytes) -> bytes:
+        self.position += len(data)
+        if self.position > self.limit:
+            self.exceeded = True
+            raise RequestBodyTooLarge(f"request body over {self.limit} bytes")
+        return data
+
+    def read(self, size: int | None = -1, /) -> bytes:
+        if size is None or size < 0:
+            # One byte more than allowed is enough to know the body is too large, without reading all of it.
+            size = self.limit - self.position + 1
+        return self._count(self._stream.read(size))
+
+    def readline(self, size: int | None = -1, /) -> bytes:
+        if size is None or size < 0:
+            size = self.limit - self.position + 1
+        return self._count(self._stream.readline(size))
+
+    def close(self) -> None:
+        self._stream.close()
+
+
+def declared_length(request: HttpRequest) -> int | None:
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or "")
+    except ValueError:
+        return None
+    return length if length >= 0 else None
+
+
+def has_valid_token(request: HttpRequest) -> bool:
+    """Whether the request carries the API token of an active user (as DRF's TokenAuthentication reads it)."""
+    parts = request.META.get("HTTP_AUTHORIZATION", "").split()
+    if len(parts) != 2 or parts[0].lower() != "token" or not TOKEN_KEY.fullmatch(parts[1]):
+        return False
+    return Token.objects.filter(key=parts[1], user__is_active=True).exists()
+
+
+def is_signed_in(request: HttpRequest) -> bool:
+    user = getattr(request, "user", None)
+    return bool(user is not None and user.is_authenticated) or has_valid_token(request)
+
+
+def limit_for(request: HttpRequest, view_name: str) -> Limit:
+    small = settings.WINNOW_MAX_ANONYMOUS_BODY_BYTES
+    if view_name in SIGN_IN_VIEWS:
+        return Limit(small, f"the {human_size(small)} a sign-in request may send")
+    if not is_signed_in(request):
+        return Limit(small, f"the {human_size(small)} a request without a signed-in user may send: sign in first")
+    upload = request.content_type == "multipart/form-data" and view_name in UPLOAD_VIEWS
+    if upload:
+        size = settings.WINNOW_MAX_UPLOAD_BYTES
+        return Limit(size, f"the {human_size(size)} an upload may be (WINNOW_MAX_UPLOAD_BYTES)")
+    size = settings.WINNOW_MAX_JSON_BODY_BYTES
+    return Limit(
+        size,
+        f"the {human_size(size)} a request body may be (WINNOW_MAX_JSON_BODY_BYTES); "
+        "send large imports as a multipart file upload",
+    )
+
+
+def too_large(request: HttpRequest, limit: Limit) -> HttpResponse:
+    return error_response(
+        request,
+        status=413,
+        code="too_large",
+        title="Request too large",
+        message=f"The request body is larger than {limit.explanation}.",
+    )
+
+
+class BodyLimitMiddleware:
+    """Must come before any middleware whose ``process_view`` reads the body (CsrfViewMiddleware reads forms)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        bounded: BoundedStream | None = getattr(request, "_bounded_stream", None)
+        if bounded is not None and bounded.exceeded:
+            # Whatever the reader made of the exception (a 400 page, an error body), the answer is a 413.
+            return too_large(request, request._body_limit)  # type: ignore[attr-defined]
+        return response
+
+    def process_view(self, request: HttpRequest, view: Callable, args: Any, kwargs: Any) -> HttpResponse | None:
+        declared = declared_length(request)
+        if declared is not None and declared <= settings.WINNOW_MAX_ANONYMOUS_BODY_BYTES:
+            return None  # within every limit, and the server reads no more than the declared length
+        match = request.resolver_match
+        limit = limit_for(request, match.view_name if match else "")
+        if declared is not None and declared > limit.bytes:
+            return too_large(request, limit)
+        request._bounded_stream = BoundedStream(request._stream, limit.bytes)  # type: ignore[attr-defined]
+        request._body_limit = limit  # type: ignore[attr-defined]
+        request._stream = request._bounded_stream  # type: ignore[attr-defined]
+        return None
