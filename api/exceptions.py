@@ -25,6 +25,18 @@ class TooLarge(exceptions.APIException):
     default_detail = "The request body is too large."
 
 
+class TooManyAttempts(exceptions.APIException):
+    """429 after too many failed sign-ins. DRF's handler sets ``Retry-After`` from ``wait`` (seconds)."""
+
+    status_code = status.HTTP_429_TOO_MANY_REQUESTS
+    default_code = "too_many_attempts"
+
+    def __init__(self, message: str, *, wait: int):
+        super().__init__(message)
+        self.wait = wait
+        self.error_details = {"retry_after": wait}
+
+
 def _first_message(detail: Any, path: str = "") -> str:
     """A one-line summary of DRF's nested error detail, naming the field."""
     if isinstance(detail, dict):
@@ -80,6 +92,6 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if isinstance(exc, exceptions.ValidationError):
         body = {"code": "invalid", "message": _first_message(exc.detail), "details": exc.detail}
     else:
-        body = {"code": _code(exc), "message": str(exc.detail), "details": None}
+        body = {"code": _code(exc), "message": str(exc.detail), "details": getattr(exc, "error_details", None)}
     response.data = {"error": body}
     return response

@@ -194,6 +194,35 @@ WINNOW_MAX_UPLOAD_BYTES = env_int("WINNOW_MAX_UPLOAD_BYTES", 100 * 1024**3)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 DATA_UPLOAD_MAX_MEMORY_SIZE = WINNOW_MAX_JSON_BODY_BYTES
 
+# Failed sign-ins (config/sign_in.py), counted in the cache below so that every web process sees them.
+WINNOW_SIGN_IN_FAILURES_PER_USERNAME = env_int("WINNOW_SIGN_IN_FAILURES_PER_USERNAME", 10)
+WINNOW_SIGN_IN_FAILURES_PER_ADDRESS = env_int("WINNOW_SIGN_IN_FAILURES_PER_ADDRESS", 50)
+WINNOW_SIGN_IN_WINDOW_SECONDS = env_int("WINNOW_SIGN_IN_WINDOW_SECONDS", 15 * 60)
+# How many reverse proxies in front of the web server append to X-Forwarded-For (0: use the peer's address).
+WINNOW_NUM_PROXIES = env_int("WINNOW_NUM_PROXIES", 0)
+
+
+def _caches() -> dict[str, dict]:
+    """Redis when there is one (WINNOW_CACHE_URL, else a redis:// broker); files under DATA_DIR in the embedded
+    mode. Either way the cache is shared by every process on the machine, as the sign-in counts need."""
+    url = env_str("WINNOW_CACHE_URL") or (
+        CELERY_BROKER_URL if CELERY_BROKER_URL.startswith(("redis://", "rediss://")) else ""
+    )
+    if url:
+        return {
+            "default": {
+                "BACKEND": "django.core.cache.backends.redis.RedisCache",
+                "LOCATION": url,
+                "KEY_PREFIX": "winnow",
+            }
+        }
+    return {
+        "default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": DATA_DIR / "cache"}
+    }
+
+
+CACHES = _caches()
+
 # Import limits (documented in README.md).
 WINNOW_IMPORT_MAX_RECORD_BYTES = env_int("WINNOW_IMPORT_MAX_RECORD_BYTES", 10_000_000)
 WINNOW_IMPORT_MAX_ERRORS_SHOWN = 100

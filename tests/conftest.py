@@ -3,6 +3,8 @@ member of nothing; and the anonymous visitor. Tests of access run every endpoint
 
 from __future__ import annotations
 
+from uuid import uuid4
+
 import pytest
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -37,6 +39,14 @@ def import_dirs(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.DATA_DIR = tmp_path / "data"
     return tmp_path
+
+
+@pytest.fixture(autouse=True)
+def own_cache_keys(settings):
+    """Each test keeps its cache entries (e.g. failed sign-ins) under its own prefix in the real Redis cache, so it
+    sees neither another test's counts nor an earlier run's. Clearing the cache instead would flush the Celery
+    broker's Redis database too."""
+    settings.CACHES = {"default": {**settings.CACHES["default"], "KEY_PREFIX": f"test-{uuid4().hex}"}}
 
 
 @pytest.fixture
