@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
+from django.conf import settings
+from django.core.exceptions import (
+    PermissionDenied,
+    RequestDataTooBig,
+    SuspiciousOperation,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -83,8 +90,11 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         # A body over its limit while being read (config/middleware/body_limit.py), or a form field over
         # DATA_UPLOAD_MAX_MEMORY_SIZE; otherwise Django would answer with an HTML page.
         exc = TooLarge(str(exc))
+    elif isinstance(exc, TooManyFieldsSent):
+        exc = exceptions.ParseError(f"More than {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS} form fields: send fewer.")
+    elif isinstance(exc, TooManyFilesSent):
+        exc = exceptions.ParseError(f"More than {settings.DATA_UPLOAD_MAX_NUMBER_FILES} files: send fewer.")
     elif isinstance(exc, SuspiciousOperation):
-        # E.g. more form fields than DATA_UPLOAD_MAX_NUMBER_FIELDS in a multipart body.
         exc = exceptions.ParseError(str(exc))
     response = drf_exception_handler(exc, context)
     if response is None or not isinstance(exc, exceptions.APIException):

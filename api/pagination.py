@@ -28,6 +28,30 @@ class CursorPagination(pagination.CursorPagination):
     def get_paginated_response(self, data: Any) -> Response:
         return Response({"results": data, "next": self.get_next_link(), "previous": self.get_previous_link()})
 
+    def get_page_size(self, request: Request) -> int:
+        """``page_size`` if given (above ``max_page_size`` it is cut to that); a value that is not a whole number of
+        at least 1 is refused rather than silently replaced by the default."""
+        value = request.query_params.get(self.page_size_query_param, "")
+        if value == "":
+            return self.page_size
+        try:
+            size = int(value)
+        except ValueError:
+            size = 0
+        if size < 1:
+            raise exceptions.ValidationError(
+                {self.page_size_query_param: [f"must be a whole number from 1 to {self.max_page_size}"]}
+            )
+        return min(size, self.max_page_size)
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"]["minimum"] = 1
+                parameter["description"] = f"Results per page (default {self.page_size}, at most {self.max_page_size})."
+        return parameters
+
     def paginate_queryset(self, queryset: QuerySet, request: Request, view: Any = None) -> list | None:
         self._check_position(queryset, request, view)
         return super().paginate_queryset(queryset, request, view)

@@ -100,7 +100,7 @@ class ProjectUpdateSerializer(serializers.Serializer):
 
 
 class GuidelineSerializer(serializers.ModelSerializer):
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = Guideline
@@ -186,7 +186,7 @@ class ExampleSerializer(serializers.ModelSerializer):
 class JobSerializer(serializers.ModelSerializer):
     progress = serializers.SerializerMethodField()
     project = serializers.PrimaryKeyRelatedField(read_only=True)
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = Job

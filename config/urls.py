@@ -14,6 +14,11 @@ urlpatterns = [
     path("", include("annotate.urls")),
 ]
 
+handler400 = "config.error_views.bad_request"
+handler403 = "config.error_views.permission_denied"
+handler404 = "config.error_views.page_not_found"
+handler500 = "config.error_views.server_error"
+
 if settings.DEBUG:
     from django.conf.urls.static import static
 

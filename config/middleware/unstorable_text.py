@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from django.core.exceptions import SuspiciousOperation
+from django.conf import settings
+from django.core.exceptions import TooManyFieldsSent
 from django.http import HttpRequest, HttpResponse
 
 from config.middleware.responses import error_response, is_api
@@ -63,8 +64,9 @@ class UnstorableTextMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         try:
             problem = first_problem(_request_texts(request))
-        except SuspiciousOperation as exc:  # e.g. more query parameters than DATA_UPLOAD_MAX_NUMBER_FIELDS
-            return error_response(request, status=400, code="invalid", title="Bad request", message=str(exc))
+        except TooManyFieldsSent:
+            message = f"More than {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS} query parameters: send fewer."
+            return error_response(request, status=400, code="invalid", title="Bad request", message=message)
         if problem is not None:
             return bad_request(request, *problem)
         return self.get_response(request)
