@@ -10,7 +10,7 @@ from annotate.services.annotations import annotation_submit
 from annotate.services.queue import next_assignment
 from curation.models import Job
 from tests.browser.conftest import sign_in
-from tests.factories import ExampleFactory
+from tests.factories import ExampleFactory, UserFactory
 from tests.pages.test_reviewing import answers, label_all
 
 # Records every violation the browser reports; added before any page script runs (and exempt from the policy).
@@ -100,6 +100,28 @@ def test_the_keyboard_and_htmx_still_work_under_the_policy(watched, project, cas
     page.keyboard.press("?")  # annotate.js opens the list of shortcuts
 
     assert page.get_by_role("dialog").is_visible() or page.get_by_text("Keyboard shortcuts").first.is_visible()
+    assert violations == []
+
+
+def test_the_admin_breaks_no_content_security_rule(watched, project, busy_project):
+    page, violations = watched
+    UserFactory(username="staff-user", is_staff=True, is_superuser=True)
+    page.goto("/admin/")  # the admin sends staff to the sign-in page everyone uses
+    assert "/accounts/login/" in page.url
+    page.fill("input[name=username]", "staff-user")
+    page.fill("input[name=password]", "pw-for-tests")
+    page.click("main button[type=submit]")
+    page.wait_for_url("**/admin/")
+
+    for url in [
+        reverse("admin:index"),
+        reverse("admin:annotate_project_changelist"),
+        reverse("admin:annotate_project_change", args=[project.pk]),
+        reverse("admin:curation_job_changelist"),
+        reverse("admin:auth_user_add"),
+    ]:
+        visit(page, url, violations)
+
     assert violations == []
 
 

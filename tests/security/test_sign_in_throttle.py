@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import unquote
 
 import pytest
 from django.conf import settings as django_settings
@@ -158,3 +159,15 @@ def test_it_reads_the_client_address_behind_trusted_proxies(alice, settings):
     body = {"username": "alice", "password": PASSWORD}
     assert same_client.post(TOKEN_URL, body, format="json").status_code == 429
     assert other_client.post(TOKEN_URL, body, format="json").status_code == 200
+
+
+def test_the_admin_signs_in_through_the_counted_page(alice):
+    client = Client()
+
+    posted = client.post("/admin/login/?next=/admin/", {"username": "alice", "password": PASSWORD})
+    followed = client.get("/admin/", follow=True)
+
+    assert posted.status_code == 302
+    assert posted["Location"] == "/accounts/login/?next=/admin/"
+    assert "_auth_user_id" not in client.session
+    assert unquote(followed.redirect_chain[-1][0]) == "/accounts/login/?next=/admin/"
