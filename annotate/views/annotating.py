@@ -27,6 +27,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from annotate import forms
 from annotate.access import project_for_user
 from annotate.answers import AnswerError, check_display_order
+from annotate.counts import annotations_of, assigned_to, examples_of
 from annotate.markdown import render_markdown
 from annotate.models import Annotation, Assignment, Example, Project
 from annotate.services import NotAssigned, ServiceError
@@ -57,9 +58,9 @@ def _specs(project: Project) -> list[QuestionSpec]:
 def _progress(project: Project, user: AbstractBaseUser) -> dict[str, int]:
     """Only this annotator's own counts, and the project's size: nothing about anyone else's work."""
     return {
-        "done": Annotation.objects.for_project(project).filter(annotator=user).count(),
-        "assigned": Assignment.objects.filter(project=project, annotator=user, status__in=Assignment.LIVE).count(),
-        "total": Example.objects.for_project(project).count(),
+        "done": annotations_of(project, user).count(),
+        "assigned": assigned_to(project, user).count(),
+        "total": examples_of(project).count(),
     }
 
 

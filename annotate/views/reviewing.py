@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import Http404
@@ -24,9 +25,9 @@ from django.utils.text import Truncator
 from django.views.decorators.http import require_POST
 
 from annotate import review_queue
-from annotate.access import has_role, project_for_user
+from annotate.access import ProjectAccess, may_reopen, may_review, project_access
 from annotate.disagreement import comparable
-from annotate.models import Annotation, Assignment, Example, Membership, Project, Question, Resolution, Role, WorkItem
+from annotate.models import Annotation, Assignment, Example, Membership, Project, Question, Resolution, WorkItem
 from annotate.services import ServiceError, reviews
 from annotate.templatetags.winnow import letter
 
@@ -183,9 +184,10 @@ def example_ids(raw: list[str]) -> list[int]:
 
 @login_required
 def queue(request: HttpRequest, project_id: int) -> HttpResponse:
-    project = project_for_user(request.user, project_id, at_least=Role.REVIEWER)
+    access = project_access(request.user, project_id, may=may_review)
+    project = access.project
     if not reviewable_questions(project):
-        return render(request, "annotate/review_queue.html", {"project": project, "questions": []})
+        return render(request, "annotate/review_queue.html", {"project": project, "access": access, "questions": []})
     filters, form, questions = queue_filters(request.GET, project)
     page = Paginator(filters.cases(project), CASES_PER_PAGE).get_page(request.GET.get("page"))
     examples = Example.objects.in_bulk([case.example_id for case in page])
@@ -209,7 +211,7 @@ def queue(request: HttpRequest, project_id: int) -> HttpResponse:
         "page": page,
         "page_range": page.paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1),
         "rows": rows,
-        "can_reopen": has_role(project.user_role, Role.MANAGER),
+        "access": access,
     }
     return render(request, "annotate/review_queue.html", context)
 
@@ -217,8 +219,8 @@ def queue(request: HttpRequest, project_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def reopen_selected(request: HttpRequest, project_id: int) -> HttpResponse:
-    """Send the cases ticked in the queue back for re-annotation (managers)."""
-    project = project_for_user(request.user, project_id, at_least=Role.MANAGER)
+    """Send the cases ticked in the queue back for re-annotation."""
+    project = project_access(request.user, project_id, may=may_reopen).project
     filters, _, _ = queue_filters(request.GET, project)
     try:
         count = reviews.reopen(project=project, example_ids=example_ids(request.POST.getlist("example")))
@@ -258,8 +260,11 @@ class NoteForm(forms.Form):
     note = forms.CharField(required=False, max_length=MAX_NOTE)
 
 
-def resolve(request: HttpRequest, project: Project, example: Example, question: Question, given: dict[str, Any]) -> str:
+def resolve(
+    request: HttpRequest, access: ProjectAccess, example: Example, question: Question, given: dict[str, Any]
+) -> str:
     """Carry out the review action posted and say what was done; raises ServiceError for input to fix."""
+    project = access.project
     # Each annotation's accept button posts accept=<annotator>; the other buttons post action=<name>.
     action = "accept" if "accept" in request.POST else request.POST.get("action", "")
     if action in ("accept", "own"):
@@ -287,6 +292,8 @@ def resolve(request: HttpRequest, project: Project, example: Example, question: 
         reviews.tiebreak(project=project, example_ids=[example.pk])
         return f"Asked for a tie-breaker on {example.external_id}: one more annotator will label it."
     if action == "reopen":
+        if not access.may_reopen:
+            raise PermissionDenied(f"Sending examples back needs the {may_reopen.needs} role.")
         reviews.reopen(project=project, example_ids=[example.pk])
         return f"Sent {example.external_id} back for re-annotation under the current guideline."
     raise ServiceError("choose one of the actions on the page", field="action")
@@ -294,7 +301,8 @@ def resolve(request: HttpRequest, project: Project, example: Example, question: 
 
 @login_required
 def review(request: HttpRequest, project_id: int, example_id: int) -> HttpResponse:
-    project = project_for_user(request.user, project_id, at_least=Role.REVIEWER)
+    access = project_access(request.user, project_id, may=may_review)
+    project = access.project
     example = get_object_or_404(Example.objects.for_project(project), pk=example_id)
     filters, form, questions = queue_filters(request.GET, project)
     question = filters.question
@@ -315,7 +323,7 @@ def review(request: HttpRequest, project_id: int, example_id: int) -> HttpRespon
     error: ServiceError | None = None
     if request.method == "POST":
         try:
-            done = resolve(request, project, example, question, given)
+            done = resolve(request, access, example, question, given)
         except ServiceError as exc:
             error = exc
         else:
@@ -331,6 +339,7 @@ def review(request: HttpRequest, project_id: int, example_id: int) -> HttpRespon
     other_questions = [q for q in project.questions.all() if q.pk != question.pk]
     context = {
         "project": project,
+        "access": access,
         "example": example,
         "question": question,
         "questions": questions,
@@ -402,9 +411,11 @@ class ConsensusForm(forms.Form):
 
 @login_required
 def consensus(request: HttpRequest, project_id: int) -> HttpResponse:
-    project = project_for_user(request.user, project_id, at_least=Role.REVIEWER)
+    access = project_access(request.user, project_id, may=may_review)
+    project = access.project
     if not reviewable_questions(project):
-        return render(request, "annotate/review_consensus.html", {"project": project, "questions": []})
+        context = {"project": project, "access": access, "questions": []}
+        return render(request, "annotate/review_consensus.html", context)
     filters, _, questions = queue_filters(request.GET, project)
     form = ConsensusForm(request.GET)
     threshold = form.cleaned_data.get("threshold") if form.is_valid() else None
@@ -435,6 +446,7 @@ def consensus(request: HttpRequest, project_id: int) -> HttpResponse:
     names = dict(Example.objects.filter(pk__in=[i for i, _, _ in sample]).values_list("pk", "external_id"))
     context = {
         "project": project,
+        "access": access,
         "questions": questions,
         "question": question,
         "form": form,

@@ -16,7 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotate import access
-from annotate.models import Example, Resolution, Role
+from annotate.models import Example, Resolution
 from annotate.review_queue import disagreements
 from annotate.services.reviews import question_named, reopen, resolution_set, resolutions_from_consensus, tiebreak
 from api.pagination import ListPagination
@@ -71,7 +71,7 @@ class DisagreementListView(APIView):
         responses=DisagreementPageSerializer,
     )
     def get(self, request: Request, project_id: int) -> Response:
-        project = access.project_for_user(request.user, project_id, at_least=Role.REVIEWER)
+        project = access.project_access(request.user, project_id, may=access.may_review).project
         query = DisagreementFilterSerializer(data=query_params(request))
         query.is_valid(raise_exception=True)
         question = question_named(project, query.validated_data.get("question"))
@@ -111,7 +111,7 @@ class ResolutionListView(generics.ListAPIView):
         return super().get(request, *args, **kwargs)
 
     def get_queryset(self) -> QuerySet[Resolution]:
-        project = access.project_for_user(self.request.user, self.kwargs["project_id"], at_least=Role.REVIEWER)
+        project = access.project_access(self.request.user, self.kwargs["project_id"], may=access.may_review).project
         query = ResolutionFilterSerializer(data=query_params(self.request))
         query.is_valid(raise_exception=True)
         resolutions = Resolution.objects.filter(project=project).select_related("question", "reviewer")
@@ -123,7 +123,7 @@ class ResolutionListView(generics.ListAPIView):
 
     @extend_schema(request=ResolutionSetSerializer, responses={201: ResolutionSerializer})
     def post(self, request: Request, project_id: int) -> Response:
-        project = access.project_for_user(request.user, project_id, at_least=Role.REVIEWER)
+        project = access.project_access(request.user, project_id, may=access.may_review).project
         body = ResolutionSetSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
@@ -143,7 +143,7 @@ class ConsensusView(APIView):
 
     @extend_schema(request=ConsensusSerializer, responses=ResolvedCountSerializer)
     def post(self, request: Request, project_id: int) -> Response:
-        project = access.project_for_user(request.user, project_id, at_least=Role.REVIEWER)
+        project = access.project_access(request.user, project_id, may=access.may_review).project
         body = ConsensusSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
@@ -162,7 +162,7 @@ class TiebreakView(APIView):
 
     @extend_schema(request=ExampleIdsSerializer, responses=ExampleCountSerializer)
     def post(self, request: Request, project_id: int) -> Response:
-        project = access.project_for_user(request.user, project_id, at_least=Role.REVIEWER)
+        project = access.project_access(request.user, project_id, may=access.may_review).project
         body = ExampleIdsSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         return Response({"examples": tiebreak(project=project, example_ids=body.validated_data["examples"])})
@@ -175,7 +175,7 @@ class ReopenView(APIView):
 
     @extend_schema(request=ExampleIdsSerializer, responses=ExampleCountSerializer)
     def post(self, request: Request, project_id: int) -> Response:
-        project = access.project_for_user(request.user, project_id, at_least=Role.REVIEWER)
+        project = access.project_access(request.user, project_id, may=access.may_reopen).project
         body = ExampleIdsSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         return Response({"examples": reopen(project=project, example_ids=body.validated_data["examples"])})

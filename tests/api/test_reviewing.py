@@ -269,12 +269,22 @@ def test_it_offers_a_tiebreak_example_to_one_more_annotator(api_as, project, lab
 def test_it_reopens_examples_for_a_new_round_under_the_new_guideline(api_as, project, labelled):
     manager, annotator = api_as("manager"), api_as("annotator")
     resolve(manager, project, labelled["e1"], 3)
-    assert manager.get(url(project, "")).json()["counts"] == {"examples": 4, "annotations": 11, "completed": 3}
+    assert manager.get(url(project, "")).json()["counts"] == {
+        "examples": 4,
+        "annotations": 11,
+        "completed": 3,
+        "scope": "project",
+    }
     manager.post(url(project, "guidelines/"), {"text": "Rate 3 when unsure."}, format="json")
     response = manager.post(url(project, "reopen/"), {"examples": [labelled["e1"]]}, format="json")
     assert response.status_code == 200 and response.json() == {"examples": 1}
     assert not Resolution.objects.exists()
-    assert manager.get(url(project, "")).json()["counts"] == {"examples": 4, "annotations": 11, "completed": 2}
+    assert manager.get(url(project, "")).json()["counts"] == {
+        "examples": 4,
+        "annotations": 11,
+        "completed": 2,
+        "scope": "project",
+    }
     assert [c["example"] for c in disagreements(manager, project, "question=quality")] == [
         labelled["e2"],
         labelled["e4"],
