@@ -6,17 +6,16 @@ from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
-from django.db.models import F, Value
 from django.db.models.fields.json import KeyTransform
-from django.utils import timezone
 
 from annotate.answers import AnswerError, applies, check_value
 from annotate.disagreement import consensus
-from annotate.models import Annotation, Assignment, Example, Project, Question, Resolution, WorkItem
+from annotate.models import Annotation, Example, Project, Question, Resolution
+from annotate.services import queue
 from annotate.services.errors import ServiceError
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser
+    from django.contrib.auth.models import User
 
 
 def question_named(project: Project, name: Any) -> Question:
@@ -43,13 +42,14 @@ def _examples(project: Project, example_ids: Any) -> list[int]:
 
 @transaction.atomic
 def resolution_set(
-    *, project: Project, example_id: int, question_name: str, value: Any, reviewer: AbstractBaseUser, note: str = ""
+    *, project: Project, example_id: int, question_name: str, value: Any, reviewer: User, note: str = ""
 ) -> Resolution:
     """Record the reviewer's gold value (checked like an answer); posting again replaces it."""
     question = question_named(project, question_name)
     example = Example.objects.for_project(project).filter(pk=example_id).first()
     if example is None:
         raise ServiceError(f"example {example_id} is not in this project", field="example")
+    queue.lock_items(project, [example.pk])
     spec = question.as_spec()
     if not applies(spec, example.content):
         raise ServiceError(f"{spec.name} does not apply to this example", field="question")
@@ -109,7 +109,7 @@ def consensus_candidates(
 
 @transaction.atomic
 def resolutions_from_consensus(
-    *, project: Project, question_name: str, method: str, threshold: float = 0.5, reviewer: AbstractBaseUser
+    *, project: Project, question_name: str, method: str, threshold: float = 0.5, reviewer: User
 ) -> int:
     """Resolve in bulk every unresolved example that is unanimous (or has a majority above the threshold)."""
     question = question_named(project, question_name)
@@ -139,8 +139,7 @@ def resolutions_from_consensus(
 @transaction.atomic
 def tiebreak(*, project: Project, example_ids: Any) -> int:
     """Offer each example to one more annotator (one who has not labelled it) beyond the overlap."""
-    ids = _examples(project, example_ids)
-    return WorkItem.objects.filter(pk__in=ids).update(extra=F("extra") + 1, target=F("target") + 1, open=Value(True))
+    return queue.tiebreak(project=project, example_ids=_examples(project, example_ids))
 
 
 @transaction.atomic
@@ -152,11 +151,6 @@ def reopen(*, project: Project, example_ids: Any) -> int:
     guideline version. Examples in hand are taken back, and the examples' resolutions are removed: they are to
     be decided again.
     """
-    ids = _examples(project, example_ids)
-    Assignment.objects.filter(example_id__in=ids, status=Assignment.Status.ACTIVE).update(
-        status=Assignment.Status.RELEASED, finished_at=timezone.now()
-    )
+    ids = queue.reopen(project=project, example_ids=_examples(project, example_ids))
     Resolution.objects.filter(example_id__in=ids).delete()
-    return WorkItem.objects.filter(pk__in=ids).update(
-        round=F("round") + 1, live=0, done=0, extra=0, target=project.overlap, open=Value(True)
-    )
+    return len(ids)

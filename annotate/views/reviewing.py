@@ -17,7 +17,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import URLPattern, path, reverse
@@ -27,8 +26,9 @@ from django.views.decorators.http import require_POST
 from annotate import review_queue
 from annotate.access import ProjectAccess, may_reopen, may_review, project_access
 from annotate.disagreement import comparable
-from annotate.models import Annotation, Assignment, Example, Membership, Project, Question, Resolution, WorkItem
+from annotate.models import Annotation, Example, Membership, Project, Question, Resolution, WorkItem
 from annotate.services import ServiceError, reviews
+from annotate.services.queue import could_take
 from annotate.templatetags.winnow import letter
 
 if TYPE_CHECKING:
@@ -368,21 +368,13 @@ def review(request: HttpRequest, project_id: int, example_id: int) -> HttpRespon
         "current_version": current_version,
         "control": control_for(question, example.content),
         "work": work,
-        "can_take_tiebreak": tiebreak_candidates(project, example, work),
+        "can_take_tiebreak": could_take(project=project, item=work) if work else 0,
         "posted_note": request.POST.get("note", "") if error else "",
         "posted_values": request.POST.getlist("value") if error else [],
         "error": error,
         "note_suggestions": NOTE_SUGGESTIONS,
     }
     return render(request, "annotate/review_example.html", context, status=400 if error else 200)
-
-
-def tiebreak_candidates(project: Project, example: Example, work: WorkItem | None) -> int:
-    """Members who could still take the example this round (the queue never hands it to them twice)."""
-    if work is None:
-        return 0
-    seen = Assignment.objects.filter(example=example).filter(Q(round=work.round) | Q(status=Assignment.Status.SKIPPED))
-    return Membership.objects.filter(project=project).exclude(user__in=seen.values("annotator")).count()
 
 
 def control_for(question: Question, content: Any) -> dict[str, Any]:
