@@ -1,5 +1,6 @@
 from annotate.models.example import Example, ExampleQuerySet
 from annotate.models.project import Guideline, Membership, Project, ProjectQuerySet, Question
+from annotate.models.summary import LabelSummary
 from annotate.models.work import Annotation, AnnotationQuerySet, AnnotationRevision, Assignment, Resolution, WorkItem
 from annotate.roles import Role
 
@@ -13,6 +14,7 @@ __all__ = [
     "Example",
     "ExampleQuerySet",
     "Guideline",
+    "LabelSummary",
     "Membership",
     "Project",
     "ProjectQuerySet",

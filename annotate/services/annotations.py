@@ -12,6 +12,7 @@ from annotate.answers import AnswerError, check_answers, check_display_order
 from annotate.models import Annotation, AnnotationRevision, Project
 from annotate.services import queue
 from annotate.services.errors import ServiceError
+from annotate.services.summaries import summaries_refresh
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -79,4 +80,5 @@ def annotation_submit(
             setattr(annotation, field, value)
         annotation.save(update_fields=list(fields))
     queue.answer_recorded(slot)
+    summaries_refresh(project=project, example_ids=[example_id])
     return annotation

@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
-from django.db.models.fields.json import KeyTransform
+from django.db.models import QuerySet
 
 from annotate.answers import AnswerError, applies, check_value
-from annotate.disagreement import consensus
-from annotate.models import Annotation, Example, Project, Question, Resolution
+from annotate.models import Example, LabelSummary, Project, Question, Resolution
 from annotate.services import queue
 from annotate.services.errors import ServiceError
+from annotate.services.summaries import summaries_mark_resolved, summaries_refresh
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
+
+CONSENSUS_CHUNK = 5_000
 
 
 def question_named(project: Project, name: Any) -> Question:
@@ -68,13 +70,14 @@ def resolution_set(
             "note": note,
         },
     )
+    summaries_mark_resolved(question=question, example_ids=[example.pk])
     return resolution
 
 
 def consensus_candidates(
     *, project: Project, question: Question, method: str, threshold: float = 0.5
-) -> list[tuple[int, Any, float]]:
-    """(example, value, share) for unresolved examples whose current annotations qualify for the method.
+) -> QuerySet[LabelSummary]:
+    """Summaries of the unresolved examples whose current labels qualify for the method, by example.
 
     unanimous: every annotator (two or more) gave the same answer. majority: more than ``threshold`` of them did.
     """
@@ -82,29 +85,10 @@ def consensus_candidates(
         raise ServiceError("method must be 'unanimous' or 'majority'", field="method")
     if not 0.5 <= threshold < 1:
         raise ServiceError("threshold must be at least 0.5 and below 1", field="threshold")
-    resolved = Resolution.objects.filter(question=question).values("example_id")
-    answers: dict[int, list[Any]] = defaultdict(list)
-    rows = (
-        Annotation.objects.for_project(project)
-        .current()
-        .exclude(example_id__in=resolved)
-        .annotate(value=KeyTransform(question.name, "answers"))
-        .values_list("example_id", "value")
-        .order_by("example_id")
-    )
-    for example_id, value in rows.iterator(chunk_size=5000):
-        if value is not None:
-            answers[example_id].append(value)
-    chosen = []
-    for example_id, values in answers.items():
-        if len(values) < 2:
-            continue
-        value, share = consensus(values)
-        if (method == Resolution.Method.UNANIMOUS and share == 1) or (
-            method == Resolution.Method.MAJORITY and share > threshold
-        ):
-            chosen.append((example_id, value, share))
-    return chosen
+    candidates = LabelSummary.objects.filter(question=question, resolved=False)
+    if method == Resolution.Method.UNANIMOUS:
+        return candidates.filter(consensus_share=1.0).order_by("example_id")
+    return candidates.filter(consensus_share__gt=threshold).order_by("example_id")
 
 
 @transaction.atomic
@@ -113,27 +97,47 @@ def resolutions_from_consensus(
 ) -> int:
     """Resolve in bulk every unresolved example that is unanimous (or has a majority above the threshold)."""
     question = question_named(project, question_name)
-    chosen = consensus_candidates(project=project, question=question, method=method, threshold=threshold)
-    # A reviewer may resolve one of these examples meanwhile: theirs stands, and is not counted here.
-    before = Resolution.objects.filter(question=question).count()
-    Resolution.objects.bulk_create(
-        [
-            Resolution(
-                example_id=example_id,
-                project=project,
-                question=question,
-                value=value,
-                # Applying "majority" also takes the unanimous examples: record them for what they are.
-                method=Resolution.Method.UNANIMOUS if share == 1 else method,
-                reviewer=reviewer,
-                note=f"{share:.0%} of annotators agreed",
-            )
-            for example_id, value, share in chosen
-        ],
-        batch_size=2000,
-        ignore_conflicts=True,
-    )
-    return Resolution.objects.filter(question=question).count() - before
+    candidates = consensus_candidates(project=project, question=question, method=method, threshold=threshold)
+    resolved = 0
+    for chunk in _chunks(candidates.values_list("example_id", flat=True).iterator(chunk_size=CONSENSUS_CHUNK)):
+        # Locked first (the queue's lock order), then read again: an answer or a reviewer's resolution that came
+        # in meanwhile is seen, and a reviewer's resolution stands.
+        queue.lock_items(project, chunk)
+        chosen = list(
+            consensus_candidates(project=project, question=question, method=method, threshold=threshold)
+            .filter(example_id__in=chunk)
+            .values_list("example_id", "consensus", "consensus_share")
+        )
+        Resolution.objects.bulk_create(
+            [
+                Resolution(
+                    example_id=example_id,
+                    project=project,
+                    question=question,
+                    value=value,
+                    # Applying "majority" also takes the unanimous examples: record them for what they are.
+                    method=Resolution.Method.UNANIMOUS if share == 1 else method,
+                    reviewer=reviewer,
+                    note=f"{share:.0%} of annotators agreed",
+                )
+                for example_id, value, share in chosen
+            ],
+            batch_size=2000,
+        )
+        summaries_mark_resolved(question=question, example_ids=[example_id for example_id, _, _ in chosen])
+        resolved += len(chosen)
+    return resolved
+
+
+def _chunks(ids: Iterator[int]) -> Iterator[list[int]]:
+    chunk: list[int] = []
+    for example_id in ids:
+        chunk.append(example_id)
+        if len(chunk) == CONSENSUS_CHUNK:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 @transaction.atomic
@@ -153,4 +157,5 @@ def reopen(*, project: Project, example_ids: Any) -> int:
     """
     ids = queue.reopen(project=project, example_ids=_examples(project, example_ids))
     Resolution.objects.filter(example_id__in=ids).delete()
+    summaries_refresh(project=project, example_ids=ids)
     return len(ids)

@@ -22,8 +22,9 @@ import pytest
 from django.core.signals import got_request_exception
 from django.db import connection, connections
 
-from annotate.models import Annotation, Membership, Role, WorkItem
+from annotate.models import Annotation, LabelSummary, Membership, Role, WorkItem
 from annotate.services.queue import work_items_create
+from annotate.services.summaries import summaries_rebuild
 from tests.conftest import api_client_for
 from tests.factories import ExampleFactory, ProjectFactory, QuestionFactory, UserFactory
 
@@ -120,10 +121,17 @@ class Reviewer(Actor):
 
     def act(self) -> None:
         examples = self.random.sample(self.example_ids, k=self.random.randint(1, 3))
-        if self.random.random() < 0.5:
+        roll = self.random.random()
+        if roll < 0.35:
             self.log.saw("tiebreak", self.client.post(self.url("tiebreak/"), {"examples": examples}))
-        else:
+        elif roll < 0.7:
             self.log.saw("reopen", self.client.post(self.url("reopen/"), {"examples": examples}))
+        elif roll < 0.9:
+            body = {"example": examples[0], "question": "topic", "value": self.random.choice(["a", "b"])}
+            self.log.saw("resolve", self.client.post(self.url("resolutions/"), body))
+        else:
+            body = {"question": "quality", "method": "majority", "threshold": 0.5}
+            self.log.saw("consensus", self.client.post(self.url("resolutions/consensus/"), body))
         time.sleep(0.05)
 
 
@@ -247,6 +255,8 @@ def test_it_keeps_every_invariant_under_random_concurrent_work(request):
         ("edit", 201),
         ("tiebreak", 200),
         ("reopen", 200),
+        ("resolve", 201),
+        ("consensus", 200),
         ("remove member", 204),
         ("add member", 201),
     ]:
@@ -263,3 +273,14 @@ def test_it_keeps_every_invariant_under_random_concurrent_work(request):
     lost = {key: answers for key, answers in log.accepted.items() if stored.get(key) != answers}
     assert lost == {}, "answers acknowledged with 201 but not stored as the last answers"
     assert WorkItem.objects.filter(project=project).count() == EXAMPLES
+
+    # The label summaries kept in step answer by answer are what a rebuild from scratch makes.
+    kept = summary_rows(project)
+    assert any(row[3] > 0 for row in kept) and any(row[6] for row in kept), "the run left cases and resolutions"
+    summaries_rebuild(project=project)
+    assert kept == summary_rows(project)
+
+
+def summary_rows(project: Any) -> list[tuple[Any, ...]]:
+    fields = ("example_id", "question_id", "labels", "disagreement", "consensus", "consensus_share", "resolved")
+    return list(LabelSummary.objects.filter(project=project).order_by("example_id", "question_id").values_list(*fields))

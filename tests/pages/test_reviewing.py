@@ -203,13 +203,19 @@ def test_it_matches_metadata_that_is_not_text(client_as, project):
     assert listed(queue_page(client_as("reviewer"), project, question="topic", key="year", value="2024")) == ["dated"]
 
 
-def test_it_pages_the_queue(client_as, project, examples, monkeypatch):
+def test_it_pages_the_queue_by_position(client_as, project, examples, monkeypatch):
     monkeypatch.setattr(reviewing, "CASES_PER_PAGE", 1)
     client = client_as("reviewer")
 
-    assert listed(queue_page(client, project, question="topic")) == ["split"]
-    assert listed(queue_page(client, project, question="topic", page=2)) == ["two-one"]
-    assert listed(queue_page(client, project, question="topic", page="junk")) == ["split"]
+    first = queue_page(client, project, question="topic", show="all")
+    assert listed(first) == ["split"]
+    assert first.context["previous_url"] is None
+    second = client.get(first.context["next_url"])
+    assert listed(second) == ["two-one"]
+    assert second.context["next_url"] is None, "the unanimous example is no case"
+    assert listed(client.get(second.context["previous_url"])) == ["split"]
+    assert listed(queue_page(client, project, question="topic", after="junk")) == ["split"]
+    assert listed(queue_page(client, project, question="topic", after="2_1")) == ["split"], "out of range: the top"
 
 
 def test_it_shows_checkboxes_for_sending_back_to_whoever_may_reopen(client_as, project, examples):
