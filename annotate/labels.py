@@ -12,7 +12,7 @@ question, so that disagreement, consensus, agreement, bias and export all comput
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +22,7 @@ import orjson
 import pandas as pd
 from django.db.models import Exists, OuterRef, QuerySet
 from django.db.models.fields.json import KeyTextTransform
+from django.db.models.sql.constants import MULTI
 
 from annotate.models import Annotation, Project, Question, WorkItem
 from annotate.quality.disagreement import Scale
@@ -132,10 +133,13 @@ def load(
     examples: Iterable[int] | None = None,
     guideline_version: int | None = None,
 ) -> dict[str, Labels]:
-    """The current labels of each question, by question name; ``examples`` limits them to those examples."""
+    """The current labels of each question, by question name; ``examples`` (ids, or a range of ids) limits them to
+    those examples."""
     specs = [question.as_spec() for question in questions]
     annotations = current_annotations(project)
-    if examples is not None:
+    if isinstance(examples, range):
+        annotations = annotations.filter(example_id__gte=examples.start, example_id__lt=examples.stop)
+    elif examples is not None:
         annotations = annotations.filter(example_id__in=list(examples))
     if guideline_version is not None:
         annotations = annotations.filter(guideline_version=guideline_version)
@@ -148,30 +152,44 @@ def load(
         )
     )
     columns: list[list[Any]] = [[] for _ in range(6 + len(specs))]
-    for row in rows.iterator(chunk_size=CHUNK):
-        for column, value in zip(columns, row, strict=True):
-            column.append(value)
-    return {spec.name: _labels(spec, columns[:6], columns[6 + index]) for index, spec in enumerate(specs)}
+    for chunk in _raw_chunks(rows):
+        for column, values in zip(columns, zip(*chunk, strict=True), strict=True):
+            column.extend(values)
+    common = _common(columns[:6])
+    return {spec.name: _labels(spec, common, columns[6 + index]) for index, spec in enumerate(specs)}
 
 
-def _labels(spec: QuestionSpec, common: list[list[Any]], answers: list[str | None]) -> Labels:
+def _raw_chunks(rows: QuerySet[Any]) -> Iterator[list[tuple[Any, ...]]]:
+    """The query's rows as the database driver gives them, a chunk at a time: without the per-row work of
+    Django's iterators (datetimes may come as text from SQLite; ``_labels`` reads either)."""
+    compiler = rows.query.get_compiler(using=rows.db)
+    chunks = compiler.execute_sql(MULTI, chunked_fetch=True, chunk_size=CHUNK)
+    for chunk in chunks or ():
+        yield [tuple(row) for row in chunk]
+
+
+def _times(values: list[Any]) -> npt.NDArray[np.datetime64]:
+    """UTC times as numpy datetimes, from aware datetimes (PostgreSQL) or ISO text (SQLite)."""
+    if not values:
+        return np.zeros(0, dtype="datetime64[us]")
+    return pd.to_datetime(pd.Series(values), utc=True, format="ISO8601").dt.tz_localize(None).to_numpy("datetime64[us]")
+
+
+def _common(columns: list[list[Any]]) -> dict[str, Any]:
+    """The columns every question shares, as numpy arrays (converted once, masked per question)."""
+    example, annotator, round_, version, submitted_at, duration = columns
+    return {
+        "example": np.asarray(example, dtype=np.int64),
+        "annotator": np.asarray(annotator, dtype=np.int64),
+        "round": np.asarray(round_, dtype=np.int64),
+        "guideline_version": np.asarray(version, dtype=np.int64),
+        "submitted_at": _times(submitted_at),
+        "duration_ms": pd.array(duration, dtype="Float64").to_numpy(np.float64, na_value=np.nan),
+    }
+
+
+def _labels(spec: QuestionSpec, common: dict[str, Any], answers: list[str | None]) -> Labels:
     """The rows that answer this question (annotations that left it unanswered hold no label of it)."""
     answered = np.fromiter((answer is not None for answer in answers), dtype=bool, count=len(answers))
-    texts = [answer for answer in answers if answer is not None]
-    codes, categories = _code(spec, texts)
-    example, annotator, round_, version, submitted_at, duration = common
-
-    def column(values: list[Any], dtype: Any) -> Any:
-        return np.asarray(values, dtype=dtype)[answered] if values else np.zeros(0, dtype=dtype)
-
-    return Labels(
-        question=spec,
-        example=column(example, np.int64),
-        annotator=column(annotator, np.int64),
-        code=codes,
-        categories=categories,
-        round=column(round_, np.int64),
-        guideline_version=column(version, np.int64),
-        submitted_at=column([value.replace(tzinfo=None) for value in submitted_at], "datetime64[us]"),
-        duration_ms=column([np.nan if value is None else value for value in duration], np.float64),
-    )
+    codes, categories = _code(spec, [answer for answer in answers if answer is not None])
+    return Labels(question=spec, code=codes, categories=categories, **{k: v[answered] for k, v in common.items()})

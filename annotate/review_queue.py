@@ -137,8 +137,11 @@ class Case:
     example: Example | None
 
 
-def shown_cases(project: Project, question: Question, summaries: list[LabelSummary]) -> list[Case]:
-    """The page's cases with their current labels, resolutions and examples (a few queries, whatever the page)."""
+def shown_cases(
+    project: Project, question: Question, summaries: list[LabelSummary], *, content: bool = False
+) -> list[Case]:
+    """The page's cases with their current labels, resolutions and examples (a few queries, whatever the page).
+    The examples' content, which may be large, is read only when ``content`` is asked for."""
     ids = [summary.example_id for summary in summaries]
     current = labels.load(project, [question], examples=ids)[question.name]
     names = dict(get_user_model().objects.filter(pk__in=set(current.annotator.tolist())).values_list("pk", "username"))
@@ -154,7 +157,8 @@ def shown_cases(project: Project, question: Question, summaries: list[LabelSumma
         )
     resolved = Resolution.objects.filter(question=question, example_id__in=ids).select_related("reviewer")
     resolutions = {resolution.example_id: resolution for resolution in resolved}
-    examples = Example.objects.in_bulk(ids)
+    fields = ("id", "external_id", "content") if content else ("id", "external_id")
+    examples = Example.objects.only(*fields).in_bulk(ids)
     return [
         Case(
             example_id=summary.example_id,

@@ -9,6 +9,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 
 from annotate import labels, review_queue
@@ -98,6 +99,8 @@ def review(request: HttpRequest, project_id: int, example_id: int) -> HttpRespon
     project = access.project
     example = get_object_or_404(Example.objects.for_project(project), pk=example_id)
     params, form, questions = queue_params(request.GET, project)
+    if not questions:
+        raise Http404("This project asks no question that annotators can disagree on.")
     question = params.question
     annotations = [
         annotation

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from django import forms
-from django.http import Http404
+from django.db import connection
 from django.urls import reverse
 from django.utils.text import Truncator
 
@@ -74,12 +74,24 @@ def tally(question: Question, values: list[Any]) -> list[tuple[str, int]]:
 
 
 def metadata_keys(project: Project) -> list[str]:
-    examples = Example.objects.for_project(project)
+    """The metadata keys of the project's first and last examples."""
     seen: set[str] = set()
-    for order in ("id", "-id"):
-        for values in examples.order_by(order).values_list("metadata", flat=True)[:METADATA_SAMPLE]:
-            if isinstance(values, dict):
-                seen.update(values)
+    if connection.vendor == "postgresql":
+        # The keys alone, from the database: parsing a thousand examples' metadata in Python costs a page ~15 ms.
+        with connection.cursor() as cursor:
+            for order in ("ASC", "DESC"):
+                cursor.execute(
+                    "SELECT DISTINCT jsonb_object_keys(metadata) FROM (SELECT metadata FROM annotate_example "
+                    f"WHERE project_id = %s AND jsonb_typeof(metadata) = 'object' ORDER BY id {order} LIMIT %s) s",
+                    [project.pk, METADATA_SAMPLE],
+                )
+                seen.update(key for (key,) in cursor.fetchall())
+    else:
+        examples = Example.objects.for_project(project)
+        for order in ("id", "-id"):
+            for values in examples.order_by(order).values_list("metadata", flat=True)[:METADATA_SAMPLE]:
+                if isinstance(values, dict):
+                    seen.update(values)
     return sorted(key for key in seen if metadata.filterable_key(key))
 
 
@@ -130,10 +142,11 @@ class QueueParams:
 
 
 def queue_params(query: QueryDict, project: Project) -> tuple[QueueParams, QueueForm, list[Question]]:
-    """The filters asked for (invalid ones dropped), the form that reports what was dropped, and the questions."""
+    """The filters asked for (invalid ones dropped), the form that reports what was dropped, and the questions
+    (none when the project asks nothing annotators can disagree on: then the params are placeholders)."""
     questions = reviewable_questions(project)
     if not questions:
-        raise Http404("This project asks no question that annotators can disagree on.")
+        return QueueParams(question=Question(name="")), QueueForm(query, questions=[], annotators=[], keys=[]), []
     annotators = list(
         Membership.objects.filter(project=project).order_by("user__username").values_list("user__username", flat=True)
     )

@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import URLPattern, path, reverse
 from django.views.decorators.http import require_POST
@@ -18,7 +19,6 @@ from annotate import review_queue
 from annotate.access import may_reopen, may_review, project_access
 from annotate.models import Example
 from annotate.services import ServiceError, reviews
-from annotate.services.summaries import reviewable_questions
 from annotate.views.review_case import review
 from annotate.views.review_common import (
     CASES_PER_PAGE,
@@ -46,9 +46,9 @@ def example_ids(raw: list[str]) -> list[int]:
 def queue(request: HttpRequest, project_id: int) -> HttpResponse:
     access = project_access(request.user, project_id, may=may_review)
     project = access.project
-    if not reviewable_questions(project):
-        return render(request, "annotate/review_queue.html", {"project": project, "access": access, "questions": []})
     params, form, questions = queue_params(request.GET, project)
+    if not questions:
+        return render(request, "annotate/review_queue.html", {"project": project, "access": access, "questions": []})
     filters = params.filters()
     before = parse_position(request.GET.get("before"))
     after = None if before else parse_position(request.GET.get("after"))
@@ -71,7 +71,7 @@ def queue(request: HttpRequest, project_id: int) -> HttpResponse:
             "resolved_as": shown(params.question, case.resolution.value) if case.resolution else "",
             "url": review_url(project, case.example_id, params),
         }
-        for case in review_queue.shown_cases(project, params.question, page)
+        for case in review_queue.shown_cases(project, params.question, page, content=True)
     ]
     context = {
         "project": project,
@@ -94,7 +94,9 @@ def queue(request: HttpRequest, project_id: int) -> HttpResponse:
 def reopen_selected(request: HttpRequest, project_id: int) -> HttpResponse:
     """Send the cases ticked in the queue back for re-annotation."""
     project = project_access(request.user, project_id, may=may_reopen).project
-    params, _, _ = queue_params(request.GET, project)
+    params, _, questions = queue_params(request.GET, project)
+    if not questions:
+        raise Http404("This project asks no question that annotators can disagree on.")
     try:
         count = reviews.reopen(project=project, example_ids=example_ids(request.POST.getlist("example")))
     except ServiceError as exc:
@@ -116,10 +118,10 @@ class ConsensusForm(forms.Form):
 def consensus(request: HttpRequest, project_id: int) -> HttpResponse:
     access = project_access(request.user, project_id, may=may_review)
     project = access.project
-    if not reviewable_questions(project):
+    params, _, questions = queue_params(request.GET, project)
+    if not questions:
         context = {"project": project, "access": access, "questions": []}
         return render(request, "annotate/review_consensus.html", context)
-    params, _, questions = queue_params(request.GET, project)
     form = ConsensusForm(request.GET)
     threshold = form.cleaned_data.get("threshold") if form.is_valid() else None
     threshold = 0.5 if threshold is None else threshold
