@@ -143,9 +143,9 @@ def reviewer(project: Any) -> tuple[str, str, str]:
 
     from annotate.models import Membership, Role
 
-    user = get_user_model().objects.create_user(username=f"reviewbench-p{project.pk}-reviewer")
-    Membership.objects.create(user=user, project=project, role=Role.REVIEWER)
-    token = Token.objects.create(user=user)
+    user, _ = get_user_model().objects.get_or_create(username=f"reviewbench-p{project.pk}-reviewer")
+    Membership.objects.get_or_create(user=user, project=project, defaults={"role": Role.REVIEWER})
+    token, _ = Token.objects.get_or_create(user=user)
     session = SessionStore()
     session[SESSION_KEY] = str(user.pk)
     session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"

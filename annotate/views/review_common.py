@@ -10,9 +10,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from django import forms
-from django.db import connection
+from django.core.cache import cache
 from django.urls import reverse
-from django.utils.text import Truncator
 
 from annotate import metadata, review_queue
 from annotate.models import Example, Membership, Project, Question
@@ -23,9 +22,9 @@ if TYPE_CHECKING:
     from django.http import QueryDict
 
 CASES_PER_PAGE = 50
-# Metadata keys offered as filters come from the first and last examples imported: reading every example's
-# metadata on each page view would scan the whole project.
-METADATA_SAMPLE = 500
+# Metadata keys offered as filters come from a sample of examples: reading every example's metadata on each page
+# view would scan the whole project.
+METADATA_SAMPLE = 250
 PREFERENCE_SHOWN = {"a": "A", "b": "B", "tie": "tie"}
 
 
@@ -54,7 +53,9 @@ def preview(content: Any, limit: int = 160) -> str:
         turns = [turn for turn in first if isinstance(turn, dict)]
         user = [turn for turn in turns if turn.get("role") == "user" and turn.get("content")]
         first = (user or turns or [{}])[0].get("content")
-    return Truncator(" ".join(str(first or "").split())).chars(limit)
+    # Only as much of a long text as the line shows is looked at.
+    line = " ".join(str(first or "")[: limit * 4].split())
+    return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
 
 
 def _same(value: Any) -> Hashable:
@@ -74,25 +75,20 @@ def tally(question: Question, values: list[Any]) -> list[tuple[str, int]]:
 
 
 def metadata_keys(project: Project) -> list[str]:
-    """The metadata keys of the project's first and last examples."""
-    seen: set[str] = set()
-    if connection.vendor == "postgresql":
-        # The keys alone, from the database: parsing a thousand examples' metadata in Python costs a page ~15 ms.
-        with connection.cursor() as cursor:
-            for order in ("ASC", "DESC"):
-                cursor.execute(
-                    "SELECT DISTINCT jsonb_object_keys(metadata) FROM (SELECT metadata FROM annotate_example "
-                    f"WHERE project_id = %s AND jsonb_typeof(metadata) = 'object' ORDER BY id {order} LIMIT %s) s",
-                    [project.pk, METADATA_SAMPLE],
-                )
-                seen.update(key for (key,) in cursor.fetchall())
-    else:
+    """The metadata keys of a sample of the project's examples (the first and last by id in the project's unique
+    index on external ids, which every lookup by project uses), remembered for a minute."""
+    cache_key = f"winnow:metadata-keys:{project.pk}:{project.created_at.timestamp()}"
+    keys: list[str] | None = cache.get(cache_key)
+    if keys is None:
+        seen: set[str] = set()
         examples = Example.objects.for_project(project)
-        for order in ("id", "-id"):
+        for order in ("external_id", "-external_id"):
             for values in examples.order_by(order).values_list("metadata", flat=True)[:METADATA_SAMPLE]:
                 if isinstance(values, dict):
                     seen.update(values)
-    return sorted(key for key in seen if metadata.filterable_key(key))
+        keys = sorted(key for key in seen if metadata.filterable_key(key))
+        cache.set(cache_key, keys, timeout=60)
+    return keys
 
 
 class QueueForm(forms.Form):
