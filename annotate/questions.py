@@ -28,6 +28,8 @@ ALLOWED_LEVELS = {
     "ranking": ("ordinal",),
     "text": (None,),
 }
+# A preference question's answers as a scale, for when it is measured at the ordinal level: A better, a tie, B better.
+PREFERENCE_SCALE = {"a": 0, "tie": 1, "b": 2}
 NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,99}$")
 MAX_LABELS = 200
 MAX_SCALE_POINTS = 1001

@@ -2,19 +2,19 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Sequence
-from typing import Any, TypeVar
+from typing import Any
 
+import orjson
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db.models import QuerySet
 from rest_framework import exceptions, pagination
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.utils.urls import remove_query_param, replace_query_param
+from rest_framework.utils.urls import replace_query_param
 
+from annotate import review_queue
+from annotate.models import LabelSummary
 from config.unstorable import unstorable_character
-
-T = TypeVar("T")
 
 
 class CursorPagination(pagination.CursorPagination):
@@ -85,48 +85,64 @@ class CursorPagination(pagination.CursorPagination):
         }
 
 
-class ListPagination(CursorPagination):
-    """The same envelope and query parameters for a list computed in Python rather than read from a queryset.
+class KeysetPagination(CursorPagination):
+    """The same envelope and query parameters, for the review queue's keyset order (annotate/review_queue.py).
 
-    The cursor is opaque to clients (a position in the list, encoded); the list is computed afresh for every
-    page, so rows that change between two requests may move across a page boundary.
+    The cursor is opaque to clients: the position a page starts after, or ends before, in the queue's order. A
+    page is one indexed query wherever it is in the queue, and cases that change between two requests never make
+    a page repeat or skip a case that stayed where it was.
     """
 
-    def paginate_list(self, items: Sequence[T], request: Request) -> list[T]:
-        self.request = request
+    def paginate_queue(self, filters: review_queue.Filters, request: Request) -> list[LabelSummary]:
+        self.request, self.filters = request, filters
         self.page_size = self.get_page_size(request)
-        self.offset = self._decode_offset(request)
-        self.total = len(items)
-        return list(items[self.offset : self.offset + self.page_size])
+        direction, position = self._decode(request)
+        if direction == "before" and position is not None:
+            page, more_before = review_queue.page_before(filters, position, self.page_size)
+            self.has_previous = more_before
+            self.has_following = bool(page) and review_queue.any_after(filters, review_queue.position_of(page[-1]))
+        else:
+            page, more_after = review_queue.page_after(filters, position, self.page_size)
+            self.has_following = more_after
+            self.has_previous = position is not None and bool(page) and review_queue.any_before(
+                filters, review_queue.position_of(page[0])
+            )
+        self.page = page
+        return page
 
     def get_next_link(self) -> str | None:
-        if self.offset + self.page_size >= self.total:
+        if not self.has_following:
             return None
-        return self._link(self.offset + self.page_size)
+        return self._link("after", review_queue.position_of(self.page[-1]))
 
     def get_previous_link(self) -> str | None:
-        if self.offset <= 0:
+        if not self.has_previous:
             return None
-        return self._link(max(0, self.offset - self.page_size))
+        return self._link("before", review_queue.position_of(self.page[0]))
 
-    def _link(self, offset: int) -> str:
-        url = self.request.build_absolute_uri()
-        if offset == 0:
-            return remove_query_param(url, self.cursor_query_param)
-        encoded = base64.urlsafe_b64encode(f"o={offset}".encode()).decode("ascii")
-        return replace_query_param(url, self.cursor_query_param, encoded)
+    def _link(self, direction: str, position: review_queue.Position) -> str:
+        raw = orjson.dumps({direction[0]: [position.disagreement, position.example_id]})
+        encoded = base64.urlsafe_b64encode(raw).decode("ascii")
+        return replace_query_param(self.request.build_absolute_uri(), self.cursor_query_param, encoded)
 
-    def _decode_offset(self, request: Request) -> int:
+    def _decode(self, request: Request) -> tuple[str, review_queue.Position | None]:
         encoded = request.query_params.get(self.cursor_query_param)
         if not encoded:
-            return 0
+            return "after", None
         try:
-            key, _, value = (
-                base64.b64decode(encoded.encode("ascii"), altchars=b"-_", validate=True).decode().partition("=")
-            )
-            offset = int(value)
-        except (UnicodeError, binascii.Error, ValueError):
+            decoded = orjson.loads(base64.b64decode(encoded.encode("ascii"), altchars=b"-_", validate=True))
+            [(key, (disagreement, example_id))] = decoded.items()
+        except (UnicodeError, binascii.Error, ValueError, TypeError, AttributeError):
             raise exceptions.NotFound(self.invalid_cursor_message) from None
-        if key != "o" or offset < 0:
+        valid = (
+            key in ("a", "b")
+            and isinstance(disagreement, (int, float))
+            and not isinstance(disagreement, bool)
+            and 0 <= disagreement <= 1
+            and isinstance(example_id, int)
+            and not isinstance(example_id, bool)
+            and 0 <= example_id < 2**63
+        )
+        if not valid:
             raise exceptions.NotFound(self.invalid_cursor_message)
-        return offset
+        return ("after" if key == "a" else "before"), review_queue.Position(float(disagreement), example_id)

@@ -10,6 +10,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from annotate.counts import counts_of, counts_shown
 from annotate.models import Example, Guideline, Membership, Project, Role
 from annotate.questions import QuestionSpec, QuestionSpecError, parse_question, parse_questions
 from curation.models import Job
@@ -149,20 +150,24 @@ class ProjectSerializer(serializers.ModelSerializer):
             "properties": {
                 "examples": {"type": "integer"},
                 "annotations": {"type": "integer"},
-                "completed": {"type": "integer"},
+                "completed": {"type": "integer", "nullable": True},
+                "scope": {"type": "string", "enum": ["project", "own"]},
             },
         }
     )
-    def get_counts(self, project: Project) -> dict[str, int]:
-        """``completed``: examples whose current round has all the annotations it needs."""
-        return {
-            "examples": project.example_count,  # type: ignore[attr-defined]
-            "annotations": project.annotation_count,  # type: ignore[attr-defined]
-            "completed": project.completed_count,  # type: ignore[attr-defined]
-        }
+    def get_counts(self, project: Project) -> dict[str, int | str | None]:
+        """``completed``: examples whose current round has all the annotations it needs. Annotators see their own
+        annotations only (``scope: own``, ``completed`` null): the project's would tell them about others' work."""
+        return counts_shown(counts_of(project), self._role(project)).as_dict()
 
+    @extend_schema_field({"type": "string", "enum": Role.values, "nullable": True})
     def get_role(self, project: Project) -> str | None:
-        return getattr(project, "user_role", None)
+        role = self._role(project)
+        return role.value if role else None
+
+    def _role(self, project: Project) -> Role | None:
+        role: Role | None = self.context.get("roles", {}).get(project.pk)
+        return role
 
 
 class MemberSerializer(serializers.ModelSerializer):

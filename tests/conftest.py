@@ -15,6 +15,16 @@ from tests.factories import GuidelineFactory, ProjectFactory, QuestionFactory, U
 ROLES = ("manager", "reviewer", "annotator", "outsider", "anonymous")
 
 
+def pytest_addoption(parser):
+    parser.addoption(
+        "--queue-seconds",
+        type=float,
+        default=20.0,
+        help="how long the randomised queue interleaving test runs (tests/annotate/test_queue_interleaving.py)",
+    )
+    parser.addoption("--queue-seed", type=int, default=6, help="the seed of the randomised queue interleaving test")
+
+
 def pytest_sessionstart(session):
     from django.conf import settings
 

@@ -1,17 +1,10 @@
 from annotate.models.example import Example, ExampleQuerySet
-from annotate.models.project import (
-    ROLE_RANK,
-    Guideline,
-    Membership,
-    Project,
-    ProjectQuerySet,
-    Question,
-    Role,
-)
+from annotate.models.project import Guideline, Membership, Project, ProjectQuerySet, Question
+from annotate.models.summary import LabelSummary
 from annotate.models.work import Annotation, AnnotationQuerySet, AnnotationRevision, Assignment, Resolution, WorkItem
+from annotate.roles import Role
 
 __all__ = [
-    "ROLE_RANK",
     "Annotation",
     "AnnotationQuerySet",
     "AnnotationRevision",
@@ -21,6 +14,7 @@ __all__ = [
     "Example",
     "ExampleQuerySet",
     "Guideline",
+    "LabelSummary",
     "Membership",
     "Project",
     "ProjectQuerySet",

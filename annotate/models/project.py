@@ -9,23 +9,10 @@ from django.db import models
 from django.urls import reverse
 
 from annotate import questions
+from annotate.roles import Role
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-
-
-class Role(models.TextChoices):
-    ANNOTATOR = "annotator"
-    REVIEWER = "reviewer"
-    MANAGER = "manager"
-
-    @property
-    def rank(self) -> int:
-        return ROLE_RANK[self.value]
-
-
-# Each role may do everything the roles below it may.
-ROLE_RANK = {Role.ANNOTATOR.value: 1, Role.REVIEWER.value: 2, Role.MANAGER.value: 3}
 
 
 class ProjectQuerySet(models.QuerySet["Project"]):

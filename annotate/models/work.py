@@ -9,9 +9,10 @@ from django.db import models
 
 from annotate.models.example import Example
 from annotate.models.project import Project, Question
+from annotate.roles import Role, may_annotate, may_review
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+    from django.contrib.auth.models import AnonymousUser, User
 
 
 class WorkItem(models.Model):
@@ -99,12 +100,13 @@ class Assignment(models.Model):
 
 
 class AnnotationQuerySet(models.QuerySet["Annotation"]):
-    def visible_to(self, user: AbstractBaseUser | AnonymousUser, role: str | None) -> AnnotationQuerySet:
-        """Annotators see only their own annotations; reviewers and managers see all of the project's."""
-        if role in ("reviewer", "manager"):
+    def visible_to(self, user: User | AnonymousUser, role: Role | None) -> AnnotationQuerySet:
+        """Annotators see only their own annotations; reviewers and managers see all of the project's (the same rule
+        as ``access.may_see_annotation``)."""
+        if may_review(role):
             return self.all()
-        if role == "annotator":
-            return self.filter(annotator=user)
+        if may_annotate(role):
+            return self.filter(annotator_id=user.pk)
         return self.none()
 
     def for_project(self, project: Project) -> AnnotationQuerySet:

@@ -6,45 +6,30 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
-from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from annotate.answers import AnswerError, check_answers, check_display_order
-from annotate.models import Annotation, AnnotationRevision, Assignment, Project, WorkItem
-from annotate.services.errors import NotAssigned, ServiceError
-from annotate.services.queue import one_more_live
+from annotate.models import Annotation, AnnotationRevision, Project
+from annotate.services import queue
+from annotate.services.errors import ServiceError
+from annotate.services.summaries import summaries_refresh
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser
+    from django.contrib.auth.models import User
 
 MAX_DURATION_MS = 7 * 24 * 3600 * 1000
 
 
-def _this_rounds_assignment(item: WorkItem, annotator: AbstractBaseUser) -> QuerySet[Assignment]:
-    return Assignment.objects.filter(example_id=item.pk, annotator=annotator, round=item.round).exclude(
-        status=Assignment.Status.SKIPPED
-    )
-
-
-def _takes_answers(item: WorkItem, assignment: Assignment) -> bool:
-    """Held or done this round; or released for idling while nobody took the place, so late answers still count."""
-    return assignment.status in Assignment.LIVE or item.live < item.target
-
-
 def annotation_editable(*, annotation: Annotation) -> bool:
-    """Whether annotation_submit would take a change to this annotation now (the same rule, without locks)."""
-    item = WorkItem.objects.filter(pk=annotation.example_id).first()
-    if item is None:
-        return False
-    assignment = _this_rounds_assignment(item, annotation.annotator).first()
-    return assignment is not None and _takes_answers(item, assignment)
+    """Whether annotation_submit would take a change to this annotation now."""
+    return queue.annotation_editable(example_id=annotation.example_id, annotator_id=annotation.annotator_id)
 
 
 @transaction.atomic
 def annotation_submit(
     *,
     project: Project,
-    annotator: AbstractBaseUser,
+    annotator: User,
     example_id: int,
     answers: Any,
     duration_ms: int | None = None,
@@ -55,15 +40,8 @@ def annotation_submit(
 
     The earlier answers of an edited annotation are kept as an AnnotationRevision.
     """
-    item = WorkItem.objects.select_for_update().select_related("example").filter(pk=example_id).first()
-    if item is None or item.project_id != project.pk:
-        raise NotAssigned()
-    assignment = _this_rounds_assignment(item, annotator).select_for_update().first()
-    if assignment is None:
-        raise NotAssigned()
-    revived = assignment.status == Assignment.Status.RELEASED
-    if not _takes_answers(item, assignment):
-        raise NotAssigned("you held this example too long and it went to someone else; get the next one")
+    slot = queue.lock_for_answer(project=project, annotator=annotator, example_id=example_id)
+    item = slot.item
     content = item.example.content
     try:
         checked = check_answers((q.as_spec() for q in project.questions.all()), answers, content)
@@ -101,10 +79,6 @@ def annotation_submit(
         for field, value in fields.items():
             setattr(annotation, field, value)
         annotation.save(update_fields=list(fields))
-    if assignment.status != Assignment.Status.SUBMITTED:
-        assignment.status = Assignment.Status.SUBMITTED
-        assignment.finished_at = now
-        assignment.save(update_fields=["status", "finished_at"])
-        more = one_more_live() if revived else {}
-        WorkItem.objects.filter(pk=example_id).update(done=F("done") + 1, **more)
+    queue.answer_recorded(slot)
+    summaries_refresh(project=project, example_ids=[example_id])
     return annotation

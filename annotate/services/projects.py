@@ -5,23 +5,29 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from django.contrib.auth import get_user_model
-from django.db import IntegrityError, transaction
-from django.db.models import Case, F, Max, Value, When
-from django.db.models.functions import Greatest
+from django.db import transaction
+from django.db.models import Max
 
-from annotate.models import Assignment, Guideline, Membership, Project, Question, Role, WorkItem
+from annotate.models import Guideline, Membership, Project, Question, Role
 from annotate.questions import QuestionSpec
+from annotate.services import queue
 from annotate.services.errors import ServiceError
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser
+    from django.contrib.auth.models import User
+
+
+def _lock_project(project: Project) -> None:
+    """Serialise changes to the project's membership and guideline versions. NO KEY UPDATE, so that the foreign-key
+    checks of rows being inserted meanwhile (assignments, annotations) do not wait for it."""
+    Project.objects.select_for_update(no_key=True).filter(pk=project.pk).first()
 
 
 @transaction.atomic
 def project_create(
     *,
     name: str,
-    created_by: AbstractBaseUser,
+    created_by: User,
     description: str = "",
     overlap: int = 1,
     guideline_text: str = "",
@@ -57,12 +63,22 @@ def questions_add(*, project: Project, specs: list[QuestionSpec]) -> list[Questi
 
 
 @transaction.atomic
-def guideline_add(*, project: Project, text: str, created_by: AbstractBaseUser | None) -> Guideline:
+def guideline_add(*, project: Project, text: str, created_by: User | None) -> Guideline:
     """Save a new guideline version; earlier versions stay as they were."""
-    # Lock the project row so two managers saving at once get consecutive versions, not a clash.
-    Project.objects.select_for_update().filter(pk=project.pk).first()
+    # Two managers saving at once get consecutive versions, not a clash.
+    _lock_project(project)
     last = project.guidelines.aggregate(last=Max("version"))["last"] or 0
     return Guideline.objects.create(project=project, version=last + 1, text=text, created_by=created_by)
+
+
+def _refuse_leaving_no_manager(project: Project, membership: Membership, doing: str) -> None:
+    others = project.memberships.filter(role=Role.MANAGER).exclude(pk=membership.pk)
+    if membership.role == Role.MANAGER and not others.exists():
+        raise ServiceError(
+            f"a project must keep at least one manager, so {membership.user.get_username()!r} cannot be {doing}; "
+            "make someone else a manager first",
+            code="conflict",
+        )
 
 
 @transaction.atomic
@@ -73,32 +89,28 @@ def member_set(*, project: Project, username: str, role: str) -> tuple[Membershi
     user = get_user_model().objects.filter(username=username).first()
     if user is None:
         raise ServiceError(f"there is no user named {username!r}", field="username", code="not_found")
-    try:
-        with transaction.atomic():
-            membership, created = Membership.objects.update_or_create(
-                user=user, project=project, defaults={"role": role}
-            )
-    except IntegrityError:  # a concurrent request added the same member first
-        membership, created = Membership.objects.get(user=user, project=project), False
-    return membership, created
+    _lock_project(project)
+    membership = Membership.objects.filter(user=user, project=project).select_related("user").first()
+    if membership is None:
+        return Membership.objects.create(user=user, project=project, role=role), True
+    if role != Role.MANAGER:
+        _refuse_leaving_no_manager(project, membership, f"made {role}")
+    if membership.role != role:
+        membership.role = role
+        membership.save(update_fields=["role"])
+    return membership, False
 
 
 @transaction.atomic
 def member_remove(*, project: Project, username: str) -> None:
-    membership = Membership.objects.filter(project=project, user__username=username).first()
+    """Remove a member; an example they hold goes back to the queue at once rather than at the idle timeout."""
+    _lock_project(project)
+    membership = Membership.objects.filter(project=project, user__username=username).select_related("user").first()
     if membership is None:
         raise ServiceError(f"{username!r} is not a member of this project", field="username", code="not_found")
-    if (
-        membership.role == Role.MANAGER
-        and not project.memberships.filter(role=Role.MANAGER).exclude(pk=membership.pk).exists()
-    ):
-        raise ServiceError("a project must keep at least one manager; add another manager first", code="conflict")
+    _refuse_leaving_no_manager(project, membership, "removed")
     membership.delete()
-    # An example they held goes back to the queue at once rather than at the idle timeout.
-    for held in Assignment.objects.filter(project=project, annotator=membership.user, status=Assignment.Status.ACTIVE):
-        held.status = Assignment.Status.RELEASED
-        held.save(update_fields=["status"])
-        WorkItem.objects.filter(pk=held.example_id, round=held.round).update(live=F("live") - 1, open=Value(True))
+    queue.member_released(project=project, user=membership.user)
 
 
 @transaction.atomic
@@ -117,9 +129,5 @@ def project_update(
             setattr(project, field, value)
     project.save()
     if overlap is not None:
-        # An example already handed to more annotators than the new overlap keeps them (target never below live).
-        WorkItem.objects.filter(project=project).update(
-            target=Greatest(F("live"), Value(overlap) + F("extra")),
-            open=Case(When(live__lt=Value(overlap) + F("extra"), then=Value(True)), default=Value(False)),
-        )
+        queue.overlap_changed(project=project, overlap=overlap)
     return project

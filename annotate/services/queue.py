@@ -1,33 +1,57 @@
 """The annotation queue: handing examples to annotators, k-fold and blind, and taking them back.
 
-Guarantees, held by the database under any number of concurrent requests:
-- no example is held or done by more than its target number of annotators in a round (row lock on the
-  WorkItem, taken with SKIP LOCKED on PostgreSQL so annotators never wait on each other; SQLite runs every
-  write transaction one at a time, which gives the same result);
+Every change to WorkItem and Assignment rows is made here. Guarantees, held by the database under any number of
+concurrent requests:
+- no example is held or done by more than its target number of annotators in a round (the WorkItem row lock,
+  and ``live <= target`` as a constraint);
 - no annotator gets the same example twice in a round, nor ever again after skipping it;
 - an annotator holds at most one example of a project at a time (a partial unique index).
+
+Lock order. Every transaction here takes its row locks in this order, so no two of them can wait on each other
+in a cycle (PostgreSQL's "deadlock detected"):
+
+    Project (FOR NO KEY UPDATE, membership changes only)
+    → Membership (KEY SHARE by claims and answers, so that a removal waits for them and they for it)
+    → WorkItem (FOR UPDATE; several always in primary-key order)
+    → that example's Assignments → its Annotations, Resolutions and label summaries.
+
+A claim never waits on a WorkItem lock (SKIP LOCKED): annotators never queue behind each other. SQLite runs one
+write transaction at a time (IMMEDIATE), which gives the same results.
 """
 
 from __future__ import annotations
 
 import time
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Case, Exists, F, OuterRef, Q, QuerySet, Value, When
 from django.utils import timezone
 
-from annotate.models import Assignment, Example, Project, WorkItem
-from annotate.services.errors import NotAssigned
+from annotate.models import Assignment, Example, Membership, Project, WorkItem
+from annotate.services.errors import NotAssigned, ServiceError
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser
+    from django.contrib.auth.models import User
 
 # How often a claim looks again when every example left for the annotator is being claimed by others.
 CLAIM_ATTEMPTS = 20
 # Knuth's multiplicative hash: a fixed, well-spread pseudo-random order of example ids.
 SHUFFLE_SQL = "(e.id * 2654435761) %% 2147483647"
+
+
+class NoLongerMember(ServiceError):
+    """The user was removed from the project while their request was on its way."""
+
+    def __init__(self) -> None:
+        super().__init__("No such project.", code="not_found")
+
+
+# Putting examples in the queue -------------------------------------------------------------------------------
 
 
 def work_items_create(*, project: Project) -> int:
@@ -42,7 +66,77 @@ def work_items_create(*, project: Project) -> int:
         return cursor.rowcount
 
 
-def one_more_live() -> dict[str, object]:
+# The rules the queue's reads share ---------------------------------------------------------------------------
+
+
+def seen(annotator: User | OuterRef, example: OuterRef | int, round_: OuterRef | F | int) -> QuerySet[Assignment]:
+    """The assignments by which an annotator has *seen* an example: had it in this round, or ever skipped it.
+    An example they have seen is never handed to them again, nor counted as one they could take."""
+    return Assignment.objects.filter(example_id=example, annotator=annotator).filter(
+        Q(round=round_) | Q(status=Assignment.Status.SKIPPED)
+    )
+
+
+def answerable() -> QuerySet[Assignment]:
+    """Assignments whose annotator's answers the example takes now: held or done in the example's current round,
+    or released for idling while nobody took the place, so that late answers still count."""
+    return (
+        Assignment.objects.filter(round=F("example__work__round"))
+        .exclude(status=Assignment.Status.SKIPPED)
+        .filter(Q(status__in=Assignment.LIVE) | Q(example__work__live__lt=F("example__work__target")))
+    )
+
+
+def open_for(*, project: Project, annotator: User) -> QuerySet[WorkItem]:
+    """Open examples this annotator has not seen, in the order they are handed out."""
+    unseen = ~Exists(seen(annotator, OuterRef("pk"), OuterRef("round")))
+    return WorkItem.objects.filter(project=project, open=True).filter(unseen).order_by("-live", "shuffle")
+
+
+def could_take(*, project: Project, item: WorkItem) -> int:
+    """How many members could still be handed the example this round (one more tie-breaker needs one)."""
+    who_saw = seen(OuterRef("user"), item.pk, item.round)
+    return Membership.objects.filter(project=project).exclude(Exists(who_saw)).count()
+
+
+# Locks -------------------------------------------------------------------------------------------------------
+
+
+def _lock_membership(project: Project, user: User) -> None:
+    """Hold the member's row (KEY SHARE) until the transaction ends: a removal of this member waits for it, and
+    once they are removed, their claims and answers are refused instead of landing after the removal."""
+    if user.is_staff or connection.vendor != "postgresql":
+        return  # staff act in every project without a membership; SQLite serialises whole transactions
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT 1 FROM annotate_membership WHERE project_id = %s AND user_id = %s FOR KEY SHARE",
+            [project.pk, user.pk],
+        )
+        if cursor.fetchone() is None:
+            raise NoLongerMember()
+
+
+def lock_items(project: Project, example_ids: Iterable[int]) -> list[WorkItem]:
+    """Lock the project's work items of these examples, in primary-key order (waiting for other holders). Writes to
+    an example's annotations, resolutions and label summaries take this first, as the lock order says."""
+    return list(
+        WorkItem.objects.select_for_update().filter(project=project, pk__in=list(example_ids)).order_by("pk")
+    )
+
+
+def _lock_project_items(project: Project) -> None:
+    """Lock every work item of the project, in primary-key order, for a change to all of them."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT example_id FROM annotate_workitem WHERE project_id = %s ORDER BY example_id FOR UPDATE",
+            [project.pk],
+        )
+
+
+# Changes to live and done ------------------------------------------------------------------------------------
+
+
+def _one_more_live() -> dict[str, Any]:
     """Update fields for a WorkItem that gains a live assignment (SQL sees the old values on the right)."""
     return {
         "live": F("live") + 1,
@@ -50,8 +144,22 @@ def one_more_live() -> dict[str, object]:
     }
 
 
-def one_less_live() -> dict[str, object]:
-    return {"live": F("live") - 1, "open": Value(True)}
+def _release(items: Iterable[int], *, status: str, also: Q | None = None) -> int:
+    """Take back the active assignments of these work items (locked by the caller), each marked ``status``
+    (released or skipped), and give each item its places back. ``also`` narrows which assignments."""
+    active = Assignment.objects.filter(example_id__in=list(items), status=Assignment.Status.ACTIVE)
+    if also is not None:
+        active = active.filter(also)
+    taken = list(active.select_for_update().values_list("pk", "example_id"))
+    if not taken:
+        return 0
+    Assignment.objects.filter(pk__in=[pk for pk, _ in taken]).update(status=status, finished_at=timezone.now())
+    for example_id, count in Counter(example_id for _, example_id in taken).items():
+        WorkItem.objects.filter(pk=example_id).update(live=F("live") - count, open=Value(True))
+    return len(taken)
+
+
+# Handing out work --------------------------------------------------------------------------------------------
 
 
 def release_idle(*, project: Project) -> int:
@@ -59,19 +167,17 @@ def release_idle(*, project: Project) -> int:
     cutoff = timezone.now() - timedelta(seconds=project.assignment_timeout)
     idle = Assignment.objects.filter(project=project, status=Assignment.Status.ACTIVE, assigned_at__lt=cutoff)
     # Every `next` calls this: one indexed look first, and a transaction only when there is something to release.
-    if not idle.exists():
+    held = list(idle.values_list("example_id", flat=True)[:100])
+    if not held:
         return 0
-    released = 0
     with transaction.atomic():
-        locked = list(idle.select_for_update(skip_locked=True).values_list("pk", "example_id", "round"))
-        for pk, example_id, round_ in locked:
-            Assignment.objects.filter(pk=pk).update(status=Assignment.Status.RELEASED, finished_at=timezone.now())
-            WorkItem.objects.filter(pk=example_id, round=round_).update(**one_less_live())
-            released += 1
-    return released
+        # Items someone else is changing this instant are left for the next look rather than waited for.
+        items = WorkItem.objects.select_for_update(skip_locked=True).filter(pk__in=held).order_by("pk")
+        locked = list(items.values_list("pk", flat=True))
+        return _release(locked, status=Assignment.Status.RELEASED, also=Q(assigned_at__lt=cutoff))
 
 
-def held_by(*, project: Project, annotator: AbstractBaseUser) -> Assignment | None:
+def held_by(*, project: Project, annotator: User) -> Assignment | None:
     # At most one row can match (a partial unique index); unordered, so the planner reads that index instead of
     # walking the primary key in order as `.first()` would ask it to.
     held = (
@@ -82,7 +188,7 @@ def held_by(*, project: Project, annotator: AbstractBaseUser) -> Assignment | No
     return next(iter(held), None)
 
 
-def next_assignment(*, project: Project, annotator: AbstractBaseUser) -> Assignment | None:
+def next_assignment(*, project: Project, annotator: User) -> Assignment | None:
     """The example the annotator holds, else a newly claimed one; None when nothing is left for them."""
     release_idle(project=project)
     held = held_by(project=project, annotator=annotator)
@@ -103,45 +209,130 @@ def next_assignment(*, project: Project, annotator: AbstractBaseUser) -> Assignm
         # Every example left for them may be locked by other claims this instant: "nothing left" only when none
         # is. Waiting on those locks instead (FOR UPDATE without SKIP LOCKED) can deadlock: a waiting claim keeps
         # the locks it took on rows it then passed over.
-        if not _open_for(project=project, annotator=annotator).exists():
+        if not open_for(project=project, annotator=annotator).exists():
             return None
         time.sleep(0.005 * (attempt + 1))
     return None
 
 
-def _open_for(*, project: Project, annotator: AbstractBaseUser) -> QuerySet[WorkItem]:
-    """Open examples this annotator has not had in this round nor skipped, in the order they are handed out."""
-    seen = Assignment.objects.filter(example_id=OuterRef("pk"), annotator=annotator).filter(
-        Q(round=OuterRef("round")) | Q(status=Assignment.Status.SKIPPED)
-    )
-    return WorkItem.objects.filter(project=project, open=True).filter(~Exists(seen)).order_by("-live", "shuffle")
-
-
 @transaction.atomic
-def _claim(*, project: Project, annotator: AbstractBaseUser) -> Assignment | None:
+def _claim(*, project: Project, annotator: User) -> Assignment | None:
+    _lock_membership(project, annotator)
     # One ordered walk of the claim index, stopping at the first example this annotator has not seen: usually one
     # step. Its cost grows with the examples the annotator has done that still wait for others, which stays small
-    # while annotators keep pace (a bounded search for one far ahead of the rest is still to be measured).
-    item = _open_for(project=project, annotator=annotator).select_for_update(skip_locked=True, of=("self",)).first()
+    # while annotators keep pace.
+    item = open_for(project=project, annotator=annotator).select_for_update(skip_locked=True, of=("self",)).first()
     if item is None:
         return None
     assignment = Assignment.objects.create(example_id=item.pk, project=project, annotator=annotator, round=item.round)
-    WorkItem.objects.filter(pk=item.pk).update(**one_more_live())
+    WorkItem.objects.filter(pk=item.pk).update(**_one_more_live())
     assignment.example = Example.objects.get(pk=item.pk)
     return assignment
 
 
 @transaction.atomic
-def skip(*, project: Project, annotator: AbstractBaseUser, example_id: int) -> None:
+def skip(*, project: Project, annotator: User, example_id: int) -> None:
     """Give the example back for others; this annotator is never offered it again."""
+    lock_items(project, [example_id])
+    released = _release([example_id], status=Assignment.Status.SKIPPED, also=Q(annotator=annotator))
+    if not released:
+        raise NotAssigned("you do not hold this example, so there is nothing to skip")
+
+
+# Answers -----------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AnswerSlot:
+    """An example locked for one annotator's answer, and their assignment to it this round."""
+
+    item: WorkItem
+    assignment: Assignment
+
+
+def lock_for_answer(*, project: Project, annotator: User, example_id: int) -> AnswerSlot:
+    """Lock the example and the annotator's assignment to it (in the queue's lock order) for an answer; raises
+    NotAssigned unless the example takes their answer now (``answerable``). Call inside a transaction."""
+    _lock_membership(project, annotator)
+    item = WorkItem.objects.select_for_update().select_related("example").filter(pk=example_id).first()
+    if item is None or item.project_id != project.pk:
+        raise NotAssigned()
     assignment = (
         Assignment.objects.select_for_update()
-        .filter(project=project, annotator=annotator, example_id=example_id, status=Assignment.Status.ACTIVE)
+        .filter(example_id=example_id, annotator=annotator, round=item.round)
+        .exclude(status=Assignment.Status.SKIPPED)
         .first()
     )
     if assignment is None:
-        raise NotAssigned("you do not hold this example, so there is nothing to skip")
-    assignment.status = Assignment.Status.SKIPPED
+        raise NotAssigned()
+    if not answerable().filter(pk=assignment.pk).exists():
+        raise NotAssigned("you held this example too long and it went to someone else; get the next one")
+    return AnswerSlot(item=item, assignment=assignment)
+
+
+def answer_recorded(slot: AnswerSlot) -> None:
+    """The annotator's answer is stored: their assignment is done (an edit of a done one changes nothing here)."""
+    assignment = slot.assignment
+    if assignment.status == Assignment.Status.SUBMITTED:
+        return
+    revived = assignment.status == Assignment.Status.RELEASED  # a late answer takes back the free place
+    assignment.status = Assignment.Status.SUBMITTED
     assignment.finished_at = timezone.now()
     assignment.save(update_fields=["status", "finished_at"])
-    WorkItem.objects.filter(pk=example_id, round=assignment.round).update(**one_less_live())
+    WorkItem.objects.filter(pk=slot.item.pk).update(done=F("done") + 1, **(_one_more_live() if revived else {}))
+
+
+def annotation_editable(*, example_id: int, annotator_id: int) -> bool:
+    """Whether the example takes this annotator's changed answers now (the rule ``lock_for_answer`` enforces)."""
+    return answerable().filter(example_id=example_id, annotator_id=annotator_id).exists()
+
+
+# Changes reviewers and managers make -------------------------------------------------------------------------
+
+
+def member_released(*, project: Project, user: User) -> int:
+    """A member leaves (the caller deletes the membership in the same transaction): what they hold goes back to
+    the queue at once rather than at the idle timeout."""
+    held = Assignment.objects.filter(project=project, annotator=user, status=Assignment.Status.ACTIVE)
+    items = lock_items(project, held.values_list("example_id", flat=True))
+    return _release([item.pk for item in items], status=Assignment.Status.RELEASED, also=Q(annotator=user))
+
+
+def overlap_changed(*, project: Project, overlap: int) -> int:
+    """Apply a project's new overlap to every example in the queue. An example already handed to more
+    annotators than the new overlap keeps them (its target never drops below ``live``)."""
+    _lock_project_items(project)
+    target = Value(overlap) + F("extra")
+    return WorkItem.objects.filter(project=project).update(
+        target=Case(When(live__gt=target, then=F("live")), default=target),
+        open=Case(When(live__lt=target, then=Value(True)), default=Value(False)),
+    )
+
+
+def tiebreak(*, project: Project, example_ids: list[int]) -> int:
+    """Offer each example to one more annotator beyond the overlap. Refused, for all of them, when an example
+    has no member left who could take it."""
+    items = lock_items(project, example_ids)
+    for item in items:
+        if could_take(project=project, item=item) == 0:
+            raise ServiceError(
+                f"example {item.pk} has no member left who has not labelled or skipped it; add an annotator first",
+                field="examples",
+                code="conflict",
+            )
+    return WorkItem.objects.filter(pk__in=[item.pk for item in items]).update(
+        extra=F("extra") + 1, target=F("target") + 1, open=Value(True)
+    )
+
+
+def reopen(*, project: Project, example_ids: list[int]) -> list[int]:
+    """Start a new round for each example: examples in hand are taken back, and each needs ``overlap`` fresh
+    annotations (anyone may take it, its earlier annotators too; earlier tie-breakers are dropped). Returns the
+    ids of the examples reopened, whose items are locked until the caller's transaction ends."""
+    items = lock_items(project, example_ids)
+    ids = [item.pk for item in items]
+    _release(ids, status=Assignment.Status.RELEASED)
+    WorkItem.objects.filter(pk__in=ids).update(
+        round=F("round") + 1, live=0, done=0, extra=0, target=project.overlap, open=Value(True)
+    )
+    return ids

@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
-from django.db.models import F, Value
-from django.db.models.fields.json import KeyTransform
-from django.utils import timezone
+from django.db.models import QuerySet
 
 from annotate.answers import AnswerError, applies, check_value
-from annotate.disagreement import consensus
-from annotate.models import Annotation, Assignment, Example, Project, Question, Resolution, WorkItem
+from annotate.models import Example, LabelSummary, Project, Question, Resolution
+from annotate.services import queue
 from annotate.services.errors import ServiceError
+from annotate.services.summaries import summaries_mark_resolved, summaries_refresh
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser
+    from django.contrib.auth.models import User
+
+CONSENSUS_CHUNK = 5_000
 
 
 def question_named(project: Project, name: Any) -> Question:
@@ -43,13 +44,14 @@ def _examples(project: Project, example_ids: Any) -> list[int]:
 
 @transaction.atomic
 def resolution_set(
-    *, project: Project, example_id: int, question_name: str, value: Any, reviewer: AbstractBaseUser, note: str = ""
+    *, project: Project, example_id: int, question_name: str, value: Any, reviewer: User, note: str = ""
 ) -> Resolution:
     """Record the reviewer's gold value (checked like an answer); posting again replaces it."""
     question = question_named(project, question_name)
     example = Example.objects.for_project(project).filter(pk=example_id).first()
     if example is None:
         raise ServiceError(f"example {example_id} is not in this project", field="example")
+    queue.lock_items(project, [example.pk])
     spec = question.as_spec()
     if not applies(spec, example.content):
         raise ServiceError(f"{spec.name} does not apply to this example", field="question")
@@ -68,13 +70,14 @@ def resolution_set(
             "note": note,
         },
     )
+    summaries_mark_resolved(question=question, example_ids=[example.pk])
     return resolution
 
 
 def consensus_candidates(
     *, project: Project, question: Question, method: str, threshold: float = 0.5
-) -> list[tuple[int, Any, float]]:
-    """(example, value, share) for unresolved examples whose current annotations qualify for the method.
+) -> QuerySet[LabelSummary]:
+    """Summaries of the unresolved examples whose current labels qualify for the method, by example.
 
     unanimous: every annotator (two or more) gave the same answer. majority: more than ``threshold`` of them did.
     """
@@ -82,65 +85,65 @@ def consensus_candidates(
         raise ServiceError("method must be 'unanimous' or 'majority'", field="method")
     if not 0.5 <= threshold < 1:
         raise ServiceError("threshold must be at least 0.5 and below 1", field="threshold")
-    resolved = Resolution.objects.filter(question=question).values("example_id")
-    answers: dict[int, list[Any]] = defaultdict(list)
-    rows = (
-        Annotation.objects.for_project(project)
-        .current()
-        .exclude(example_id__in=resolved)
-        .annotate(value=KeyTransform(question.name, "answers"))
-        .values_list("example_id", "value")
-        .order_by("example_id")
-    )
-    for example_id, value in rows.iterator(chunk_size=5000):
-        if value is not None:
-            answers[example_id].append(value)
-    chosen = []
-    for example_id, values in answers.items():
-        if len(values) < 2:
-            continue
-        value, share = consensus(values)
-        if (method == Resolution.Method.UNANIMOUS and share == 1) or (
-            method == Resolution.Method.MAJORITY and share > threshold
-        ):
-            chosen.append((example_id, value, share))
-    return chosen
+    candidates = LabelSummary.objects.filter(question=question, resolved=False)
+    if method == Resolution.Method.UNANIMOUS:
+        return candidates.filter(consensus_share=1.0).order_by("example_id")
+    return candidates.filter(consensus_share__gt=threshold).order_by("example_id")
 
 
 @transaction.atomic
 def resolutions_from_consensus(
-    *, project: Project, question_name: str, method: str, threshold: float = 0.5, reviewer: AbstractBaseUser
+    *, project: Project, question_name: str, method: str, threshold: float = 0.5, reviewer: User
 ) -> int:
     """Resolve in bulk every unresolved example that is unanimous (or has a majority above the threshold)."""
     question = question_named(project, question_name)
-    chosen = consensus_candidates(project=project, question=question, method=method, threshold=threshold)
-    # A reviewer may resolve one of these examples meanwhile: theirs stands, and is not counted here.
-    before = Resolution.objects.filter(question=question).count()
-    Resolution.objects.bulk_create(
-        [
-            Resolution(
-                example_id=example_id,
-                project=project,
-                question=question,
-                value=value,
-                # Applying "majority" also takes the unanimous examples: record them for what they are.
-                method=Resolution.Method.UNANIMOUS if share == 1 else method,
-                reviewer=reviewer,
-                note=f"{share:.0%} of annotators agreed",
-            )
-            for example_id, value, share in chosen
-        ],
-        batch_size=2000,
-        ignore_conflicts=True,
-    )
-    return Resolution.objects.filter(question=question).count() - before
+    candidates = consensus_candidates(project=project, question=question, method=method, threshold=threshold)
+    resolved = 0
+    for chunk in _chunks(candidates.values_list("example_id", flat=True).iterator(chunk_size=CONSENSUS_CHUNK)):
+        # Locked first (the queue's lock order), then read again: an answer or a reviewer's resolution that came
+        # in meanwhile is seen, and a reviewer's resolution stands.
+        queue.lock_items(project, chunk)
+        chosen = list(
+            consensus_candidates(project=project, question=question, method=method, threshold=threshold)
+            .filter(example_id__in=chunk)
+            .values_list("example_id", "consensus", "consensus_share")
+        )
+        Resolution.objects.bulk_create(
+            [
+                Resolution(
+                    example_id=example_id,
+                    project=project,
+                    question=question,
+                    value=value,
+                    # Applying "majority" also takes the unanimous examples: record them for what they are.
+                    method=Resolution.Method.UNANIMOUS if share == 1 else method,
+                    reviewer=reviewer,
+                    note=f"{share:.0%} of annotators agreed",
+                )
+                for example_id, value, share in chosen
+            ],
+            batch_size=2000,
+        )
+        summaries_mark_resolved(question=question, example_ids=[example_id for example_id, _, _ in chosen])
+        resolved += len(chosen)
+    return resolved
+
+
+def _chunks(ids: Iterator[int]) -> Iterator[list[int]]:
+    chunk: list[int] = []
+    for example_id in ids:
+        chunk.append(example_id)
+        if len(chunk) == CONSENSUS_CHUNK:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 @transaction.atomic
 def tiebreak(*, project: Project, example_ids: Any) -> int:
     """Offer each example to one more annotator (one who has not labelled it) beyond the overlap."""
-    ids = _examples(project, example_ids)
-    return WorkItem.objects.filter(pk__in=ids).update(extra=F("extra") + 1, target=F("target") + 1, open=Value(True))
+    return queue.tiebreak(project=project, example_ids=_examples(project, example_ids))
 
 
 @transaction.atomic
@@ -152,11 +155,7 @@ def reopen(*, project: Project, example_ids: Any) -> int:
     guideline version. Examples in hand are taken back, and the examples' resolutions are removed: they are to
     be decided again.
     """
-    ids = _examples(project, example_ids)
-    Assignment.objects.filter(example_id__in=ids, status=Assignment.Status.ACTIVE).update(
-        status=Assignment.Status.RELEASED, finished_at=timezone.now()
-    )
+    ids = queue.reopen(project=project, example_ids=_examples(project, example_ids))
     Resolution.objects.filter(example_id__in=ids).delete()
-    return WorkItem.objects.filter(pk__in=ids).update(
-        round=F("round") + 1, live=0, done=0, extra=0, target=project.overlap, open=Value(True)
-    )
+    summaries_refresh(project=project, example_ids=ids)
+    return len(ids)

@@ -27,14 +27,15 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from annotate import forms
 from annotate.access import project_for_user
 from annotate.answers import AnswerError, check_display_order
+from annotate.counts import annotations_of, assigned_to, examples_of
 from annotate.markdown import render_markdown
-from annotate.models import Annotation, Assignment, Example, Project
+from annotate.models import Annotation, Example, Project
 from annotate.services import NotAssigned, ServiceError
 from annotate.services.annotations import annotation_editable, annotation_submit
-from annotate.services.queue import next_assignment, skip
+from annotate.services.queue import answerable, next_assignment, skip
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser
+    from django.contrib.auth.models import User
     from django.http import HttpRequest, HttpResponse
 
     from annotate.questions import QuestionSpec
@@ -54,12 +55,12 @@ def _specs(project: Project) -> list[QuestionSpec]:
     return [question.as_spec() for question in project.questions.all()]
 
 
-def _progress(project: Project, user: AbstractBaseUser) -> dict[str, int]:
+def _progress(project: Project, user: User) -> dict[str, int]:
     """Only this annotator's own counts, and the project's size: nothing about anyone else's work."""
     return {
-        "done": Annotation.objects.for_project(project).filter(annotator=user).count(),
-        "assigned": Assignment.objects.filter(project=project, annotator=user, status__in=Assignment.LIVE).count(),
-        "total": Example.objects.for_project(project).count(),
+        "done": annotations_of(project, user).count(),
+        "assigned": assigned_to(project, user).count(),
+        "total": examples_of(project).count(),
     }
 
 
@@ -257,17 +258,13 @@ def _preview(content: dict[str, Any]) -> str:
 @require_GET
 def my_annotations(request: HttpRequest, project_id: int) -> HttpResponse:
     project = project_for_user(request.user, project_id)
-    still_held = Assignment.objects.filter(
-        example_id=OuterRef("example_id"),
-        annotator=request.user,
-        round=OuterRef("example__work__round"),
-        status__in=Assignment.LIVE,
-    )
+    # The same rule the service applies to a submitted change.
+    editable = answerable().filter(example_id=OuterRef("example_id"), annotator=request.user)
     annotations = (
         Annotation.objects.for_project(project)
         .filter(annotator=request.user)
         .select_related("example")
-        .annotate(editable=Exists(still_held), edits=Count("revisions"))
+        .annotate(editable=Exists(editable), edits=Count("revisions"))
         .order_by("-submitted_at", "-id")
     )
     page = Paginator(annotations, ANNOTATIONS_PER_PAGE).get_page(request.GET.get("page"))

@@ -1,5 +1,5 @@
 """Guideline pages: managers edit the guideline (each save is a new version); reviewers and managers read the
-versions and their differences; managers send back the examples resolved as, e.g., "guideline unclear"."""
+versions and their differences, and send back the examples resolved as, e.g., "guideline unclear"."""
 
 from __future__ import annotations
 
@@ -15,9 +15,9 @@ from django.shortcuts import redirect, render
 from django.urls import URLPattern, path, reverse
 from django.views.decorators.http import require_POST
 
-from annotate.access import has_role, project_for_user
+from annotate.access import may_manage, may_reopen, may_see_guideline_history, project_access
 from annotate.markdown import render_markdown
-from annotate.models import Project, Resolution, Role
+from annotate.models import Project, Resolution
 from annotate.services import guideline_add, reviews
 
 if TYPE_CHECKING:
@@ -34,7 +34,8 @@ class GuidelineForm(forms.Form):
 
 @login_required
 def guideline_edit(request: HttpRequest, project_id: int) -> HttpResponse:
-    project = project_for_user(request.user, project_id, at_least=Role.MANAGER)
+    access = project_access(request.user, project_id, may=may_manage)
+    project = access.project
     current = project.current_guideline()
     form = GuidelineForm(request.POST if request.method == "POST" else None, initial={"text": current and current.text})
     if form.is_bound and form.is_valid():
@@ -45,7 +46,7 @@ def guideline_edit(request: HttpRequest, project_id: int) -> HttpResponse:
         guideline = guideline_add(project=project, text=text, created_by=request.user)
         messages.success(request, f"Saved the guideline as version {guideline.version}.")
         return redirect(f"{reverse('annotate:guideline_versions', args=[project.pk])}?version={guideline.version}")
-    context = {"project": project, "form": form, "current": current}
+    context = {"project": project, "access": access, "form": form, "current": current}
     return render(request, "annotate/guideline_edit.html", context, status=400 if form.errors else 200)
 
 
@@ -72,7 +73,8 @@ def resolved_with_note(project: Project, text: str) -> list[Resolution]:
 
 @login_required
 def guideline_versions(request: HttpRequest, project_id: int) -> HttpResponse:
-    project = project_for_user(request.user, project_id, at_least=Role.REVIEWER)
+    access = project_access(request.user, project_id, may=may_see_guideline_history)
+    project = access.project
     versions = list(project.guidelines.select_related("created_by").order_by("-version"))
     chosen = versions[0] if versions else None
     if "version" in request.GET:
@@ -80,8 +82,7 @@ def guideline_versions(request: HttpRequest, project_id: int) -> HttpResponse:
         if chosen is None:
             raise Http404("No such guideline version.")
     before = next((g for g in versions if chosen and g.version == chosen.version - 1), None)
-    can_manage = has_role(project.user_role, Role.MANAGER)
-    note = request.GET.get("note", "").strip()[:200] if can_manage else ""
+    note = request.GET.get("note", "").strip()[:200] if access.may_reopen else ""
     matches = resolved_with_note(project, note) if note else []
     context = {
         "project": project,
@@ -90,7 +91,7 @@ def guideline_versions(request: HttpRequest, project_id: int) -> HttpResponse:
         "before": before,
         "chosen_html": render_markdown(chosen.text) if chosen else "",
         "diff": diff_lines(before.text if before else "", chosen.text) if chosen else [],
-        "can_manage": can_manage,
+        "access": access,
         "note": note,
         "matches": matches[:50],
         "match_examples": len({r.example_id for r in matches}),
@@ -101,8 +102,8 @@ def guideline_versions(request: HttpRequest, project_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def guideline_reopen(request: HttpRequest, project_id: int) -> HttpResponse:
-    """Send back every example resolved with a note containing the given text (managers)."""
-    project = project_for_user(request.user, project_id, at_least=Role.MANAGER)
+    """Send back every example resolved with a note containing the given text."""
+    project = project_access(request.user, project_id, may=may_reopen).project
     note = request.POST.get("note", "").strip()[:200]
     back = reverse("annotate:guideline_versions", args=[project.pk])
     if not note:

@@ -6,12 +6,13 @@ from typing import TYPE_CHECKING
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Count, F, OuterRef, Q, Subquery
+from django.db.models import Count, Q
 from django.shortcuts import render
 
-from annotate.access import has_role, project_for_user
+from annotate.access import may_browse_examples, project_access, roles_in
+from annotate.counts import counts_for
 from annotate.markdown import render_markdown
-from annotate.models import Annotation, Example, Membership, Project, Role, WorkItem
+from annotate.models import Example, Project
 from annotate.shapes import SHAPES
 
 if TYPE_CHECKING:
@@ -34,48 +35,36 @@ def _shape_filter(shape: str) -> Q:
 
 @login_required
 def project_list(request: HttpRequest) -> HttpResponse:
-    role = Membership.objects.filter(project=OuterRef("pk"), user=request.user).values("role")[:1]
-    projects = list(
-        Project.objects.visible_to(request.user).annotate(user_role=Subquery(role), example_count=Count("examples"))
-    )
-    if request.user.is_staff:
-        for project in projects:
-            project.user_role = project.user_role or Role.MANAGER
-    return render(request, "annotate/project_list.html", {"projects": projects})
+    projects = list(Project.objects.visible_to(request.user).annotate(example_count=Count("examples")))
+    roles = roles_in(request.user, projects)
+    rows = [(project, roles.get(project.pk)) for project in projects]
+    return render(request, "annotate/project_list.html", {"rows": rows})
 
 
 @login_required
 def project_detail(request: HttpRequest, project_id: int) -> HttpResponse:
-    project = project_for_user(request.user, project_id)
+    access = project_access(request.user, project_id)
+    project = access.project
     guideline = project.current_guideline()
-    reviewer = has_role(project.user_role, Role.REVIEWER)
     context = {
         "project": project,
+        "access": access,
         "guideline": guideline,
         "guideline_html": render_markdown(guideline.text) if guideline else "",
         "questions": project.questions.all(),
-        "example_count": Example.objects.for_project(project).count(),
+        "counts": counts_for(project, request.user, access.role),
         # Who else annotates is for reviewers and managers to see, as in the API.
         "memberships": (
-            project.memberships.select_related("user").order_by("user__username")
-            if has_role(project.user_role, Role.REVIEWER)
-            else None
+            project.memberships.select_related("user").order_by("user__username") if access.may_see_members else None
         ),
-        # Annotators see their own progress only, never counts of the others' work.
-        "annotation_count": Annotation.objects.for_project(project).count() if reviewer else None,
-        "completed_count": (
-            WorkItem.objects.filter(project=project, done__gte=F("target")).count() if reviewer else None
-        ),
-        "own_count": Annotation.objects.for_project(project).filter(annotator=request.user).count(),
-        "can_browse": has_role(project.user_role, Role.REVIEWER),
-        "can_import": has_role(project.user_role, Role.MANAGER),
     }
     return render(request, "annotate/project_detail.html", context)
 
 
 @login_required
 def example_list(request: HttpRequest, project_id: int) -> HttpResponse:
-    project = project_for_user(request.user, project_id, at_least=Role.REVIEWER)
+    access = project_access(request.user, project_id, may=may_browse_examples)
+    project = access.project
     examples = Example.objects.for_project(project).order_by("id")
     shape = request.GET.get("shape", "")
     if shape in SHAPES:
@@ -89,6 +78,6 @@ def example_list(request: HttpRequest, project_id: int) -> HttpResponse:
         "page_range": page.paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1),
         "shape": shape,
         "shapes": SHAPES,
-        "can_import": has_role(project.user_role, Role.MANAGER),
+        "access": access,
     }
     return render(request, "annotate/example_list.html", context)

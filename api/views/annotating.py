@@ -27,6 +27,7 @@ from api.serializers_annotating import (
     query_params,
 )
 
+NO_SUCH_ANNOTATION = "No such annotation."
 NOT_ASSIGNED = OpenApiResponse(description="The example is not assigned to you (error code not_assigned).")
 
 
@@ -36,7 +37,7 @@ class NextView(APIView):
 
     @extend_schema(responses={200: NextSerializer, 204: OpenApiResponse(description="Nothing left for you.")})
     def get(self, request: Request, project_id: int) -> Response:
-        project = access.project_for_user(request.user, project_id)
+        project = access.project_access(request.user, project_id, may=access.may_annotate).project
         assignment = next_assignment(project=project, annotator=request.user)
         if assignment is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
@@ -63,12 +64,12 @@ class AnnotationListView(generics.ListAPIView):
         return super().get(request, *args, **kwargs)
 
     def get_queryset(self) -> QuerySet[Annotation]:
-        project = access.project_for_user(self.request.user, self.kwargs["project_id"])
+        project_access = access.project_access(self.request.user, self.kwargs["project_id"])
         query = AnnotationFilterSerializer(data=query_params(self.request))
         query.is_valid(raise_exception=True)
         annotations = (
-            Annotation.objects.for_project(project)
-            .visible_to(self.request.user, project.user_role)  # type: ignore[attr-defined]
+            Annotation.objects.for_project(project_access.project)
+            .visible_to(self.request.user, project_access.role)
             .select_related("annotator")
         )
         if "example" in query.validated_data:
@@ -90,7 +91,7 @@ class AnnotationListView(generics.ListAPIView):
         ),
     )
     def post(self, request: Request, project_id: int) -> Response:
-        project = access.project_for_user(request.user, project_id)
+        project = access.project_access(request.user, project_id, may=access.may_annotate).project
         body = AnnotationSubmitSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
@@ -113,19 +114,17 @@ class AnnotationDetailView(APIView):
     @extend_schema(responses=AnnotationDetailSerializer)
     def get(self, request: Request, annotation_id: int) -> Response:
         project_id = Annotation.objects.filter(pk=annotation_id).values_list("project_id", flat=True).first()
-        if project_id is None:
-            raise exceptions.NotFound("No such annotation.")
-        project = access.project_for_user(request.user, project_id)
+        project_access = access.access_to_object(request.user, project_id, missing=NO_SUCH_ANNOTATION)
         annotation = (
-            Annotation.objects.for_project(project)
-            .visible_to(request.user, project.user_role)  # type: ignore[attr-defined]
+            Annotation.objects.for_project(project_access.project)
+            .visible_to(request.user, project_access.role)
             .select_related("annotator")
             .prefetch_related("revisions")
             .filter(pk=annotation_id)
             .first()
         )
         if annotation is None:
-            raise exceptions.NotFound("No such annotation.")
+            raise exceptions.NotFound(NO_SUCH_ANNOTATION)
         return Response(AnnotationDetailSerializer(annotation).data)
 
 
@@ -134,7 +133,7 @@ class SkipView(APIView):
 
     @extend_schema(request=ExampleRefSerializer, responses={204: None, 403: NOT_ASSIGNED})
     def post(self, request: Request, project_id: int) -> Response:
-        project = access.project_for_user(request.user, project_id)
+        project = access.project_access(request.user, project_id, may=access.may_annotate).project
         body = ExampleRefSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         skip(project=project, annotator=request.user, example_id=body.validated_data["example"])

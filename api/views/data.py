@@ -21,6 +21,8 @@ from api.serializers import (
 from curation.models import Job
 from curation.services.imports import ImportRequestError, import_start
 
+NO_SUCH_EXAMPLE = "No such example."
+
 
 class ExampleListView(generics.ListAPIView):
     serializer_class = ExampleSerializer
@@ -43,10 +45,10 @@ class ExampleDetailView(generics.RetrieveAPIView):
     serializer_class = ExampleSerializer
 
     def get_object(self) -> Example:
-        example = Example.objects.filter(pk=self.kwargs["example_id"]).select_related("project").first()
-        if example is None:
-            raise exceptions.NotFound("No such example.")
-        access.project_for_user(self.request.user, example.project_id, at_least=Role.REVIEWER)
+        example = Example.objects.filter(pk=self.kwargs["example_id"]).first()
+        project_id = example.project_id if example else None
+        access.access_to_object(self.request.user, project_id, may=access.may_browse_examples, missing=NO_SUCH_EXAMPLE)
+        assert example is not None  # access_to_object raised 404 otherwise
         return example
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from django.db.models import F, Func, IntegerField, OuterRef, QuerySet, Subquery, Value
+from typing import TYPE_CHECKING
+
+from django.db.models import OuterRef, QuerySet, Subquery
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
 from rest_framework.request import Request
@@ -10,7 +12,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotate import access, services
-from annotate.models import Annotation, Example, Guideline, Project, Role, WorkItem
+from annotate.counts import with_counts
+from annotate.models import Guideline, Project
 from api.serializers import (
     GuidelineSerializer,
     MemberSerializer,
@@ -20,44 +23,39 @@ from api.serializers import (
     QuestionListField,
 )
 
-
-def _count(rows: QuerySet) -> Subquery:
-    """``(SELECT COUNT(*) …)`` correlated with the project: joining each counted table would multiply the rows."""
-    return Subquery(
-        rows.order_by().annotate(n=Func(Value(1), function="COUNT")).values("n"), output_field=IntegerField()
-    )
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 
-def with_summary(projects: QuerySet[Project]) -> QuerySet[Project]:
+def with_summary(projects: QuerySet[Project], user: User) -> QuerySet[Project]:
     """Add what the project representation shows, in the same query: current guideline and counts."""
     current = Guideline.objects.filter(project=OuterRef("pk")).order_by("-version")
-    return projects.annotate(
-        guideline_version=Subquery(current.values("version")[:1]),
-        guideline_text=Subquery(current.values("text")[:1]),
-        example_count=_count(Example.objects.filter(project=OuterRef("pk"))),
-        annotation_count=_count(Annotation.objects.filter(project=OuterRef("pk"))),
-        completed_count=_count(WorkItem.objects.filter(project=OuterRef("pk"), done__gte=F("target"))),
+    return with_counts(
+        projects.annotate(
+            guideline_version=Subquery(current.values("version")[:1]),
+            guideline_text=Subquery(current.values("text")[:1]),
+        ),
+        user,
     ).prefetch_related("questions")
 
 
 def project_response(request: Request, project: Project, status_code: int = status.HTTP_200_OK) -> Response:
-    loaded = with_summary(Project.objects.filter(pk=project.pk)).get()
-    loaded.user_role = access.role_in(request.user, project)  # type: ignore[attr-defined]
-    return Response(ProjectSerializer(loaded).data, status=status_code)
+    loaded = with_summary(Project.objects.filter(pk=project.pk), request.user).get()
+    context = {"roles": {project.pk: access.role_in(request.user, project)}}
+    return Response(ProjectSerializer(loaded, context=context).data, status=status_code)
 
 
 class ProjectListView(generics.ListAPIView):
     serializer_class = ProjectSerializer
 
     def get_queryset(self) -> QuerySet[Project]:
-        return with_summary(Project.objects.visible_to(self.request.user))
+        return with_summary(Project.objects.visible_to(self.request.user), self.request.user)
 
     def list(self, request: Request, *args: object, **kwargs: object) -> Response:
-        page = self.paginate_queryset(self.get_queryset())
-        roles = dict(request.user.memberships.filter(project__in=page).values_list("project_id", "role"))
-        for project in page:
-            project.user_role = Role.MANAGER if request.user.is_staff else roles.get(project.pk)
-        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+        page = self.paginate_queryset(self.get_queryset()) or []
+        roles = access.roles_in(request.user, page)
+        serializer = self.get_serializer(page, many=True, context={"roles": roles})
+        return self.get_paginated_response(serializer.data)
 
     @extend_schema(request=ProjectWriteSerializer, responses={201: ProjectSerializer})
     def post(self, request: Request) -> Response:
@@ -78,12 +76,12 @@ class ProjectListView(generics.ListAPIView):
 class ProjectDetailView(APIView):
     @extend_schema(responses=ProjectSerializer)
     def get(self, request: Request, project_id: int) -> Response:
-        project = access.project_for_user(request.user, project_id)
+        project = access.project_access(request.user, project_id, may=access.may_annotate).project
         return project_response(request, project)
 
     @extend_schema(request=ProjectUpdateSerializer, responses=ProjectSerializer)
     def patch(self, request: Request, project_id: int) -> Response:
-        project = access.project_for_user(request.user, project_id, at_least=Role.MANAGER)
+        project = access.project_access(request.user, project_id, may=access.may_manage).project
         body = ProjectUpdateSerializer(data=request.data, partial=True)
         body.is_valid(raise_exception=True)
         services.project_update(project=project, **body.validated_data)
@@ -91,7 +89,7 @@ class ProjectDetailView(APIView):
 
     @extend_schema(responses={204: None})
     def delete(self, request: Request, project_id: int) -> Response:
-        project = access.project_for_user(request.user, project_id, at_least=Role.MANAGER)
+        project = access.project_access(request.user, project_id, may=access.may_manage).project
         project.delete()
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -101,12 +99,12 @@ class QuestionsView(APIView):
 
     @extend_schema(responses=QuestionListField)
     def get(self, request: Request, project_id: int) -> Response:
-        project = access.project_for_user(request.user, project_id)
+        project = access.project_access(request.user, project_id, may=access.may_annotate).project
         return Response({"results": [q.as_spec().as_dict() for q in project.questions.all()], "next": None})
 
     @extend_schema(request=QuestionListField, responses={201: QuestionListField})
     def post(self, request: Request, project_id: int) -> Response:
-        project = access.project_for_user(request.user, project_id, at_least=Role.MANAGER)
+        project = access.project_access(request.user, project_id, may=access.may_manage).project
         raw = request.data if isinstance(request.data, list) else [request.data]
         specs = QuestionListField().run_validation(raw)
         created = services.questions_add(project=project, specs=specs)
@@ -117,8 +115,12 @@ class GuidelineListView(generics.ListAPIView):
     serializer_class = GuidelineSerializer
 
     def get_queryset(self) -> QuerySet[Guideline]:
-        project = access.project_for_user(self.request.user, self.kwargs["project_id"])
-        return project.guidelines.select_related("created_by").order_by("-version")
+        """Every version for reviewers and managers; annotators work from the current version only."""
+        project_access = access.project_access(self.request.user, self.kwargs["project_id"])
+        versions = project_access.project.guidelines.select_related("created_by").order_by("-version")
+        if not access.may_see_guideline_history(project_access.role):
+            return versions.filter(version=project_access.project.current_guideline_version())
+        return versions
 
     def paginate_queryset(self, queryset: QuerySet[Guideline]) -> list[Guideline] | None:
         self.paginator.ordering = "-version"  # type: ignore[union-attr]
@@ -126,7 +128,7 @@ class GuidelineListView(generics.ListAPIView):
 
     @extend_schema(request=GuidelineSerializer, responses={201: GuidelineSerializer})
     def post(self, request: Request, project_id: int) -> Response:
-        project = access.project_for_user(request.user, project_id, at_least=Role.MANAGER)
+        project = access.project_access(request.user, project_id, may=access.may_manage).project
         body = GuidelineSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         guideline = services.guideline_add(project=project, text=body.validated_data["text"], created_by=request.user)
@@ -137,12 +139,13 @@ class MemberListView(generics.ListAPIView):
     serializer_class = MemberSerializer
 
     def get_queryset(self) -> QuerySet:
-        project = access.project_for_user(self.request.user, self.kwargs["project_id"], at_least=Role.REVIEWER)
+        project_id = self.kwargs["project_id"]
+        project = access.project_access(self.request.user, project_id, may=access.may_see_members).project
         return project.memberships.select_related("user")
 
     @extend_schema(request=MemberSerializer, responses={201: MemberSerializer, 200: MemberSerializer})
     def post(self, request: Request, project_id: int) -> Response:
-        project = access.project_for_user(request.user, project_id, at_least=Role.MANAGER)
+        project = access.project_access(request.user, project_id, may=access.may_manage).project
         body = MemberSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         membership, created = services.member_set(
@@ -156,6 +159,6 @@ class MemberListView(generics.ListAPIView):
 class MemberDetailView(APIView):
     @extend_schema(responses={204: None})
     def delete(self, request: Request, project_id: int, username: str) -> Response:
-        project = access.project_for_user(request.user, project_id, at_least=Role.MANAGER)
+        project = access.project_access(request.user, project_id, may=access.may_manage).project
         services.member_remove(project=project, username=username)
         return Response(status=status.HTTP_204_NO_CONTENT)

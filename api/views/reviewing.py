@@ -5,9 +5,6 @@ Reviewers and managers only. Annotators never see resolutions.
 
 from __future__ import annotations
 
-import re
-
-from django.db import models
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, generics, status
@@ -15,11 +12,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotate import access
-from annotate.models import Example, Resolution, Role
-from annotate.review_queue import disagreements
+from annotate import access, metadata, review_queue
+from annotate.models import Resolution
 from annotate.services.reviews import question_named, reopen, resolution_set, resolutions_from_consensus, tiebreak
-from api.pagination import ListPagination
+from api.pagination import KeysetPagination
 from api.serializers_annotating import (
     ConsensusSerializer,
     DisagreementFilterSerializer,
@@ -35,10 +31,6 @@ from api.serializers_annotating import (
 )
 
 METADATA_PREFIX = "metadata."
-METADATA_KEY = re.compile(r"^[\w.-]{1,100}$")
-# A metadata key becomes a JSON key lookup in the database query; a key that reads as one of the query's
-# lookups, a nested path ("a__b") or an array index ("0") would mean something else, so it is refused.
-RESERVED_KEYS = frozenset(models.JSONField.get_lookups())
 
 
 def metadata_filter(request: Request) -> dict[str, str]:
@@ -48,7 +40,7 @@ def metadata_filter(request: Request) -> dict[str, str]:
         if not name.startswith(METADATA_PREFIX):
             continue
         key = name[len(METADATA_PREFIX) :]
-        if not METADATA_KEY.match(key) or "__" in key or key.isdigit() or key in RESERVED_KEYS:
+        if not metadata.filterable_key(key):
             raise exceptions.ValidationError({name: [f"cannot filter on the metadata key {key!r}"]})
         wanted[key] = value
     return wanted
@@ -71,28 +63,25 @@ class DisagreementListView(APIView):
         responses=DisagreementPageSerializer,
     )
     def get(self, request: Request, project_id: int) -> Response:
-        project = access.project_for_user(request.user, project_id, at_least=Role.REVIEWER)
+        project = access.project_access(request.user, project_id, may=access.may_review).project
         query = DisagreementFilterSerializer(data=query_params(request))
         query.is_valid(raise_exception=True)
         question = question_named(project, query.validated_data.get("question"))
-        resolved = query.validated_data["resolved"]
-        cases = disagreements(
-            project=project,
+        annotator, nobody = review_queue.annotator_named(query.validated_data.get("annotator"))
+        filters = review_queue.Filters(
             question=question,
-            annotator=query.validated_data.get("annotator"),
+            annotator=annotator,
+            no_such_annotator=nobody,
             metadata=metadata_filter(request),
-            include_resolved=resolved is not False,
+            resolved=query.validated_data["resolved"],
         )
-        if resolved:
-            cases = [case for case in cases if case.resolution is not None]
-        paginator = ListPagination()
-        page = paginator.paginate_list(cases, request)
-        examples = Example.objects.only("id", "external_id").in_bulk([case.example_id for case in page])
-        for case in page:
-            case.example = examples.get(case.example_id)
+        paginator = KeysetPagination()
+        page = paginator.paginate_queue(filters, request)
+        cases = review_queue.shown_cases(project, question, page)
+        for case in cases:
             if case.resolution is not None:
                 case.resolution.question = question
-        data = DisagreementSerializer(page, many=True, context={"question": question}).data
+        data = DisagreementSerializer(cases, many=True, context={"question": question}).data
         return paginator.get_paginated_response(data)
 
 
@@ -111,7 +100,7 @@ class ResolutionListView(generics.ListAPIView):
         return super().get(request, *args, **kwargs)
 
     def get_queryset(self) -> QuerySet[Resolution]:
-        project = access.project_for_user(self.request.user, self.kwargs["project_id"], at_least=Role.REVIEWER)
+        project = access.project_access(self.request.user, self.kwargs["project_id"], may=access.may_review).project
         query = ResolutionFilterSerializer(data=query_params(self.request))
         query.is_valid(raise_exception=True)
         resolutions = Resolution.objects.filter(project=project).select_related("question", "reviewer")
@@ -123,7 +112,7 @@ class ResolutionListView(generics.ListAPIView):
 
     @extend_schema(request=ResolutionSetSerializer, responses={201: ResolutionSerializer})
     def post(self, request: Request, project_id: int) -> Response:
-        project = access.project_for_user(request.user, project_id, at_least=Role.REVIEWER)
+        project = access.project_access(request.user, project_id, may=access.may_review).project
         body = ResolutionSetSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
@@ -143,7 +132,7 @@ class ConsensusView(APIView):
 
     @extend_schema(request=ConsensusSerializer, responses=ResolvedCountSerializer)
     def post(self, request: Request, project_id: int) -> Response:
-        project = access.project_for_user(request.user, project_id, at_least=Role.REVIEWER)
+        project = access.project_access(request.user, project_id, may=access.may_review).project
         body = ConsensusSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
@@ -162,7 +151,7 @@ class TiebreakView(APIView):
 
     @extend_schema(request=ExampleIdsSerializer, responses=ExampleCountSerializer)
     def post(self, request: Request, project_id: int) -> Response:
-        project = access.project_for_user(request.user, project_id, at_least=Role.REVIEWER)
+        project = access.project_access(request.user, project_id, may=access.may_review).project
         body = ExampleIdsSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         return Response({"examples": tiebreak(project=project, example_ids=body.validated_data["examples"])})
@@ -175,7 +164,7 @@ class ReopenView(APIView):
 
     @extend_schema(request=ExampleIdsSerializer, responses=ExampleCountSerializer)
     def post(self, request: Request, project_id: int) -> Response:
-        project = access.project_for_user(request.user, project_id, at_least=Role.REVIEWER)
+        project = access.project_access(request.user, project_id, may=access.may_reopen).project
         body = ExampleIdsSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         return Response({"examples": reopen(project=project, example_ids=body.validated_data["examples"])})

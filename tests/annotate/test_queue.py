@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from collections import Counter
 from datetime import timedelta
 
@@ -154,3 +155,135 @@ def test_it_applies_a_new_overlap_to_the_queue():
     project_update(project=project, overlap=1)
     item = WorkItem.objects.get(pk=held.example_id)
     assert (item.target, item.open) == (2, False)  # never below the annotators it already has
+
+
+class HeldTransaction(threading.Thread):
+    """Runs ``work`` in a transaction on its own connection and keeps the transaction open until ``finish()``:
+    another request meanwhile meets the row locks ``work`` took, as it would in production."""
+
+    def __init__(self, work):
+        super().__init__(daemon=True)
+        self.work, self.done, self.release = work, threading.Event(), threading.Event()
+        self.failure: BaseException | None = None
+
+    def run(self):
+        from django.db import transaction
+
+        try:
+            with transaction.atomic():
+                self.work()
+                self.done.set()
+                self.release.wait(timeout=30)
+        except BaseException as exc:
+            self.failure = exc
+            self.done.set()
+        finally:
+            connection.close()
+
+    def finish(self):
+        self.release.set()
+        self.join(timeout=30)
+        assert self.failure is None, self.failure
+
+
+def in_thread(work):
+    """Start ``work`` on its own connection; the returned thread's ``result`` or ``failure`` holds the outcome."""
+
+    class Worker(threading.Thread):
+        result = failure = None
+
+        def run(self):
+            try:
+                self.result = work()
+            except BaseException as exc:
+                self.failure = exc
+            finally:
+                connection.close()
+
+    thread = Worker(daemon=True)
+    thread.start()
+    return thread
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_counts_an_answer_that_lands_while_its_annotator_is_being_removed():
+    from annotate.services import member_remove
+
+    project = make_project(1, overlap=2)
+    ann, other = annotators(project, 2)
+    held = next_assignment(project=project, annotator=ann)
+    submitting = HeldTransaction(
+        lambda: annotation_submit(project=project, annotator=ann, example_id=held.example_id, answers={"quality": 2})
+    )
+    submitting.start()
+    assert submitting.done.wait(timeout=10)
+    removing = in_thread(lambda: member_remove(project=project, username=ann.username))
+    time.sleep(0.3)  # the removal now waits for the answer's locks
+    submitting.finish()
+    removing.join(timeout=30)
+
+    assert removing.failure is None, removing.failure
+    item = WorkItem.objects.get(pk=held.example_id)
+    assert (item.live, item.done) == (1, 1), "the answer stands; nothing was released twice"
+    assert Assignment.objects.get(annotator=ann).status == Assignment.Status.SUBMITTED
+    assert not Membership.objects.filter(user=ann).exists()
+    assert next_assignment(project=project, annotator=other).example_id == held.example_id
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_takes_back_an_example_claimed_while_it_was_being_reopened():
+    from annotate.services.reviews import reopen
+
+    project = make_project(1, overlap=2)
+    (ann,) = annotators(project, 1)
+    claiming = HeldTransaction(lambda: next_assignment(project=project, annotator=ann))
+    claiming.start()
+    assert claiming.done.wait(timeout=10)
+    example_id = WorkItem.objects.get(project=project).pk
+    reopening = in_thread(lambda: reopen(project=project, example_ids=[example_id]))
+    time.sleep(0.3)  # the reopen now waits for the claim's lock on the example
+    claiming.finish()
+    reopening.join(timeout=30)
+
+    assert reopening.failure is None, reopening.failure
+    item = WorkItem.objects.get(pk=example_id)
+    assert (item.round, item.live) == (2, 0)
+    assert list(Assignment.objects.values_list("round", "status")) == [(1, "released")]
+    # The annotator is not stuck with a first-round example they can no longer answer: they get it afresh.
+    again = next_assignment(project=project, annotator=ann)
+    assert (again.example_id, again.round) == (example_id, 2)
+    annotation_submit(project=project, annotator=ann, example_id=example_id, answers={"quality": 5})
+
+
+@pytest.mark.django_db
+def test_it_refuses_to_demote_the_last_manager():
+    from annotate.services import ServiceError, member_set
+
+    project = ProjectFactory()
+    boss = UserFactory()
+    Membership.objects.create(user=boss, project=project, role="manager")
+    with pytest.raises(ServiceError, match="at least one manager"):
+        member_set(project=project, username=boss.username, role="annotator")
+    assert Membership.objects.get(user=boss).role == "manager"
+    deputy = UserFactory()
+    member_set(project=project, username=deputy.username, role="manager")
+    member_set(project=project, username=boss.username, role="annotator")
+    assert Membership.objects.get(user=boss).role == "annotator"
+
+
+@pytest.mark.django_db
+def test_it_refuses_a_tiebreak_nobody_is_left_to_take():
+    from annotate.services import ServiceError
+    from annotate.services.reviews import tiebreak
+
+    project = make_project(1, overlap=2)
+    ann1, ann2 = annotators(project, 2)
+    for ann in (ann1, ann2):
+        held = next_assignment(project=project, annotator=ann)
+        annotation_submit(project=project, annotator=ann, example_id=held.example_id, answers={"quality": 1})
+    with pytest.raises(ServiceError, match="no member left"):
+        tiebreak(project=project, example_ids=[held.example_id])
+    assert WorkItem.objects.get(pk=held.example_id).extra == 0
+    (ann3,) = annotators(project, 1)
+    assert tiebreak(project=project, example_ids=[held.example_id]) == 1
+    assert next_assignment(project=project, annotator=ann3).example_id == held.example_id

@@ -127,3 +127,16 @@ def test_it_rejects_a_multipart_import_from_an_annotator(cast, project):
     )
     assert response.status_code == 403
     assert not Job.objects.exists()
+
+
+@pytest.mark.parametrize("kind", ["examples", "annotations"])
+def test_it_gives_an_outsider_one_404_whether_the_object_exists_elsewhere_or_not(kind, cast, objects):
+    """Otherwise the answer would tell an outsider which ids exist in projects they cannot see."""
+    existing = objects["e"] if kind == "examples" else objects["a"]
+    client = api_client_for(cast["outsider"])
+
+    elsewhere = client.get(f"/api/v1/{kind}/{existing}/")
+    nowhere = client.get(f"/api/v1/{kind}/{existing + 10_000}/")
+
+    assert elsewhere.status_code == nowhere.status_code == 404
+    assert elsewhere.json() == nowhere.json()

@@ -292,7 +292,26 @@ def test_it_counts_annotations_and_completed_examples_on_the_project(api_as, pro
     submit(reviewer, project, first)
     submit(annotator, project, take(annotator, project))
 
-    counts = annotator.get(url(project, "")).json()["counts"]
-    assert counts == {"examples": 3, "annotations": 3, "completed": 1}
-    listed = annotator.get("/api/v1/projects/").json()["results"][0]["counts"]
+    counts = reviewer.get(url(project, "")).json()["counts"]
+    assert counts == {"examples": 3, "annotations": 3, "completed": 1, "scope": "project"}
+    listed = reviewer.get("/api/v1/projects/").json()["results"][0]["counts"]
     assert listed == counts
+
+
+def test_it_shows_annotators_only_their_own_counts(api_as, project, cast):
+    """The project's counts would tell an annotator whether others have labelled the example they hold."""
+    project.overlap = 2
+    project.save()
+    ExampleFactory.create_batch(2, project=project)
+    work_items_create(project=project)
+    annotator, reviewer = api_as("annotator"), api_as("reviewer")
+    held = take(annotator, project)
+    assert take(reviewer, project) == held
+    submit(reviewer, project, held)
+
+    before = annotator.get(url(project, "")).json()["counts"]
+    assert before == {"examples": 2, "annotations": 0, "completed": None, "scope": "own"}
+    submit(annotator, project, held)
+    after = annotator.get(url(project, "")).json()["counts"]
+    assert after == {"examples": 2, "annotations": 1, "completed": None, "scope": "own"}
+    assert annotator.get("/api/v1/projects/").json()["results"][0]["counts"] == after

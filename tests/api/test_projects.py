@@ -27,7 +27,7 @@ def test_it_creates_a_project_with_questions_and_a_first_guideline(alice):
     data = response.json()
     assert data["name"] == "helpfulness-v1" and data["overlap"] == 3
     assert data["guideline"] == {"version": 1, "text": "# Rules"}
-    assert data["counts"] == {"examples": 0, "annotations": 0, "completed": 0}
+    assert data["counts"] == {"examples": 0, "annotations": 0, "completed": 0, "scope": "project"}
     assert [q["name"] for q in data["questions"]] == ["quality", "topic", "issues", "better", "rewrite"]
     assert data["questions"][0] == {
         "name": "quality",

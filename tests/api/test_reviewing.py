@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+
+import orjson
 import pytest
 
 from annotate.models import Annotation, Membership, Resolution, WorkItem
@@ -38,7 +41,8 @@ def label(project, user, answers_by_example: dict[int, tuple[int, str] | None]) 
 @pytest.fixture
 def labelled(project, cast):
     """Four examples labelled by three annotators as LABELS says; returns {"e1": id, ...}."""
-    metadata = {"e1": {"lang": "en"}, "e2": {"lang": "de"}, "e3": {"lang": "en"}, "e4": {}}
+    odd_keys = {"isnull": "x", "contains": "x", "a__b": "x", "a b": "x"}
+    metadata = {"e1": {"lang": "en", **odd_keys}, "e2": {"lang": "de"}, "e3": {"lang": "en"}, "e4": {}}
     ids = {name: ExampleFactory(project=project, external_id=name, metadata=metadata[name]).pk for name in LABELS}
     work_items_create(project=project)
     users = {"annotator-user": cast["annotator"]}
@@ -96,11 +100,18 @@ def test_it_filters_disagreements_by_annotator_and_metadata(api_as, project, lab
     assert disagreements(client, project, "question=quality&metadata.lang=fr") == []
 
 
-@pytest.mark.parametrize("key", ["isnull", "contains", "a__b", "0", "a b"])
+@pytest.mark.parametrize("key", ["0", "12", "k" * 101])
 def test_it_refuses_a_metadata_key_it_cannot_filter_on(api_as, project, labelled, key):
     response = api_as("reviewer").get(url(project, f"disagreements/?question=quality&metadata.{key}=x"))
     assert response.status_code == 400
     assert response.json()["error"]["message"].startswith(f"metadata.{key}:")
+
+
+@pytest.mark.parametrize("key", ["isnull", "contains", "a__b", "a b"])
+def test_it_filters_on_a_metadata_key_that_looks_like_a_lookup_as_a_plain_key(api_as, project, labelled, key):
+    """The page offers the keys the examples have; the API takes the same ones."""
+    found = disagreements(api_as("reviewer"), project, f"question=quality&metadata.{key}=x")
+    assert [c["example"] for c in found] == [labelled["e1"]]
 
 
 def test_it_filters_disagreements_by_resolution(api_as, project, labelled):
@@ -139,7 +150,36 @@ def test_it_pages_disagreements_with_an_opaque_cursor(api_as, project, labelled)
     assert back["results"] == first["results"]
 
 
-@pytest.mark.parametrize("cursor", ["nonsense", "bz0tMQ==", "eD0x", "%%%"])
+def test_it_skips_no_case_when_the_queue_changes_between_pages(api_as, project, labelled):
+    """The cursor is a position in the order, not an offset: a case resolved meanwhile moves no other case."""
+    client = api_as("reviewer")
+    first = client.get(url(project, "disagreements/?question=quality&resolved=false&page_size=1")).json()
+    assert [c["example"] for c in first["results"]] == [labelled["e1"]]
+    assert resolve(client, project, labelled["e1"], 3).status_code == 201
+    second = client.get(first["next"]).json()
+    assert [c["example"] for c in second["results"]] == [labelled["e2"]]
+
+
+def cursor_of(value) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps(value)).decode()
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "nonsense",
+        "bz0tMQ==",
+        "eD0x",
+        "%%%",
+        cursor_of({"a": [2, 1]}),
+        cursor_of({"a": [0.5, -1]}),
+        cursor_of({"a": [True, 1]}),
+        cursor_of({"z": [0.5, 1]}),
+        cursor_of({"a": [0.5, 1], "b": [0.5, 1]}),
+        cursor_of([0.5, 1]),
+        base64.urlsafe_b64encode(b'{"a": [0.5, 1180591620717411303424]}').decode(),
+    ],
+)
 def test_it_refuses_a_bad_cursor(api_as, project, labelled, cursor):
     response = api_as("reviewer").get(url(project, f"disagreements/?question=quality&cursor={cursor}"))
     assert response.status_code == 404
@@ -269,12 +309,22 @@ def test_it_offers_a_tiebreak_example_to_one_more_annotator(api_as, project, lab
 def test_it_reopens_examples_for_a_new_round_under_the_new_guideline(api_as, project, labelled):
     manager, annotator = api_as("manager"), api_as("annotator")
     resolve(manager, project, labelled["e1"], 3)
-    assert manager.get(url(project, "")).json()["counts"] == {"examples": 4, "annotations": 11, "completed": 3}
+    assert manager.get(url(project, "")).json()["counts"] == {
+        "examples": 4,
+        "annotations": 11,
+        "completed": 3,
+        "scope": "project",
+    }
     manager.post(url(project, "guidelines/"), {"text": "Rate 3 when unsure."}, format="json")
     response = manager.post(url(project, "reopen/"), {"examples": [labelled["e1"]]}, format="json")
     assert response.status_code == 200 and response.json() == {"examples": 1}
     assert not Resolution.objects.exists()
-    assert manager.get(url(project, "")).json()["counts"] == {"examples": 4, "annotations": 11, "completed": 2}
+    assert manager.get(url(project, "")).json()["counts"] == {
+        "examples": 4,
+        "annotations": 11,
+        "completed": 2,
+        "scope": "project",
+    }
     assert [c["example"] for c in disagreements(manager, project, "question=quality")] == [
         labelled["e2"],
         labelled["e4"],

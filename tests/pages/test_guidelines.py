@@ -36,6 +36,7 @@ MANAGE = {
     "outsider": MISSING,
     "anonymous": REDIRECT,
 }
+REOPEN = {**MANAGE, "reviewer": REDIRECT}
 HOSTILE_GUIDELINE = f"# Rules\n{XSS_SCRIPT}\n{XSS_IMG}\n[click me](javascript:alert(1))\n"
 
 
@@ -88,16 +89,16 @@ def test_it_lets_only_managers_save_a_version(client_as, project, role):
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_it_lets_only_managers_send_back_by_note(client_as, project, resolved, role):
+def test_it_lets_reviewers_and_managers_send_back_by_note(client_as, project, resolved, role):
     response = client_as(role).post(url("guideline_reopen", project), {"note": "guideline unclear"})
 
-    assert response.status_code == MANAGE[role]
-    assert WorkItem.objects.filter(round=2).count() == (2 if role == "manager" else 0)
+    assert response.status_code == REOPEN[role]
+    assert WorkItem.objects.filter(round=2).count() == (2 if role in ("manager", "reviewer") else 0)
 
 
-def test_it_hides_the_send_back_form_from_reviewers(client_as, project):
+def test_it_shows_the_send_back_form_to_whoever_may_reopen(client_as, project):
     assert "Send examples back" in versions_page(client_as("manager"), project).content.decode()
-    assert "Send examples back" not in versions_page(client_as("reviewer"), project).content.decode()
+    assert "Send examples back" in versions_page(client_as("reviewer"), project).content.decode()
 
 
 # Editing ---------------------------------------------------------------------------------------------------

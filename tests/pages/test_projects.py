@@ -15,9 +15,9 @@ def test_it_lists_only_the_users_projects_with_role_and_example_count(client_as,
     response = client_as("reviewer").get(reverse("annotate:project_list"))
 
     assert response.status_code == 200
-    [shown] = response.context["projects"]
+    [(shown, role)] = response.context["rows"]
     assert shown == project
-    assert shown.user_role == "reviewer"
+    assert role == Role.REVIEWER
     assert shown.example_count == 3
     assert b"someone-elses" not in response.content
     assert b"reviewer-user" in response.content  # the signed-in user in the header
@@ -26,7 +26,7 @@ def test_it_lists_only_the_users_projects_with_role_and_example_count(client_as,
 def test_it_shows_an_empty_list_to_an_outsider(client_as, project):
     response = client_as("outsider").get(reverse("annotate:project_list"))
 
-    assert response.context["projects"] == []
+    assert response.context["rows"] == []
     assert b"helpfulness" not in response.content
 
 

@@ -29,11 +29,11 @@ XSS_IMG = "<img src=x onerror=alert(1)>"
 XSS_LINK = '<a href="javascript:alert(1)">click</a>'
 
 
-def label_all(project, plan):
+def label_all(project, plan, usernames=ANNOTATORS):
     """Three annotators (ann-a, ann-b, ann-c) each answer every example: plan[example][i] is annotator i's answers."""
     work_items_create(project=project)
     by_pk = {example.pk: answers for example, answers in plan.items()}
-    for index, username in enumerate(ANNOTATORS):
+    for index, username in enumerate(usernames):
         user = UserFactory(username=username)
         MembershipFactory(user=user, project=project, role="annotator")
         while (held := next_assignment(project=project, annotator=user)) is not None:
@@ -111,13 +111,13 @@ def test_it_lets_only_reviewers_and_managers_apply_consensus(client_as, project,
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_it_lets_only_managers_send_back_in_bulk_from_the_queue(client_as, project, examples, role):
+def test_it_lets_reviewers_and_managers_send_back_in_bulk_from_the_queue(client_as, project, examples, role):
     url = reverse("annotate:review_reopen", args=[project.pk]) + "?question=topic"
 
     response = client_as(role).post(url, {"example": [examples["split"].pk]})
 
-    assert response.status_code == MANAGE[role]
-    assert WorkItem.objects.get(pk=examples["split"].pk).round == (2 if role == "manager" else 1)
+    assert response.status_code == ACT[role]
+    assert WorkItem.objects.get(pk=examples["split"].pk).round == (2 if role in ("manager", "reviewer") else 1)
 
 
 def test_it_refuses_a_get_to_the_bulk_send_back(client_as, project):
@@ -203,18 +203,24 @@ def test_it_matches_metadata_that_is_not_text(client_as, project):
     assert listed(queue_page(client_as("reviewer"), project, question="topic", key="year", value="2024")) == ["dated"]
 
 
-def test_it_pages_the_queue(client_as, project, examples, monkeypatch):
+def test_it_pages_the_queue_by_position(client_as, project, examples, monkeypatch):
     monkeypatch.setattr(reviewing, "CASES_PER_PAGE", 1)
     client = client_as("reviewer")
 
-    assert listed(queue_page(client, project, question="topic")) == ["split"]
-    assert listed(queue_page(client, project, question="topic", page=2)) == ["two-one"]
-    assert listed(queue_page(client, project, question="topic", page="junk")) == ["split"]
+    first = queue_page(client, project, question="topic", show="all")
+    assert listed(first) == ["split"]
+    assert first.context["previous_url"] is None
+    second = client.get(first.context["next_url"])
+    assert listed(second) == ["two-one"]
+    assert second.context["next_url"] is None, "the unanimous example is no case"
+    assert listed(client.get(second.context["previous_url"])) == ["split"]
+    assert listed(queue_page(client, project, question="topic", after="junk")) == ["split"]
+    assert listed(queue_page(client, project, question="topic", after="2_1")) == ["split"], "out of range: the top"
 
 
-def test_it_shows_checkboxes_for_sending_back_to_managers_only(client_as, project, examples):
+def test_it_shows_checkboxes_for_sending_back_to_whoever_may_reopen(client_as, project, examples):
     assert 'name="example"' in queue_page(client_as("manager"), project, question="topic").content.decode()
-    assert 'name="example"' not in queue_page(client_as("reviewer"), project, question="topic").content.decode()
+    assert 'name="example"' in queue_page(client_as("reviewer"), project, question="topic").content.decode()
 
 
 def test_it_says_when_the_project_has_nothing_to_review(client_as, project):

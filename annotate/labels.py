@@ -1,0 +1,195 @@
+"""The labels read layer: the one place that knows which labels are current, and turns them into columns.
+
+A label is one annotator's answer to one question on one example. The *current* labels are the answers of the
+annotations made in their example's current round: a reopened example starts afresh (its earlier rounds stay in
+the database, marked with their round); an edit replaces an annotation's answers (the earlier ones are history in
+AnnotationRevision, never current); a skip leaves no annotation at all. Labels imported from elsewhere will be
+Annotations too, and count by the same rule.
+
+``load`` reads them straight from ``values_list`` into numpy arrays (no model object per row), one ``Labels`` per
+question, so that disagreement, consensus, agreement, bias and export all compute over the same columns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import orjson
+import pandas as pd
+from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.sql.constants import MULTI
+
+from annotate.models import Annotation, Project, Question, WorkItem
+from annotate.quality.disagreement import Scale
+from annotate.questions import PREFERENCE_SCALE, QuestionSpec
+
+# Questions whose answers can disagree in a way a reviewer settles (text answers have no such measure).
+REVIEWABLE_KINDS = ("label", "multi_label", "rating", "preference", "ranking")
+CHUNK = 20_000
+
+
+def current_annotations(project: Project) -> QuerySet[Annotation]:
+    """The project's annotations that hold current labels: those made in their example's current round."""
+    this_round = WorkItem.objects.filter(pk=OuterRef("example_id"), round=OuterRef("round"))
+    return Annotation.objects.filter(project=project).filter(Exists(this_round))
+
+
+@dataclass(frozen=True)
+class Labels:
+    """The current labels of one question, as columns: one row per annotation that answers it, rows of one example
+    together and in submission order. ``code`` indexes ``categories`` (the distinct answers; in scale order for
+    ordered questions)."""
+
+    question: QuestionSpec
+    example: npt.NDArray[np.int64]
+    annotator: npt.NDArray[np.int64]
+    code: npt.NDArray[np.int64]
+    categories: list[Any]
+    round: npt.NDArray[np.int64]
+    guideline_version: npt.NDArray[np.int64]
+    submitted_at: npt.NDArray[np.datetime64]
+    duration_ms: npt.NDArray[np.float64]  # NaN where unknown
+
+    def __len__(self) -> int:
+        return len(self.code)
+
+    def value(self, row: int) -> Any:
+        """The answer of one row, as the annotator gave it."""
+        return self.categories[int(self.code[row])]
+
+    @property
+    def scale(self) -> Scale:
+        """How this question's answers compare, for the disagreement kernels."""
+        return scale_of(self.question, self.categories)
+
+
+def scale_of(spec: QuestionSpec, categories: Sequence[Any]) -> Scale:
+    if spec.kind == "ranking":
+        return Scale("ranking", rankings=[list(c) for c in categories])
+    if spec.level in (None, "nominal") or spec.kind in ("multi_label", "text"):
+        return Scale("nominal")
+    if spec.kind == "rating":
+        low, high = spec.options["min"], spec.options["max"]
+        positions = np.array([float(value - low) for value in categories])
+        return Scale("ordered", positions=positions, span=float(high - low))
+    if spec.kind == "preference":
+        positions = np.array([float(PREFERENCE_SCALE.get(value, 1)) for value in categories])
+        return Scale("ordered", positions=positions, span=2.0)
+    # An ordered label: its list of labels is the scale.
+    return Scale("ordered", positions=np.arange(len(categories), dtype=np.float64), span=float(len(categories) - 1))
+
+
+def _known_categories(spec: QuestionSpec) -> list[Any]:
+    """The answers a question can take, in scale order, where they can be listed up front."""
+    if spec.kind == "label":
+        return list(spec.options["labels"])
+    if spec.kind == "rating":
+        return list(range(spec.options["min"], spec.options["max"] + 1))
+    if spec.kind == "preference":
+        return sorted(PREFERENCE_SCALE, key=PREFERENCE_SCALE.__getitem__)
+    return []
+
+
+def _parse(spec: QuestionSpec, text: str) -> Any:
+    """An answer from the text PostgreSQL's ``->>`` gives: strings as they are, everything else as JSON."""
+    if spec.kind in ("label", "preference"):
+        return text
+    if spec.kind == "text":
+        return text.strip()
+    return orjson.loads(text)
+
+
+def _code(spec: QuestionSpec, texts: Sequence[str]) -> tuple[npt.NDArray[np.int64], list[Any]]:
+    """Codes for the answers (as text) and the categories the codes index."""
+    categories = _known_categories(spec)
+    keys: list[Any]
+    if spec.kind == "rating":
+        keys = [int(text) for text in texts]
+    elif spec.kind == "text":
+        keys = [text.strip() for text in texts]
+    else:
+        # A list answer's JSON text is canonical (stored in the question's label order, printed by PostgreSQL), so
+        # equal answers have equal text.
+        keys = list(texts)
+    known = {category: index for index, category in enumerate(categories)}
+    codes = np.fromiter((known.get(key, -1) for key in keys), dtype=np.int64, count=len(keys))
+    unknown = codes < 0
+    if unknown.any():
+        extra_codes, extra = pd.factorize(np.array(keys, dtype=object)[unknown])
+        codes[unknown] = extra_codes + len(categories)
+        categories = categories + [key if spec.kind == "rating" else _parse(spec, key) for key in extra]
+    return codes, categories
+
+
+def load(
+    project: Project,
+    questions: Iterable[Question],
+    *,
+    examples: Iterable[int] | None = None,
+    guideline_version: int | None = None,
+) -> dict[str, Labels]:
+    """The current labels of each question, by question name; ``examples`` (ids, or a range of ids) limits them to
+    those examples."""
+    specs = [question.as_spec() for question in questions]
+    annotations = current_annotations(project)
+    if isinstance(examples, range):
+        annotations = annotations.filter(example_id__gte=examples.start, example_id__lt=examples.stop)
+    elif examples is not None:
+        annotations = annotations.filter(example_id__in=list(examples))
+    if guideline_version is not None:
+        annotations = annotations.filter(guideline_version=guideline_version)
+    answers = {f"answer_{index}": KeyTextTransform(spec.name, "answers") for index, spec in enumerate(specs)}
+    rows = (
+        annotations.annotate(**answers)
+        .order_by("example_id", "submitted_at", "id")
+        .values_list(
+            "example_id", "annotator_id", "round", "guideline_version", "submitted_at", "duration_ms", *answers
+        )
+    )
+    columns: list[list[Any]] = [[] for _ in range(6 + len(specs))]
+    for chunk in _raw_chunks(rows):
+        for column, values in zip(columns, zip(*chunk, strict=True), strict=True):
+            column.extend(values)
+    common = _common(columns[:6])
+    return {spec.name: _labels(spec, common, columns[6 + index]) for index, spec in enumerate(specs)}
+
+
+def _raw_chunks(rows: QuerySet[Any]) -> Iterator[list[tuple[Any, ...]]]:
+    """The query's rows as the database driver gives them, a chunk at a time: without the per-row work of
+    Django's iterators (datetimes may come as text from SQLite; ``_labels`` reads either)."""
+    compiler = rows.query.get_compiler(using=rows.db)
+    chunks = compiler.execute_sql(MULTI, chunked_fetch=True, chunk_size=CHUNK)
+    for chunk in chunks or ():
+        yield [tuple(row) for row in chunk]
+
+
+def _times(values: list[Any]) -> npt.NDArray[np.datetime64]:
+    """UTC times as numpy datetimes, from aware datetimes (PostgreSQL) or ISO text (SQLite)."""
+    if not values:
+        return np.zeros(0, dtype="datetime64[us]")
+    return pd.to_datetime(pd.Series(values), utc=True, format="ISO8601").dt.tz_localize(None).to_numpy("datetime64[us]")
+
+
+def _common(columns: list[list[Any]]) -> dict[str, Any]:
+    """The columns every question shares, as numpy arrays (converted once, masked per question)."""
+    example, annotator, round_, version, submitted_at, duration = columns
+    return {
+        "example": np.asarray(example, dtype=np.int64),
+        "annotator": np.asarray(annotator, dtype=np.int64),
+        "round": np.asarray(round_, dtype=np.int64),
+        "guideline_version": np.asarray(version, dtype=np.int64),
+        "submitted_at": _times(submitted_at),
+        "duration_ms": pd.array(duration, dtype="Float64").to_numpy(np.float64, na_value=np.nan),
+    }
+
+
+def _labels(spec: QuestionSpec, common: dict[str, Any], answers: list[str | None]) -> Labels:
+    """The rows that answer this question (annotations that left it unanswered hold no label of it)."""
+    answered = np.fromiter((answer is not None for answer in answers), dtype=bool, count=len(answers))
+    codes, categories = _code(spec, [answer for answer in answers if answer is not None])
+    return Labels(question=spec, code=codes, categories=categories, **{k: v[answered] for k, v in common.items()})

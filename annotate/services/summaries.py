@@ -1,0 +1,147 @@
+"""Keeping each example's LabelSummary rows in step with the labels and resolutions they summarise.
+
+Called inside the transaction that changes a label (an answer, a reopen) or a resolution, after the example's
+work item is locked (the queue's lock order), so two changes to one example are summarised one after the other.
+A rebuild summarises a whole project (a migration, labels written in bulk) in chunks of examples, with COPY on
+PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import orjson
+from django.db import connection, transaction
+
+from annotate import labels
+from annotate.models import Example, LabelSummary, Project, Question, Resolution
+from annotate.quality.disagreement import per_example
+
+REBUILD_CHUNK = 50_000
+COPY_SQL = (
+    "COPY annotate_labelsummary (example_id, project_id, question_id, labels, disagreement, consensus, "
+    "consensus_share, resolved) FROM STDIN"
+)
+
+
+def reviewable_questions(project: Project) -> list[Question]:
+    return list(project.questions.filter(kind__in=labels.REVIEWABLE_KINDS).order_by("position", "id"))
+
+
+@dataclass(frozen=True)
+class Summaries:
+    """Fresh summaries of one question, as columns: examples with two or more current labels."""
+
+    question: Question
+    example: npt.NDArray[np.int64]
+    labels: npt.NDArray[np.int64]
+    disagreement: npt.NDArray[np.float64]
+    consensus: list[bytes]  # JSON of the consensus answer, per example
+    consensus_share: npt.NDArray[np.float64]
+    resolved: npt.NDArray[np.bool_]
+
+
+def _summarise(project: Project, questions: list[Question], examples: Sequence[int] | range) -> Iterator[Summaries]:
+    by_name = labels.load(project, questions, examples=examples)
+    settled = Resolution.objects.filter(project=project, question__in=questions)
+    if isinstance(examples, range):
+        settled = settled.filter(example_id__gte=examples.start, example_id__lt=examples.stop)
+    else:
+        settled = settled.filter(example_id__in=examples)
+    resolved_pairs = np.array(list(settled.values_list("question_id", "example_id")), dtype=np.int64).reshape(-1, 2)
+    for question in questions:
+        current = by_name[question.name]
+        measured = per_example(current.example, current.code, current.scale)
+        keep = measured.labels >= 2
+        example = measured.example[keep]
+        category_json = [orjson.dumps(category) for category in current.categories]
+        yield Summaries(
+            question=question,
+            example=example,
+            labels=measured.labels[keep],
+            disagreement=measured.disagreement[keep],
+            consensus=[category_json[code] for code in measured.consensus[keep].tolist()],
+            consensus_share=measured.consensus_share[keep],
+            resolved=np.isin(example, resolved_pairs[resolved_pairs[:, 0] == question.pk, 1]),
+        )
+
+
+def _rows(project: Project, summaries: Summaries) -> Iterator[LabelSummary]:
+    for index, example_id in enumerate(summaries.example.tolist()):
+        yield LabelSummary(
+            example_id=example_id,
+            project=project,
+            question=summaries.question,
+            labels=int(summaries.labels[index]),
+            disagreement=float(summaries.disagreement[index]),
+            consensus=orjson.loads(summaries.consensus[index]),
+            consensus_share=float(summaries.consensus_share[index]),
+            resolved=bool(summaries.resolved[index]),
+        )
+
+
+def summaries_refresh(*, project: Project, example_ids: Sequence[int]) -> None:
+    """Summarise these examples afresh (their work items locked by the caller)."""
+    questions = reviewable_questions(project)
+    if not example_ids or not questions:
+        return
+    fresh = [row for summaries in _summarise(project, questions, example_ids) for row in _rows(project, summaries)]
+    kept = LabelSummary.objects.bulk_create(
+        fresh,
+        update_conflicts=True,
+        unique_fields=["example", "question"],
+        update_fields=["labels", "disagreement", "consensus", "consensus_share", "resolved"],
+    )
+    # An example whose labels fell below two (sent back for a new round) has no summary.
+    LabelSummary.objects.filter(example_id__in=example_ids).exclude(pk__in=[row.pk for row in kept]).delete()
+
+
+def summaries_mark_resolved(*, question: Question, example_ids: Sequence[int], resolved: bool = True) -> None:
+    LabelSummary.objects.filter(question=question, example_id__in=example_ids).update(resolved=resolved)
+
+
+def _copy(project: Project, summaries: Summaries) -> int:
+    """Write a question's summaries with COPY (PostgreSQL's text format; JSON escapes need their backslashes
+    doubled, and orjson leaves no tab or newline unescaped)."""
+    lines = io.BytesIO()
+    prefix = b"\t%d\t%d\t" % (project.pk, summaries.question.pk)
+    for example_id, count, score, consensus, share, resolved in zip(
+        summaries.example.tolist(),
+        summaries.labels.tolist(),
+        summaries.disagreement.tolist(),
+        summaries.consensus,
+        summaries.consensus_share.tolist(),
+        summaries.resolved.tolist(),
+        strict=True,
+    ):
+        lines.write(
+            b"%d%s%d\t%r\t%s\t%r\t%s\n"
+            % (example_id, prefix, count, score, consensus.replace(b"\\", b"\\\\"), share, b"t" if resolved else b"f")
+        )
+    lines.seek(0)
+    with connection.cursor() as cursor:
+        cursor.copy_expert(COPY_SQL, lines)
+    return len(summaries.example)
+
+
+@transaction.atomic
+def summaries_rebuild(*, project: Project) -> int:
+    """Summarise every example of the project afresh, a range of example ids at a time."""
+    questions = reviewable_questions(project)
+    LabelSummary.objects.filter(project=project).delete()
+    bounds = Example.objects.for_project(project).order_by("pk").values_list("pk", flat=True)
+    first, last = bounds.first(), bounds.last()
+    if first is None or last is None or not questions:
+        return 0
+    written = 0
+    for start in range(first, last + 1, REBUILD_CHUNK):
+        for summaries in _summarise(project, questions, range(start, min(start + REBUILD_CHUNK, last + 1))):
+            if connection.vendor == "postgresql":
+                written += _copy(project, summaries)
+            else:
+                written += len(LabelSummary.objects.bulk_create(_rows(project, summaries), batch_size=2000))
+    return written
