@@ -13,7 +13,7 @@ from datetime import UTC
 from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 
 from annotate import labels, metadata
 from annotate.models import Annotation, Example, LabelSummary, Project, Question, Resolution, WorkItem
@@ -25,6 +25,10 @@ ORDER = ("-disagreement", "example_id")
 BACKWARDS = ("disagreement", "-example_id")
 # Counts shown to reviewers stop here: beyond it "1,000+" says as much, and an exact count would read the index.
 COUNT_UP_TO = 1000
+# A page of a narrowed queue (an annotator, metadata) looks at no more cases than this, in windows growing to
+# MAX_WINDOW; a rare filter's page may then hold fewer cases, and its next page goes on from where it stopped.
+SCAN_BUDGET = 20_000
+MAX_WINDOW = 5_000
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,12 @@ class Filters:
     metadata: dict[str, str] = field(default_factory=dict)
     resolved: bool | None = False
 
+    @property
+    def narrowed(self) -> bool:
+        """Whether cases are kept by a condition outside the queue's index (an annotator, metadata), so that
+        counting them could mean reading much of the queue: pages then say how many they show, not a total."""
+        return self.annotator is not None or self.no_such_annotator or bool(self.metadata)
+
 
 def annotator_named(username: str | None) -> tuple[User | None, bool]:
     """The user to filter by, and whether a name was given that matches nobody (then no case matches)."""
@@ -55,46 +65,137 @@ def annotator_named(username: str | None) -> tuple[User | None, bool]:
     return user, user is None
 
 
-def cases(filters: Filters) -> QuerySet[LabelSummary]:
-    """The cases the filters keep, unordered."""
+def _in_queue(filters: Filters) -> QuerySet[LabelSummary]:
+    """The question's cases as its queue index holds them (the resolved filter included)."""
     rows = LabelSummary.objects.filter(question=filters.question, disagreement__gt=0)
-    if filters.resolved is not None:
-        rows = rows.filter(resolved=filters.resolved)
+    return rows if filters.resolved is None else rows.filter(resolved=filters.resolved)
+
+
+def _narrow(filters: Filters, examples: QuerySet[Any] | list[int]) -> QuerySet[Example]:
+    """Which of these examples the annotator and metadata filters keep."""
+    kept = Example.objects.filter(pk__in=examples)
+    if filters.annotator is not None:
+        labelled = Annotation.objects.filter(example_id=OuterRef("pk"), annotator=filters.annotator)
+        this_round = WorkItem.objects.filter(pk=OuterRef("example_id"), round=OuterRef("round"))
+        kept = kept.filter(Exists(labelled.filter(Exists(this_round))))
+    return metadata.matching(kept, "metadata", filters.metadata) if filters.metadata else kept
+
+
+def cases(filters: Filters) -> QuerySet[LabelSummary]:
+    """The cases the filters keep, unordered. For a page of a narrowed queue, use the page functions: they read
+    the queue's index in order and narrow a window at a time, which no query plan can be relied on to do."""
+    rows = _in_queue(filters)
     if filters.no_such_annotator:
         return rows.none()
-    if filters.annotator is not None:
-        labelled = Annotation.objects.filter(example_id=OuterRef("example_id"), annotator=filters.annotator)
-        this_round = WorkItem.objects.filter(pk=OuterRef("example_id"), round=OuterRef("round"))
-        rows = rows.filter(Exists(labelled.filter(Exists(this_round))))
-    if filters.metadata:
-        rows = metadata.matching(rows, "example__metadata", filters.metadata)
+    if filters.narrowed:
+        rows = rows.filter(example_id__in=_narrow(filters, rows.values("example_id")).values("pk"))
     return rows
 
 
-def _after(position: Position) -> Q:
-    # The first condition repeats what the second implies so that the planner can start the index scan there.
-    d, e = position.disagreement, position.example_id
-    return Q(disagreement__lte=d) & (Q(disagreement__lt=d) | Q(disagreement=d, example_id__gt=e))
+def _scan(filters: Filters, position: Position | None, *, forward: bool, limit: int) -> list[LabelSummary]:
+    """Up to ``limit`` of the queue's cases after (``forward``) or before a position, nearest first, narrowed by
+    nothing.
+
+    Two indexed range scans rather than one OR condition: many cases share a disagreement score (a 1–5 rating has
+    five), and one scan for "lower score, or the same score and a later example" would first read past every
+    case of the same score before the position.
+    """
+    rows = _in_queue(filters)
+    if position is None:
+        return list(rows.order_by(*(ORDER if forward else BACKWARDS))[:limit])
+    score, example_id = position.disagreement, position.example_id
+    if forward:
+        ties = rows.filter(disagreement=score, example_id__gt=example_id).order_by("example_id")
+        beyond = rows.filter(disagreement__lt=score).order_by(*ORDER)
+    else:
+        ties = rows.filter(disagreement=score, example_id__lt=example_id).order_by("-example_id")
+        beyond = rows.filter(disagreement__gt=score).order_by(*BACKWARDS)
+    found = list(ties[:limit])
+    if len(found) < limit:
+        found += list(beyond[: limit - len(found)])
+    return found
 
 
-def _before(position: Position) -> Q:
-    d, e = position.disagreement, position.example_id
-    return Q(disagreement__gte=d) & (Q(disagreement__gt=d) | Q(disagreement=d, example_id__lt=e))
+@dataclass(frozen=True)
+class Walk:
+    """Cases found walking the queue from a position, nearest first. ``more``: cases may lie beyond ``frontier``
+    (the last position looked at), where a further walk in the same direction starts."""
+
+    found: list[LabelSummary]
+    more: bool
+    frontier: Position | None
 
 
-def page_after(filters: Filters, position: Position | None, size: int) -> tuple[list[LabelSummary], bool]:
-    """Up to ``size`` cases after the position (from the start when None), and whether more follow."""
-    rows = cases(filters)
-    if position is not None:
-        rows = rows.filter(_after(position))
-    found = list(rows.order_by(*ORDER)[: size + 1])
-    return found[:size], len(found) > size
+def walk(filters: Filters, position: Position | None, *, forward: bool, limit: int) -> Walk:
+    """Up to ``limit`` cases the filters keep, after (``forward``) or before a position, nearest first.
+
+    A narrowed queue is read in windows of the unnarrowed one, each narrowed with one query, until ``limit`` cases
+    are found or ``SCAN_BUDGET`` cases were looked at: then the walk stops early (``more``) at its frontier, so a
+    page of a rare filter costs a bounded time too."""
+    if filters.no_such_annotator:
+        return Walk([], False, position)
+    if not filters.narrowed:
+        found = _scan(filters, position, forward=forward, limit=limit + 1)
+        frontier = position_of(found[min(limit, len(found)) - 1]) if found else position
+        return Walk(found[:limit], len(found) > limit, frontier)
+    found: list[LabelSummary] = []
+    frontier, scanned, window = position, 0, min(max(4 * limit, 200), MAX_WINDOW)
+    while scanned < SCAN_BUDGET:
+        batch = _scan(filters, frontier, forward=forward, limit=window)
+        if not batch:
+            return Walk(found, False, frontier)
+        kept = set(_narrow(filters, [row.example_id for row in batch]).values_list("pk", flat=True))
+        for row in batch:
+            frontier = position_of(row)
+            if row.example_id in kept:
+                found.append(row)
+                if len(found) == limit:
+                    return Walk(found, True, frontier)
+        scanned += len(batch)
+        if len(batch) < window:
+            return Walk(found, False, frontier)
+        window = min(2 * window, MAX_WINDOW)
+    return Walk(found, True, frontier)
 
 
-def page_before(filters: Filters, position: Position, size: int) -> tuple[list[LabelSummary], bool]:
-    """Up to ``size`` cases just before the position, in queue order, and whether more come before them."""
-    found = list(cases(filters).filter(_before(position)).order_by(*BACKWARDS)[: size + 1])
-    return list(reversed(found[:size])), len(found) > size
+def page_after(filters: Filters, position: Position | None, size: int) -> Walk:
+    """Up to ``size`` cases after the position (from the start when None), in queue order."""
+    return walk(filters, position, forward=True, limit=size)
+
+
+def page_before(filters: Filters, position: Position, size: int) -> Walk:
+    """Up to ``size`` cases just before the position, in queue order (``more``: cases may come before them)."""
+    backwards = walk(filters, position, forward=False, limit=size)
+    return Walk(list(reversed(backwards.found)), backwards.more, backwards.frontier)
+
+
+@dataclass(frozen=True)
+class Page:
+    """A page of cases in queue order, and where the pages around it end (``previous``: the page before ends
+    before that position) and start (``following``: the next page starts after it); None where there is none."""
+
+    cases: list[LabelSummary]
+    previous: Position | None
+    following: Position | None
+
+
+def page(
+    filters: Filters, *, after: Position | None = None, before: Position | None = None, size: int
+) -> Page:
+    """The page of ``size`` cases starting after ``after`` (the top when both are None) or ending before
+    ``before``."""
+    if before is not None:
+        back = page_before(filters, before, size)
+        following = position_of(back.found[-1]) if back.found else None
+        return Page(back.found, back.frontier if back.more else None, following)
+    ahead = page_after(filters, after, size)
+    previous = None
+    if after is not None:
+        previous = position_of(ahead.found[0]) if ahead.found else ahead.frontier
+        # Whether anything lies before is cheap to know exactly unless the queue is narrowed.
+        if previous is not None and not filters.narrowed and not any_before(filters, previous):
+            previous = None
+    return Page(ahead.found, previous, ahead.frontier if ahead.more else None)
 
 
 def position_of(summary: LabelSummary) -> Position:
@@ -102,27 +203,45 @@ def position_of(summary: LabelSummary) -> Position:
 
 
 def neighbours(filters: Filters, position: Position) -> tuple[Position | None, Position | None]:
-    """The cases just before and just after a position (which need not be a case itself)."""
-    previous = cases(filters).filter(_before(position)).order_by(*BACKWARDS).first()
-    following = cases(filters).filter(_after(position)).order_by(*ORDER).first()
-    return (position_of(previous) if previous else None, position_of(following) if following else None)
-
-
-def count(filters: Filters, up_to: int = COUNT_UP_TO) -> int:
-    """How many cases the filters keep, counting no further than ``up_to`` (then the answer is ``up_to``)."""
-    return cases(filters).order_by()[:up_to].count()
-
-
-def cases_before(filters: Filters, position: Position, up_to: int = COUNT_UP_TO) -> int:
-    return cases(filters).filter(_before(position)).order_by()[:up_to].count()
+    """The cases just before and just after a position (which need not be a case itself); None where there is
+    none, or none within the scan budget of a narrowed queue."""
+    previous = walk(filters, position, forward=False, limit=1).found
+    following = walk(filters, position, forward=True, limit=1).found
+    return (position_of(previous[0]) if previous else None, position_of(following[0]) if following else None)
 
 
 def any_before(filters: Filters, position: Position) -> bool:
-    return cases(filters).filter(_before(position)).exists()
+    return bool(walk(filters, position, forward=False, limit=1).found)
 
 
-def any_after(filters: Filters, position: Position) -> bool:
-    return cases(filters).filter(_after(position)).exists()
+def count(filters: Filters, up_to: int = COUNT_UP_TO) -> int | None:
+    """How many cases the filters keep, counting no further than ``up_to`` (then the answer is ``up_to``); None
+    for narrowed filters."""
+    if filters.narrowed:
+        return None
+    return cases(filters).order_by()[:up_to].count()
+
+
+def cases_before(filters: Filters, position: Position, up_to: int = COUNT_UP_TO) -> int | None:
+    """How many cases come before the position, counting no further than ``up_to``; None for narrowed filters."""
+    if filters.narrowed:
+        return None
+    rows = cases(filters).order_by()
+    higher = rows.filter(disagreement__gt=position.disagreement)[:up_to].count()
+    if higher >= up_to:
+        return up_to
+    ties = rows.filter(disagreement=position.disagreement, example_id__lt=position.example_id)
+    return higher + ties[: up_to - higher].count()
+
+
+def summary_of(filters: Filters, example: Example) -> LabelSummary | None:
+    """The example's case in the queue, if the filters keep it."""
+    summary = next(iter(_in_queue(filters).filter(example=example).order_by()[:1]), None)
+    if summary is None or filters.no_such_annotator:
+        return None
+    if filters.narrowed and not _narrow(filters, [example.pk]).exists():
+        return None
+    return summary
 
 
 # What a page shows of each case ------------------------------------------------------------------------------

@@ -94,31 +94,18 @@ class KeysetPagination(CursorPagination):
     """
 
     def paginate_queue(self, filters: review_queue.Filters, request: Request) -> list[LabelSummary]:
-        self.request, self.filters = request, filters
+        self.request = request
         self.page_size = self.get_page_size(request)
         direction, position = self._decode(request)
-        if direction == "before" and position is not None:
-            page, more_before = review_queue.page_before(filters, position, self.page_size)
-            self.has_previous = more_before
-            self.has_following = bool(page) and review_queue.any_after(filters, review_queue.position_of(page[-1]))
-        else:
-            page, more_after = review_queue.page_after(filters, position, self.page_size)
-            self.has_following = more_after
-            self.has_previous = position is not None and bool(page) and review_queue.any_before(
-                filters, review_queue.position_of(page[0])
-            )
-        self.page = page
-        return page
+        where = {"before": position} if direction == "before" else {"after": position}
+        self.page = review_queue.page(filters, size=self.page_size, **where)
+        return self.page.cases
 
     def get_next_link(self) -> str | None:
-        if not self.has_following:
-            return None
-        return self._link("after", review_queue.position_of(self.page[-1]))
+        return self._link("after", self.page.following) if self.page.following else None
 
     def get_previous_link(self) -> str | None:
-        if not self.has_previous:
-            return None
-        return self._link("before", review_queue.position_of(self.page[0]))
+        return self._link("before", self.page.previous) if self.page.previous else None
 
     def _link(self, direction: str, position: review_queue.Position) -> str:
         raw = orjson.dumps({direction[0]: [position.disagreement, position.example_id]})

@@ -112,7 +112,7 @@ def review(request: HttpRequest, project_id: int, example_id: int) -> HttpRespon
     ]
     given = {a.annotator.get_username(): a.answers[question.name] for a in annotations}
     filters = params.filters()
-    summary = review_queue.cases(filters).filter(example=example).first()
+    summary = review_queue.summary_of(filters, example)
     here = review_queue.position_of(summary) if summary else _position_outside(example, question)
     previous, following = review_queue.neighbours(filters, here)
     error: ServiceError | None = None
@@ -141,7 +141,7 @@ def review(request: HttpRequest, project_id: int, example_id: int) -> HttpRespon
         "filters": params,
         "form": form,
         "case": summary,
-        "position": review_queue.cases_before(filters, here) + 1 if summary else None,
+        "position": _position(filters, here) if summary else None,
         "total": review_queue.count(filters),
         "count_up_to": review_queue.COUNT_UP_TO,
         "previous_url": review_url(project, previous.example_id, params) if previous else None,
@@ -171,6 +171,11 @@ def review(request: HttpRequest, project_id: int, example_id: int) -> HttpRespon
         "note_suggestions": NOTE_SUGGESTIONS,
     }
     return render(request, "annotate/review_example.html", context, status=400 if error else 200)
+
+
+def _position(filters: review_queue.Filters, here: review_queue.Position) -> int | None:
+    before = review_queue.cases_before(filters, here)
+    return None if before is None else before + 1
 
 
 def _position_outside(example: Example, question: Question) -> review_queue.Position:

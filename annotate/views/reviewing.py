@@ -52,15 +52,8 @@ def queue(request: HttpRequest, project_id: int) -> HttpResponse:
     filters = params.filters()
     before = parse_position(request.GET.get("before"))
     after = None if before else parse_position(request.GET.get("after"))
-    if before is not None:
-        page, more_before = review_queue.page_before(filters, before, CASES_PER_PAGE)
-        has_previous = more_before
-        has_next = bool(page) and review_queue.any_after(filters, review_queue.position_of(page[-1]))
-    else:
-        page, has_next = review_queue.page_after(filters, after, CASES_PER_PAGE)
-        has_previous = after is not None and bool(page) and review_queue.any_before(
-            filters, review_queue.position_of(page[0])
-        )
+    shown_page = review_queue.page(filters, after=after, before=before, size=CASES_PER_PAGE)
+    page = shown_page.cases
     rows = [
         {
             "case": case,
@@ -82,9 +75,9 @@ def queue(request: HttpRequest, project_id: int) -> HttpResponse:
         "rows": rows,
         "total": review_queue.count(filters),
         "count_up_to": review_queue.COUNT_UP_TO,
-        "previous_url": queue_url(project, params, before=review_queue.position_of(page[0])) if has_previous else None,
-        "next_url": queue_url(project, params, after=review_queue.position_of(page[-1])) if has_next else None,
-        "first_url": queue_url(project, params) if has_previous else None,
+        "previous_url": queue_url(project, params, before=shown_page.previous) if shown_page.previous else None,
+        "next_url": queue_url(project, params, after=shown_page.following) if shown_page.following else None,
+        "first_url": queue_url(project, params) if shown_page.previous else None,
     }
     return render(request, "annotate/review_queue.html", context)
 
