@@ -92,7 +92,7 @@ def cases(filters: Filters) -> QuerySet[LabelSummary]:
     return rows
 
 
-def _scan(filters: Filters, position: Position | None, *, forward: bool, limit: int) -> list[LabelSummary]:
+def _scan(filters: Filters, position: Position | None, *, forward: bool, limit: int) -> list[Position]:
     """Up to ``limit`` of the queue's cases after (``forward``) or before a position, nearest first, narrowed by
     nothing.
 
@@ -102,7 +102,8 @@ def _scan(filters: Filters, position: Position | None, *, forward: bool, limit: 
     """
     rows = _in_queue(filters)
     if position is None:
-        return list(rows.order_by(*(ORDER if forward else BACKWARDS))[:limit])
+        found = rows.order_by(*(ORDER if forward else BACKWARDS)).values_list("disagreement", "example_id")
+        return [Position(*row) for row in found[:limit]]
     score, example_id = position.disagreement, position.example_id
     if forward:
         ties = rows.filter(disagreement=score, example_id__gt=example_id).order_by("example_id")
@@ -110,10 +111,18 @@ def _scan(filters: Filters, position: Position | None, *, forward: bool, limit: 
     else:
         ties = rows.filter(disagreement=score, example_id__lt=example_id).order_by("-example_id")
         beyond = rows.filter(disagreement__gt=score).order_by(*BACKWARDS)
-    found = list(ties[:limit])
+    fields = ("disagreement", "example_id")
+    found = [Position(*row) for row in ties.values_list(*fields)[:limit]]
     if len(found) < limit:
-        found += list(beyond[: limit - len(found)])
+        found += [Position(*row) for row in beyond.values_list(*fields)[: limit - len(found)]]
     return found
+
+
+def _summaries(filters: Filters, positions: list[Position]) -> list[LabelSummary]:
+    """The cases at these positions, in the same order."""
+    rows = LabelSummary.objects.filter(question=filters.question, example_id__in=[p.example_id for p in positions])
+    by_example = {row.example_id: row for row in rows}
+    return [by_example[p.example_id] for p in positions if p.example_id in by_example]
 
 
 @dataclass(frozen=True)
@@ -135,27 +144,27 @@ def walk(filters: Filters, position: Position | None, *, forward: bool, limit: i
     if filters.no_such_annotator:
         return Walk([], False, position)
     if not filters.narrowed:
-        found = _scan(filters, position, forward=forward, limit=limit + 1)
-        frontier = position_of(found[min(limit, len(found)) - 1]) if found else position
-        return Walk(found[:limit], len(found) > limit, frontier)
-    found: list[LabelSummary] = []
+        ahead = _scan(filters, position, forward=forward, limit=limit + 1)
+        kept = ahead[:limit]
+        return Walk(_summaries(filters, kept), len(ahead) > limit, kept[-1] if kept else position)
+    found: list[Position] = []
     frontier, scanned, window = position, 0, min(max(4 * limit, 200), MAX_WINDOW)
     while scanned < SCAN_BUDGET:
         batch = _scan(filters, frontier, forward=forward, limit=window)
         if not batch:
-            return Walk(found, False, frontier)
-        kept = set(_narrow(filters, [row.example_id for row in batch]).values_list("pk", flat=True))
-        for row in batch:
-            frontier = position_of(row)
-            if row.example_id in kept:
-                found.append(row)
+            return Walk(_summaries(filters, found), False, frontier)
+        matching = set(_narrow(filters, [p.example_id for p in batch]).values_list("pk", flat=True))
+        for where in batch:
+            frontier = where
+            if where.example_id in matching:
+                found.append(where)
                 if len(found) == limit:
-                    return Walk(found, True, frontier)
+                    return Walk(_summaries(filters, found), True, frontier)
         scanned += len(batch)
         if len(batch) < window:
-            return Walk(found, False, frontier)
+            return Walk(_summaries(filters, found), False, frontier)
         window = min(2 * window, MAX_WINDOW)
-    return Walk(found, True, frontier)
+    return Walk(_summaries(filters, found), True, frontier)
 
 
 def page_after(filters: Filters, position: Position | None, size: int) -> Walk:

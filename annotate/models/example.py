@@ -36,7 +36,8 @@ class Example(models.Model):
     objects = ExampleQuerySet.as_manager()
 
     class Meta:
-        ordering = ["project", "id"]
+        # By the columns themselves: ordering by "project" would join the project table into every query.
+        ordering = ["project_id", "id"]
         constraints = [
             models.UniqueConstraint(fields=["project", "external_id"], name="example_unique_project_external_id"),
         ]

@@ -61,7 +61,7 @@ class Membership(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        ordering = ["project", "user__username"]
+        ordering = ["project_id", "user__username"]
         constraints = [
             models.UniqueConstraint(fields=["user", "project"], name="membership_unique_user_project"),
             models.CheckConstraint(condition=models.Q(role__in=Role.values), name="membership_role_valid"),
@@ -81,7 +81,7 @@ class Guideline(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        ordering = ["project", "-version"]
+        ordering = ["project_id", "-version"]
         constraints = [
             models.UniqueConstraint(fields=["project", "version"], name="guideline_unique_project_version"),
             models.CheckConstraint(condition=models.Q(version__gte=1), name="guideline_version_at_least_1"),
@@ -104,7 +104,7 @@ class Question(models.Model):
     position = models.PositiveIntegerField(default=0)
 
     class Meta:
-        ordering = ["project", "position", "id"]
+        ordering = ["project_id", "position", "id"]
         constraints = [
             models.UniqueConstraint(fields=["project", "name"], name="question_unique_project_name"),
             models.CheckConstraint(condition=models.Q(kind__in=questions.KINDS), name="question_kind_valid"),

@@ -161,7 +161,7 @@ class AnnotationRevision(models.Model):
     replaced_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        ordering = ["annotation", "-submitted_at"]
+        ordering = ["annotation_id", "-submitted_at"]
 
     def __str__(self) -> str:
         return f"earlier answers of annotation {self.annotation_id}"
