@@ -6,6 +6,7 @@ from __future__ import annotations
 from uuid import uuid4
 
 import pytest
+from django.test import Client
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -94,6 +95,20 @@ def api_client_for(user) -> APIClient:
         token, _ = Token.objects.get_or_create(user=user)
         client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
     return client
+
+
+@pytest.fixture
+def client_as(cast):
+    """client_as("reviewer") → a test Client signed in (by session) as that member of the cast (anonymous: signed
+    out)."""
+
+    def make(role: str) -> Client:
+        client = Client()
+        if cast[role] is not None:
+            client.force_login(cast[role])
+        return client
+
+    return make
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ pages and the page links agree with the predicate for every role of the cast."""
 from __future__ import annotations
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 
 from annotate import access
@@ -21,13 +20,6 @@ def role_of(name: str) -> access.Role | None:
     return access.Role(name) if name in MEMBERS else None
 
 
-def page_client(user) -> Client:
-    client = Client()
-    if user is not None:
-        client.force_login(user)
-    return client
-
-
 @pytest.fixture
 def disputed(project):
     first, second = ExampleFactory(project=project), ExampleFactory(project=project)
@@ -40,7 +32,7 @@ def sent_back(example) -> bool:
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_it_lets_the_same_roles_reopen_through_the_api_and_every_page(role, cast, project, disputed):
+def test_it_lets_the_same_roles_reopen_through_the_api_and_every_page(role, cast, client_as, project, disputed):
     first, second = disputed
     allowed = access.may_reopen(role_of(role))
     user = cast[role]
@@ -49,7 +41,7 @@ def test_it_lets_the_same_roles_reopen_through_the_api_and_every_page(role, cast
     assert (api.status_code == 200) == allowed
     assert sent_back(first) == allowed
 
-    client = page_client(user)
+    client = client_as(role)
     bulk = client.post(reverse("annotate:review_reopen", args=[project.pk]) + "?question=topic", {"example": second.pk})
     assert sent_back(second) == allowed, bulk.status_code
     if allowed:
@@ -64,18 +56,18 @@ def test_it_lets_the_same_roles_reopen_through_the_api_and_every_page(role, cast
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_it_shows_guideline_history_to_the_same_roles_in_the_api_and_the_pages(role, cast, project):
+def test_it_shows_guideline_history_to_the_same_roles_in_the_api_and_the_pages(role, cast, client_as, project):
     guideline_add(project=project, text="version two", created_by=cast["manager"])
     allowed = access.may_see_guideline_history(role_of(role))
 
     listed = api_client_for(cast[role]).get(f"/api/v1/projects/{project.pk}/guidelines/")
-    page = page_client(cast[role]).get(reverse("annotate:guideline_versions", args=[project.pk]))
+    page = client_as(role).get(reverse("annotate:guideline_versions", args=[project.pk]))
 
     if role in MEMBERS:
         versions = [g["version"] for g in listed.json()["results"]]
         assert versions == ([2, 1] if allowed else [2]), "annotators see only the current version"
         assert (page.status_code == 200) == allowed
-        detail = page_client(cast[role]).get(project.get_absolute_url()).content.decode()
+        detail = client_as(role).get(project.get_absolute_url()).content.decode()
         assert (reverse("annotate:guideline_versions", args=[project.pk]) in detail) == allowed
     else:
         assert listed.status_code in (401, 404)
@@ -84,10 +76,12 @@ def test_it_shows_guideline_history_to_the_same_roles_in_the_api_and_the_pages(r
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_it_shows_counts_of_others_work_to_the_same_roles_in_the_api_and_the_page(role, cast, project, disputed):
+def test_it_shows_counts_of_others_work_to_the_same_roles_in_the_api_and_the_page(
+    role, cast, client_as, project, disputed
+):
     allowed = access.may_see_others_work(role_of(role))
     api = api_client_for(cast[role]).get(f"/api/v1/projects/{project.pk}/")
-    page = page_client(cast[role]).get(project.get_absolute_url())
+    page = client_as(role).get(project.get_absolute_url())
     if role not in MEMBERS:
         assert api.status_code in (401, 404)
         return
