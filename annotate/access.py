@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
@@ -73,10 +73,11 @@ def may_see_annotation(role: Role | None, user: AnyUser, annotation: Annotation)
 
 @dataclass(frozen=True)
 class ProjectAccess:
-    """A project as one user may use it: the project and the user's role in it."""
+    """A project as one user may use it: the project, the user (signed in, as access needs) and their role."""
 
     project: Project
     role: Role
+    user: User
 
     # The rules above for this user, for templates (which cannot call a function with an argument).
     @property
@@ -154,7 +155,8 @@ def project_access(
         raise Http404(missing)
     if not may(role):
         raise PermissionDenied(f"This needs the {may.needs} role in project {project.name!r} (to {may.doc}).")
-    return ProjectAccess(project=project, role=role)
+    # Only a signed-in user gets this far, and the project's users are Django's User model.
+    return ProjectAccess(project=project, role=role, user=cast("User", user))
 
 
 NEEDS = {Role.ANNOTATOR: may_annotate, Role.REVIEWER: may_review, Role.MANAGER: may_manage}
