@@ -13,7 +13,7 @@ from datetime import UTC
 from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import QuerySet
 
 from annotate import labels, metadata
 from annotate.models import Annotation, Example, LabelSummary, Project, Question, Resolution, WorkItem
@@ -71,25 +71,28 @@ def _in_queue(filters: Filters) -> QuerySet[LabelSummary]:
     return rows if filters.resolved is None else rows.filter(resolved=filters.resolved)
 
 
-def _narrow(filters: Filters, examples: QuerySet[Any] | list[int]) -> QuerySet[Example]:
-    """Which of these examples the annotator and metadata filters keep."""
-    kept = Example.objects.filter(pk__in=examples)
+def _narrowed_to(filters: Filters, example_ids: list[int]) -> set[int]:
+    """Which of these examples the annotator and metadata filters keep: each condition one query driven by the
+    ids (primary-key and unique-index probes), so its cost follows the window, never the project."""
+    kept = set(example_ids)
     if filters.annotator is not None:
-        labelled = Annotation.objects.filter(example_id=OuterRef("pk"), annotator=filters.annotator)
-        this_round = WorkItem.objects.filter(pk=OuterRef("example_id"), round=OuterRef("round"))
-        kept = kept.filter(Exists(labelled.filter(Exists(this_round))))
-    return metadata.matching(kept, "metadata", filters.metadata) if filters.metadata else kept
+        labelled = Annotation.objects.filter(example_id__in=example_ids, annotator=filters.annotator)
+        rounds = dict(WorkItem.objects.filter(pk__in=example_ids).values_list("pk", "round"))
+        kept &= {
+            example for example, round_ in labelled.values_list("example_id", "round") if rounds.get(example) == round_
+        }
+    if filters.metadata and kept:
+        matching = metadata.matching(Example.objects.filter(pk__in=list(kept)), "metadata", filters.metadata)
+        kept &= set(matching.values_list("pk", flat=True))
+    return kept
 
 
 def cases(filters: Filters) -> QuerySet[LabelSummary]:
-    """The cases the filters keep, unordered. For a page of a narrowed queue, use the page functions: they read
-    the queue's index in order and narrow a window at a time, which no query plan can be relied on to do."""
-    rows = _in_queue(filters)
-    if filters.no_such_annotator:
-        return rows.none()
+    """The cases of an unnarrowed queue, unordered. A narrowed queue is read a window at a time (``walk``): no
+    single query plan can be relied on to read its index in order and stop early."""
     if filters.narrowed:
-        rows = rows.filter(example_id__in=_narrow(filters, rows.values("example_id")).values("pk"))
-    return rows
+        raise ValueError("a narrowed queue is read with walk(), not as one query")
+    return _in_queue(filters)
 
 
 def _scan(filters: Filters, position: Position | None, *, forward: bool, limit: int) -> list[Position]:
@@ -153,7 +156,7 @@ def walk(filters: Filters, position: Position | None, *, forward: bool, limit: i
         batch = _scan(filters, frontier, forward=forward, limit=window)
         if not batch:
             return Walk(_summaries(filters, found), False, frontier)
-        matching = set(_narrow(filters, [p.example_id for p in batch]).values_list("pk", flat=True))
+        matching = _narrowed_to(filters, [p.example_id for p in batch])
         for where in batch:
             frontier = where
             if where.example_id in matching:
@@ -188,9 +191,7 @@ class Page:
     following: Position | None
 
 
-def page(
-    filters: Filters, *, after: Position | None = None, before: Position | None = None, size: int
-) -> Page:
+def page(filters: Filters, *, after: Position | None = None, before: Position | None = None, size: int) -> Page:
     """The page of ``size`` cases starting after ``after`` (the top when both are None) or ending before
     ``before``."""
     if before is not None:
@@ -248,7 +249,7 @@ def summary_of(filters: Filters, example: Example) -> LabelSummary | None:
     summary = next(iter(_in_queue(filters).filter(example=example).order_by()[:1]), None)
     if summary is None or filters.no_such_annotator:
         return None
-    if filters.narrowed and not _narrow(filters, [example.pk]).exists():
+    if filters.narrowed and not _narrowed_to(filters, [example.pk]):
         return None
     return summary
 

@@ -6,6 +6,7 @@ import base64
 
 import orjson
 import pytest
+from django.contrib.auth.models import User
 
 from annotate.models import Annotation, Membership, Resolution, WorkItem
 from annotate.services.annotations import annotation_submit
@@ -98,6 +99,18 @@ def test_it_filters_disagreements_by_annotator_and_metadata(api_as, project, lab
     english = disagreements(client, project, "question=quality&metadata.lang=en")
     assert [c["example"] for c in english] == [labelled["e1"]]
     assert disagreements(client, project, "question=quality&metadata.lang=fr") == []
+
+
+def test_it_filters_by_who_labelled_the_current_round(api_as, project, labelled):
+    """After a send-back, an annotator's earlier round does not make the example theirs in the queue."""
+    client = api_as("manager")
+    assert client.post(url(project, "reopen/"), {"examples": [labelled["e1"]]}, format="json").status_code == 200
+    for username, answer in (("ann-b", (1, "code")), ("ann-c", (5, "code"))):
+        label(project, User.objects.get(username=username), {labelled["e1"]: answer})
+    by_b = disagreements(client, project, "question=quality&annotator=ann-b")
+    by_first = disagreements(client, project, "question=quality&annotator=annotator-user")
+    assert labelled["e1"] in [c["example"] for c in by_b]
+    assert labelled["e1"] not in [c["example"] for c in by_first]
 
 
 @pytest.mark.parametrize("key", ["0", "12", "k" * 101])
