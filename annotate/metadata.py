@@ -10,6 +10,7 @@ from typing import TypeVar
 
 from django.db import models
 from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast
 
 M = TypeVar("M", bound=models.Model)
 MAX_KEY = 100
@@ -27,6 +28,8 @@ def matching(rows: models.QuerySet[M], path: str, wanted: Mapping[str, str]) -> 
     for index, (key, value) in enumerate(wanted.items()):
         if not filterable_key(key):
             raise ValueError(f"cannot filter on the metadata key {key!r}")
-        # Keys are data, not lookup paths: KeyTextTransform treats "a__b" or "contains" as plain keys.
-        rows = rows.alias(**{f"metadata_{index}": KeyTextTransform(key, path)}).filter(**{f"metadata_{index}": value})
+        # Keys are data, not lookup paths: KeyTextTransform treats "a__b" or "contains" as plain keys. The cast
+        # makes the comparison one of text on every database (SQLite would otherwise compare it as JSON).
+        as_text = Cast(KeyTextTransform(key, path), output_field=models.TextField())
+        rows = rows.alias(**{f"metadata_{index}": as_text}).filter(**{f"metadata_{index}": value})
     return rows

@@ -94,3 +94,55 @@ def test_it_shares_out_work_correctly_on_sqlite_with_concurrent_annotators(tmp_p
         assert result.returncode == 0, result.stderr
     lines = [line for line in result.stdout.splitlines() if line.startswith("RESULT ")]
     assert lines == ["RESULT 0 30 [2] 0"]
+
+
+REVIEW_SCRIPT = """
+from django.contrib.auth.models import User
+from annotate import review_queue
+from annotate.models import LabelSummary, Membership, Question
+from annotate.questions import parse_questions
+from annotate.services import project_create
+from annotate.services.annotations import annotation_submit
+from annotate.services.queue import next_assignment
+from annotate.services.summaries import summaries_rebuild
+from curation.services.imports import import_run, import_start
+owner = User.objects.create_user("owner")
+questions = parse_questions([
+    {"name": "q", "kind": "rating", "min": 1, "max": 3},
+    {"name": "topic", "kind": "label", "labels": ["a", "b", "c"]},
+    {"name": "tags", "kind": "multi_label", "labels": ["x", "y"], "required": False},
+])
+project = project_create(name="review", created_by=owner, overlap=3, questions=questions)
+job = import_start(project=project, created_by=owner, enqueue=False,
+                   records=[{"text": str(n), "metadata": {"lang": "de" if n % 2 else "en"}} for n in range(12)])
+job.start(); import_run(job=job)
+users = [User.objects.create_user(f"a{n}") for n in range(3)]
+for index, user in enumerate(users):
+    Membership.objects.create(user=user, project=project, role="annotator")
+    while (held := next_assignment(project=project, annotator=user)) is not None:
+        n = held.example_id
+        answers = {"q": 1 + (n * (index + 1)) % 3, "topic": "abc"[(n + index) % 3 if n % 3 else 0],
+                   "tags": [["x"], ["x", "y"], []][(n + index) % 3]}
+        annotation_submit(project=project, annotator=user, example_id=n, answers=answers)
+fields = ("example_id", "question_id", "labels", "disagreement", "consensus", "consensus_share", "resolved")
+kept = list(LabelSummary.objects.order_by("example_id", "question_id").values_list(*fields))
+summaries_rebuild(project=project)
+rebuilt = list(LabelSummary.objects.order_by("example_id", "question_id").values_list(*fields))
+topic = Question.objects.get(name="topic")
+filters = review_queue.Filters(question=topic, resolved=None, metadata={"lang": "de"})
+page = review_queue.page(filters, size=50)
+print("RESULT", len(kept), kept == rebuilt, len(page.cases) > 0, all(c.disagreement > 0 for c in page.cases))
+"""
+
+
+def test_it_keeps_label_summaries_and_pages_the_review_queue_on_sqlite(tmp_path):
+    """The labels layer reads SQLite's own JSON and datetime text; the summaries it keeps match a rebuild."""
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "CELERY_BROKER_URL", "SECRET_KEY"}}
+    env["WINNOW_DATA_DIR"] = str(tmp_path)
+    for args in (["migrate", "--verbosity", "0"], ["shell", "-c", REVIEW_SCRIPT]):
+        result = subprocess.run(
+            [sys.executable, "manage.py", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=180
+        )
+        assert result.returncode == 0, result.stderr
+    lines = [line for line in result.stdout.splitlines() if line.startswith("RESULT ")]
+    assert lines == ["RESULT 36 True True True"]
