@@ -119,9 +119,7 @@ def _lock_membership(project: Project, user: User) -> None:
 def lock_items(project: Project, example_ids: Iterable[int]) -> list[WorkItem]:
     """Lock the project's work items of these examples, in primary-key order (waiting for other holders). Writes to
     an example's annotations, resolutions and label summaries take this first, as the lock order says."""
-    return list(
-        WorkItem.objects.select_for_update().filter(project=project, pk__in=list(example_ids)).order_by("pk")
-    )
+    return list(WorkItem.objects.select_for_update().filter(project=project, pk__in=list(example_ids)).order_by("pk"))
 
 
 def _lock_project_items(project: Project) -> None:

@@ -199,5 +199,3 @@ def control_for(question: Question, content: Any) -> dict[str, Any]:
     responses = content.get("responses") if isinstance(content, dict) else None
     count = len(responses) if isinstance(responses, list) else 0
     return {"ranking": True, "letters": [letter(i + 1) for i in range(count)]}
-
-

@@ -134,9 +134,7 @@ def random_answer(spec, rng):
 )
 def test_it_agrees_with_the_reference_on_many_random_examples(spec):
     rng = random.Random(spec.kind + str(spec.level))
-    examples = {
-        rng.randrange(10**9): [random_answer(spec, rng) for _ in range(rng.randint(1, 7))] for _ in range(500)
-    }
+    examples = {rng.randrange(10**9): [random_answer(spec, rng) for _ in range(rng.randint(1, 7))] for _ in range(500)}
     found = measure(spec, examples)
     assert found.keys() == examples.keys()
     for example, values in examples.items():
