@@ -19,26 +19,31 @@ from annotate.models import Annotation, Assignment, Example, Project, Role, Work
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
+# A project, or OuterRef("pk") to correlate with a list of projects. django-stubs 5.2 checks a lookup's value
+# against such a union member by member and rejects the OuterRef (typeddjango/django-stubs#837, fixed in 6.x):
+# hence the ignores below.
 ProjectRef = Project | OuterRef
 
 
 def examples_of(project: ProjectRef) -> QuerySet[Example]:
-    return Example.objects.filter(project=project)
+    return Example.objects.filter(project=project)  # type: ignore[misc]  # django-stubs#837
 
 
 def annotations_of(project: ProjectRef, annotator: User | OuterRef | None = None) -> QuerySet[Annotation]:
-    annotations = Annotation.objects.filter(project=project)
-    return annotations if annotator is None else annotations.filter(annotator=annotator)
+    annotations = Annotation.objects.filter(project=project)  # type: ignore[misc]  # django-stubs#837
+    return annotations if annotator is None else annotations.filter(annotator=annotator)  # type: ignore[misc]
 
 
 def completed_of(project: ProjectRef) -> QuerySet[WorkItem]:
     """Examples whose current round has every annotation it asks for."""
-    return WorkItem.objects.filter(project=project, done__gte=F("target"))
+    return WorkItem.objects.filter(project=project, done__gte=F("target"))  # type: ignore[misc]  # django-stubs#837
 
 
 def assigned_to(project: ProjectRef, annotator: User) -> QuerySet[Assignment]:
     """Examples the annotator holds or has done in their current round."""
-    return Assignment.objects.filter(project=project, annotator=annotator, status__in=Assignment.LIVE)
+    return Assignment.objects.filter(  # type: ignore[misc]  # django-stubs#837
+        project=project, annotator=annotator, status__in=Assignment.LIVE
+    )
 
 
 def _count(rows: QuerySet) -> Subquery:

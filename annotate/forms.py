@@ -47,8 +47,9 @@ def letters_by_index(order: list[int] | None) -> dict[int, str]:
 
 def original_response(content: dict[str, Any]) -> str | None:
     """The text a corrected response starts from: the response, or the chat's last assistant message."""
-    if isinstance(content.get("response"), str):
-        return content["response"]
+    response = content.get("response")
+    if isinstance(response, str):
+        return response
     messages = content.get("messages")
     if isinstance(messages, list):
         for message in reversed(messages):

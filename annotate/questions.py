@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard
 
 KINDS = ("label", "multi_label", "rating", "text", "preference", "ranking")
 LEVELS = ("nominal", "ordinal", "interval", "ratio")
@@ -65,7 +65,7 @@ class QuestionSpec:
         return {"name": self.name, "kind": self.kind, **self.options, "required": self.required, "level": self.level}
 
 
-def _is_int(value: Any) -> bool:
+def _is_int(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
@@ -117,7 +117,7 @@ def parse_question(raw: Any) -> QuestionSpec:
             errors["max"] = f"a scale may have at most {MAX_SCALE_POINTS} points"
         else:
             options.update({"min": low, "max": high})
-    if errors:
+    if errors or not isinstance(name, str):  # a name that is not a string is among the errors
         raise QuestionSpecError(errors)
     return QuestionSpec(name=name, kind=kind, required=required, level=level, options=options)
 

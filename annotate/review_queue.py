@@ -105,8 +105,8 @@ def _scan(filters: Filters, position: Position | None, *, forward: bool, limit: 
     """
     rows = _in_queue(filters)
     if position is None:
-        found = rows.order_by(*(ORDER if forward else BACKWARDS)).values_list("disagreement", "example_id")
-        return [Position(*row) for row in found[:limit]]
+        nearest = rows.order_by(*(ORDER if forward else BACKWARDS)).values_list("disagreement", "example_id")
+        return [Position(*row) for row in nearest[:limit]]
     score, example_id = position.disagreement, position.example_id
     if forward:
         ties = rows.filter(disagreement=score, example_id__gt=example_id).order_by("example_id")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict
 
 from django.conf import settings
 from django.core.exceptions import (
@@ -18,6 +18,15 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from annotate.services import ServiceError
+
+
+class ErrorBody(TypedDict):
+    """What ``{"error": …}`` holds. ``details``: DRF's field errors for a 400, extra facts (``retry_after``) for
+    some other errors, else null."""
+
+    code: str
+    message: str
+    details: object
 
 
 class Conflict(exceptions.APIException):
@@ -99,6 +108,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     response = drf_exception_handler(exc, context)
     if response is None or not isinstance(exc, exceptions.APIException):
         return response
+    body: ErrorBody
     if isinstance(exc, exceptions.ValidationError):
         body = {"code": "invalid", "message": _first_message(exc.detail), "details": exc.detail}
     else:

@@ -2,19 +2,23 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from django.core.exceptions import FieldDoesNotExist, ValidationError
-from django.db.models import QuerySet
+from django.db.models import Field, Model, QuerySet
 from rest_framework import exceptions, pagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
+from rest_framework.views import APIView
 
 from annotate import review_queue
 from annotate.models import LabelSummary
 from config.unstorable import unstorable_character
+
+_M = TypeVar("_M", bound=Model)
+_Row = TypeVar("_Row")
 
 
 class CursorPagination(pagination.CursorPagination):
@@ -52,22 +56,29 @@ class CursorPagination(pagination.CursorPagination):
                 parameter["description"] = f"Results per page (default {self.page_size}, at most {self.max_page_size})."
         return parameters
 
-    def paginate_queryset(self, queryset: QuerySet, request: Request, view: Any = None) -> list | None:
+    def paginate_queryset(
+        self, queryset: QuerySet[_M, _Row], request: Request, view: APIView | None = None
+    ) -> list[_Row] | None:
         self._check_position(queryset, request, view)
         return super().paginate_queryset(queryset, request, view)
 
-    def _check_position(self, queryset: QuerySet, request: Request, view: Any) -> None:
+    def _check_position(self, queryset: QuerySet[_M, _Row], request: Request, view: APIView | None) -> None:
         """A cursor's position must be a value of the field the list is ordered by. DRF passes it to the query
         as it is, so a forged cursor (``p=abc`` for a numeric field, ``p=%00``) failed in the database: a 500."""
         cursor = self.decode_cursor(request)
         if cursor is None or cursor.position is None:
             return
-        if unstorable_character(cursor.position):
+        # DRF decodes the position as the text the cursor held (its stubs say int).
+        if unstorable_character(str(cursor.position)):
             raise exceptions.NotFound(self.invalid_cursor_message)
+        # DRF's get_ordering looks the view's filters up with getattr, so no view is fine; its stubs want one.
+        ordering = self.get_ordering(request, queryset, view)  # type: ignore[arg-type]
         try:
-            field = queryset.model._meta.get_field(self.get_ordering(request, queryset, view)[0].lstrip("-"))
+            field = queryset.model._meta.get_field(ordering[0].lstrip("-"))
         except FieldDoesNotExist:
             return  # ordered by an annotation: nothing to check the position against
+        if not isinstance(field, Field):
+            return  # a relation seen from the related model's side: no column of this table to check against
         try:
             field.to_python(cursor.position)
         except ValidationError:
@@ -85,6 +96,14 @@ class CursorPagination(pagination.CursorPagination):
         }
 
 
+class NewestFirst(CursorPagination):
+    ordering = "-id"
+
+
+class LatestVersionFirst(CursorPagination):
+    ordering = "-version"
+
+
 class KeysetPagination(CursorPagination):
     """The same envelope and query parameters, for the review queue's keyset order (annotate/review_queue.py).
 
@@ -93,19 +112,23 @@ class KeysetPagination(CursorPagination):
     a page repeat or skip a case that stayed where it was.
     """
 
+    queue_page: review_queue.Page
+
     def paginate_queue(self, filters: review_queue.Filters, request: Request) -> list[LabelSummary]:
         self.request = request
         self.page_size = self.get_page_size(request)
         direction, position = self._decode(request)
         where = {"before": position} if direction == "before" else {"after": position}
-        self.page = review_queue.page(filters, size=self.page_size, **where)
-        return self.page.cases
+        self.queue_page = review_queue.page(filters, size=self.page_size, **where)
+        return self.queue_page.cases
 
     def get_next_link(self) -> str | None:
-        return self._link("after", self.page.following) if self.page.following else None
+        following = self.queue_page.following
+        return self._link("after", following) if following else None
 
     def get_previous_link(self) -> str | None:
-        return self._link("before", self.page.previous) if self.page.previous else None
+        previous = self.queue_page.previous
+        return self._link("before", previous) if previous else None
 
     def _link(self, direction: str, position: review_queue.Position) -> str:
         raw = orjson.dumps({direction[0]: [position.disagreement, position.example_id]})

@@ -10,14 +10,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import IO, TYPE_CHECKING, Any
 
 import orjson
-from django.http import QueryDict
 from rest_framework import parsers, renderers
 from rest_framework.exceptions import ParseError
 
 from config.unstorable import find_json_problem, unstorable_message
+
+if TYPE_CHECKING:
+    from django.core.files.uploadedfile import UploadedFile
+    from django.http import QueryDict
+    from django.http.request import _ImmutableQueryDict  # only in django-stubs: a QueryDict that cannot change
+    from django.utils.datastructures import MultiValueDict
 
 MAX_JSON_DEPTH = 64
 # In valid JSON a NUL can only be written as this escape (raw control characters are not allowed in strings), so
@@ -29,7 +35,9 @@ class JSONParser(parsers.BaseParser):
     media_type = "application/json"
     renderer_class = renderers.JSONRenderer
 
-    def parse(self, stream: Any, media_type: str | None = None, parser_context: dict | None = None) -> Any:
+    def parse(
+        self, stream: IO[Any], media_type: str | None = None, parser_context: Mapping[str, Any] | None = None
+    ) -> Any:  # any JSON document, a list as well as an object
         raw = stream.read()
         try:
             document = orjson.loads(raw)
@@ -42,13 +50,15 @@ class JSONParser(parsers.BaseParser):
 
 
 class MultiPartParser(parsers.MultiPartParser):
-    def parse(self, stream: Any, media_type: str | None = None, parser_context: dict | None = None) -> Any:
+    def parse(
+        self, stream: IO[Any], media_type: str | None = None, parser_context: Mapping[str, Any] | None = None
+    ) -> parsers.DataAndFiles[_ImmutableQueryDict, MultiValueDict[str, UploadedFile]]:
         parsed = super().parse(stream, media_type, parser_context)
         check_form(parsed.data, parsed.files)
         return parsed
 
 
-def check_form(data: QueryDict, files: Any) -> None:
+def check_form(data: QueryDict, files: MultiValueDict[str, UploadedFile]) -> None:
     for name, values in data.lists():
         for where, text in [("A form field name", name), *((f"The form field {name!r}", value) for value in values)]:
             if message := unstorable_message(where, text):

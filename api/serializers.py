@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from django.contrib.auth import get_user_model, password_validation
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -12,8 +12,13 @@ from rest_framework import serializers
 
 from annotate.counts import counts_of, counts_shown
 from annotate.models import Example, Guideline, Membership, Project, Role
-from annotate.questions import QuestionSpec, QuestionSpecError, parse_question, parse_questions
+from annotate.questions import QuestionSpec, QuestionSpecError, parse_questions
 from curation.models import Job
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+    from django_stubs_ext import WithAnnotations
+
 
 MAX_OVERLAP = 50
 
@@ -47,16 +52,6 @@ class UserCreateSerializer(serializers.Serializer):
         return attrs
 
 
-class QuestionField(serializers.JSONField):
-    """One question definition, checked by annotate.questions (the same rules the pages use)."""
-
-    def to_internal_value(self, data: Any) -> QuestionSpec:
-        try:
-            return parse_question(data)
-        except QuestionSpecError as exc:
-            raise serializers.ValidationError(exc.errors) from None
-
-
 @extend_schema_field(
     {
         "type": "array",
@@ -75,12 +70,17 @@ class QuestionField(serializers.JSONField):
         },
     }
 )
-class QuestionListField(serializers.JSONField):
-    def to_internal_value(self, data: Any) -> list[QuestionSpec]:
+class QuestionListField(serializers.Field[list[QuestionSpec], object, list[dict[str, Any]], object]):
+    """Question definitions, checked by annotate.questions (the same rules the pages use)."""
+
+    def to_internal_value(self, data: object) -> list[QuestionSpec]:
         try:
             return parse_questions(data)
         except QuestionSpecError as exc:
             raise serializers.ValidationError(exc.errors) from None
+
+    def to_representation(self, value: list[QuestionSpec]) -> list[dict[str, Any]]:
+        return [spec.as_dict() for spec in value]
 
 
 class ProjectWriteSerializer(serializers.Serializer):
@@ -101,13 +101,22 @@ class ProjectUpdateSerializer(serializers.Serializer):
 
 
 class GuidelineSerializer(serializers.ModelSerializer):
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    created_by: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = Guideline
         fields = ["version", "text", "created_by", "created_at"]
         read_only_fields = ["version", "created_by", "created_at"]
         extra_kwargs = {"text": {"required": True, "allow_blank": True, "trim_whitespace": False}}
+
+
+class GuidelineSummary(TypedDict):
+    """The current guideline, as api.views.projects.with_summary annotates each project (None: it has none)."""
+
+    guideline_version: int | None
+    guideline_text: str | None
 
 
 class ProjectSerializer(serializers.ModelSerializer):
@@ -138,11 +147,10 @@ class ProjectSerializer(serializers.ModelSerializer):
     @extend_schema_field(
         {"type": "object", "nullable": True, "properties": {"version": {"type": "integer"}, "text": {"type": "string"}}}
     )
-    def get_guideline(self, project: Project) -> dict[str, Any] | None:
-        version = getattr(project, "guideline_version", None)
-        if version is None:
+    def get_guideline(self, project: WithAnnotations[Project, GuidelineSummary]) -> dict[str, Any] | None:
+        if project.guideline_version is None:
             return None
-        return {"version": version, "text": project.guideline_text}  # type: ignore[attr-defined]
+        return {"version": project.guideline_version, "text": project.guideline_text}
 
     @extend_schema_field(
         {

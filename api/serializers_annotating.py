@@ -7,16 +7,19 @@ these serializers only check that the request has the right shape and types.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.request import Request
 
-from annotate.models import Annotation, AnnotationRevision, Assignment, Resolution
+from annotate.models import Annotation, AnnotationRevision, Assignment, Question, Resolution
 from annotate.review_queue import Case
 from api.serializers import ExampleSerializer
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 MAX_ID = 2**63 - 1
 MAX_EXAMPLES_PER_REQUEST = 10_000
@@ -29,8 +32,9 @@ def id_field(**kwargs: Any) -> serializers.IntegerField:
 
 
 def query_params(request: Request) -> dict[str, str]:
-    """The query string as a plain dict for a filter serializer; an empty parameter counts as absent."""
-    return {key: value for key, value in request.query_params.items() if value != ""}
+    """The query string as a plain dict for a filter serializer (a parameter given twice counts once, as its last
+    value); an empty parameter counts as absent."""
+    return {key: values[-1] for key, values in request.query_params.lists() if values and values[-1] != ""}
 
 
 @extend_schema_field(OpenApiTypes.ANY)
@@ -63,7 +67,7 @@ class NextSerializer(serializers.Serializer):
 
 
 class AnnotationSerializer(serializers.ModelSerializer):
-    annotator = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    annotator: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(slug_field="username", read_only=True)
     answers = serializers.DictField(child=AnyJSONField(), read_only=True)
     display_order = serializers.ListField(
         child=serializers.IntegerField(),
@@ -144,8 +148,10 @@ class ExampleRefSerializer(serializers.Serializer):
 
 
 class ResolutionSerializer(serializers.ModelSerializer):
-    question = serializers.SlugRelatedField(slug_field="name", read_only=True)
-    reviewer = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    question: serializers.SlugRelatedField[Question] = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    reviewer: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
     value = AnyJSONField(read_only=True)
 
     class Meta:
@@ -212,7 +218,8 @@ class DisagreementSerializer(serializers.Serializer):
     resolution = ResolutionSerializer(allow_null=True)
 
     def get_question(self, case: Case) -> str:
-        return self.context["question"].name
+        question: Question = self.context["question"]
+        return question.name
 
 
 class DisagreementPageSerializer(serializers.Serializer):

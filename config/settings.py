@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Mapping
 from pathlib import Path
 
 import dj_database_url
@@ -140,10 +141,10 @@ TEMPLATES = [
 ]
 
 
-def _databases() -> dict[str, dict]:
+def _databases() -> dict[str, Mapping[str, object]]:
     if EMBEDDED:
         DATA_DIR.mkdir(parents=True, exist_ok=True)
-        default = {
+        embedded = {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": DATA_DIR / "winnow.sqlite3",
             "OPTIONS": {
@@ -154,7 +155,7 @@ def _databases() -> dict[str, dict]:
                 "timeout": 20,
             },
         }
-        return {"default": default}
+        return {"default": embedded}
     if not DATABASE_URL.startswith(("postgres://", "postgresql://")):
         raise ImproperlyConfigured(f"DATABASE_URL must be a postgres:// URL, not {DATABASE_URL.split(':')[0]}://…")
     default = dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60))

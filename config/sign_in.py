@@ -49,10 +49,12 @@ def client_address(request: HttpRequest) -> str:
     outermost of them saw (further left in X-Forwarded-For is what the client claims, so it is not trusted)."""
     hops = settings.WINNOW_NUM_PROXIES
     if hops > 0:
-        forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
+        header: str = request.META.get("HTTP_X_FORWARDED_FOR", "")
+        forwarded = [part.strip() for part in header.split(",") if part.strip()]
         if len(forwarded) >= hops:
             return forwarded[-hops]
-    return request.META.get("REMOTE_ADDR", "")
+    address: str = request.META.get("REMOTE_ADDR", "")
+    return address
 
 
 class _Counter:

@@ -12,11 +12,16 @@ from annotate import questions
 from annotate.roles import Role
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+    from django.contrib.auth.models import AnonymousUser, User
+
+
+def _choices(values: tuple[str, ...]) -> list[tuple[str, str]]:
+    """Choices whose labels are the values in title case ("multi_label" is shown as "Multi Label")."""
+    return [(value, value.replace("_", " ").title()) for value in values]
 
 
 class ProjectQuerySet(models.QuerySet["Project"]):
-    def visible_to(self, user: AbstractBaseUser | AnonymousUser) -> ProjectQuerySet:
+    def visible_to(self, user: User | AnonymousUser) -> ProjectQuerySet:
         if not user.is_authenticated:
             return self.none()
         if user.is_staff:
@@ -92,15 +97,12 @@ class Guideline(models.Model):
 
 
 class Question(models.Model):
-    Kind = models.TextChoices("Kind", [(k, k) for k in questions.KINDS])
-    Level = models.TextChoices("Level", [(lvl, lvl) for lvl in questions.LEVELS])
-
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="questions")
     name = models.CharField(max_length=100)
-    kind = models.CharField(max_length=20, choices=Kind.choices)
+    kind = models.CharField(max_length=20, choices=_choices(questions.KINDS))
     options = models.JSONField(default=dict, blank=True, help_text="labels for label kinds; min and max for ratings")
     required = models.BooleanField(default=True)
-    level = models.CharField(max_length=10, choices=Level.choices, null=True, blank=True)
+    level = models.CharField(max_length=10, choices=_choices(questions.LEVELS), null=True, blank=True)
     position = models.PositiveIntegerField(default=0)
 
     class Meta:

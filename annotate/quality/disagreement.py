@@ -143,10 +143,12 @@ def per_example(example: npt.ArrayLike, code: npt.ArrayLike, scale: Scale) -> Pe
     else:
         disagreement = _nominal(group, codes, sizes)
     consensus, share = _consensus(group, codes, sizes)
+    # Clipped apart from the rounding: numpy's stubs type the nested call as float16.
+    clipped = np.clip(disagreement, 0.0, 1.0)
     return PerExample(
         example=example_ids[starts],
         labels=sizes,
-        disagreement=np.round(np.clip(disagreement, 0.0, 1.0), DECIMALS),
+        disagreement=np.round(clipped, DECIMALS),
         consensus=consensus,
         consensus_share=np.round(share, DECIMALS),
     )

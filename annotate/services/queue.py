@@ -63,7 +63,8 @@ def work_items_create(*, project: Project) -> int:
             "WHERE e.project_id = %s AND NOT EXISTS (SELECT 1 FROM annotate_workitem w WHERE w.example_id = e.id)",
             [project.overlap, True, project.pk],
         )
-        return cursor.rowcount
+        inserted: int = cursor.rowcount
+        return inserted
 
 
 # The rules the queue's reads share ---------------------------------------------------------------------------
@@ -72,7 +73,9 @@ def work_items_create(*, project: Project) -> int:
 def seen(annotator: User | OuterRef, example: OuterRef | int, round_: OuterRef | F | int) -> QuerySet[Assignment]:
     """The assignments by which an annotator has *seen* an example: had it in this round, or ever skipped it.
     An example they have seen is never handed to them again, nor counted as one they could take."""
-    return Assignment.objects.filter(example_id=example, annotator=annotator).filter(
+    # django-stubs 5.2 checks a lookup's value against a union member by member and rejects the OuterRef
+    # (typeddjango/django-stubs#837, fixed in 6.x).
+    return Assignment.objects.filter(example_id=example, annotator=annotator).filter(  # type: ignore[misc]
         Q(round=round_) | Q(status=Assignment.Status.SKIPPED)
     )
 

@@ -27,7 +27,7 @@ def pretty_tool_calls(calls: Any) -> str:
     for call in calls:
         function = call.get("function") if isinstance(call, dict) else None
         arguments = function.get("arguments") if isinstance(function, dict) else None
-        if isinstance(arguments, str):
+        if isinstance(function, dict) and isinstance(arguments, str):
             try:
                 decoded = json.loads(arguments)
             except ValueError:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Hashable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlencode
 
 from django import forms
@@ -102,9 +102,13 @@ class QueueForm(forms.Form):
 
     def __init__(self, data: QueryDict, *, questions: list[Question], annotators: list[str], keys: list[str]):
         super().__init__(data)
-        self.fields["question"].choices = [(q.name, q.name) for q in questions]
-        self.fields["annotator"].choices = [("", "anyone"), *((name, name) for name in annotators)]
-        self.fields["key"].choices = [("", "any key"), *((key, key) for key in keys)]
+        self._choice_field("question").choices = [(q.name, q.name) for q in questions]
+        self._choice_field("annotator").choices = [("", "anyone"), *((name, name) for name in annotators)]
+        self._choice_field("key").choices = [("", "any key"), *((key, key) for key in keys)]
+
+    def _choice_field(self, name: str) -> forms.ChoiceField:
+        # self.fields holds copies of the fields declared above, typed only as Field; these are ChoiceFields.
+        return cast("forms.ChoiceField", self.fields[name])
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,9 @@ from config.middleware.responses import error_response
 SIGN_IN_VIEWS = frozenset({"login", "api:token"})
 UPLOAD_VIEWS = frozenset({"api:imports", "curation:import"})
 TOKEN_KEY = re.compile(r"\w{1,40}", re.ASCII)
+# Where the request's bounded stream is kept: in its environ, beside the server's own entries (Django replaces
+# request._stream once it has read the body, so that cannot be asked afterwards).
+BOUNDED_STREAM = "winnow.bounded_stream"
 
 
 @dataclass(frozen=True)
@@ -53,29 +56,29 @@ class RequestBodyTooLarge(RequestDataTooBig):
 
 
 class BoundedStream:
-    """The request's input stream, refusing to give more than ``limit`` bytes."""
+    """The request's input stream, refusing to give more than ``limit.bytes`` bytes."""
 
-    def __init__(self, stream: IO[bytes], limit: int):
+    def __init__(self, stream: IO[bytes], limit: Limit):
         self._stream, self.limit = stream, limit
         self.position = 0
         self.exceeded = False
 
     def _count(self, data: bytes) -> bytes:
         self.position += len(data)
-        if self.position > self.limit:
+        if self.position > self.limit.bytes:
             self.exceeded = True
-            raise RequestBodyTooLarge(f"request body over {self.limit} bytes")
+            raise RequestBodyTooLarge(f"request body over {self.limit.bytes} bytes")
         return data
 
     def read(self, size: int | None = -1, /) -> bytes:
         if size is None or size < 0:
             # One byte more than allowed is enough to know the body is too large, without reading all of it.
-            size = self.limit - self.position + 1
+            size = self.limit.bytes - self.position + 1
         return self._count(self._stream.read(size))
 
     def readline(self, size: int | None = -1, /) -> bytes:
         if size is None or size < 0:
-            size = self.limit - self.position + 1
+            size = self.limit.bytes - self.position + 1
         return self._count(self._stream.readline(size))
 
     def close(self) -> None:
@@ -139,13 +142,15 @@ class BodyLimitMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
-        bounded: BoundedStream | None = getattr(request, "_bounded_stream", None)
-        if bounded is not None and bounded.exceeded:
+        bounded = request.META.get(BOUNDED_STREAM)
+        if isinstance(bounded, BoundedStream) and bounded.exceeded:
             # Whatever the reader made of the exception (a 400 page, an error body), the answer is a 413.
-            return too_large(request, request._body_limit)  # type: ignore[attr-defined]
+            return too_large(request, bounded.limit)
         return response
 
-    def process_view(self, request: HttpRequest, view: Callable, args: Any, kwargs: Any) -> HttpResponse | None:
+    def process_view(
+        self, request: HttpRequest, view: Callable[..., HttpResponse], args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> HttpResponse | None:
         declared = declared_length(request)
         if declared is not None and declared <= settings.WINNOW_MAX_ANONYMOUS_BODY_BYTES:
             return None  # within every limit, and the server reads no more than the declared length
@@ -153,7 +158,8 @@ class BodyLimitMiddleware:
         limit = limit_for(request, match.view_name if match else "")
         if declared is not None and declared > limit.bytes:
             return too_large(request, limit)
-        request._bounded_stream = BoundedStream(request._stream, limit.bytes)  # type: ignore[attr-defined]
-        request._body_limit = limit  # type: ignore[attr-defined]
-        request._stream = request._bounded_stream  # type: ignore[attr-defined]
+        bounded = BoundedStream(request._stream, limit)
+        request.META[BOUNDED_STREAM] = bounded
+        # Django's stubs type the stream as BinaryIO; Django reads a body only through read() and readline().
+        request._stream = bounded  # type: ignore[assignment]
         return None
