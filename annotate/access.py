@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
@@ -53,6 +53,7 @@ __all__ = [
     "project_for_user",
     "role_in",
     "roles_in",
+    "signed_in",
 ]
 
 if TYPE_CHECKING:
@@ -110,6 +111,18 @@ class ProjectAccess:
 
 
 NO_SUCH_PROJECT = "No such project."
+SIGN_IN_FIRST = "Sign in first."
+
+
+def signed_in(user: AnyUser) -> User:
+    """The signed-in user, for a view that acts as them without a project access (which carries its own ``user``).
+
+    Such views already require sign-in (``@login_required``, ``IsAuthenticated``): an anonymous user here means a
+    view lost that guard, and is refused (403) rather than let through.
+    """
+    if not user.is_authenticated:
+        raise PermissionDenied(SIGN_IN_FIRST)
+    return user
 
 
 def role_in(user: AnyUser, project: Project) -> Role | None:
@@ -155,8 +168,7 @@ def project_access(
         raise Http404(missing)
     if not may(role):
         raise PermissionDenied(f"This needs the {may.needs} role in project {project.name!r} (to {may.doc}).")
-    # Only a signed-in user gets this far, and the project's users are Django's User model.
-    return ProjectAccess(project=project, role=role, user=cast("User", user))
+    return ProjectAccess(project=project, role=role, user=user)
 
 
 NEEDS = {Role.ANNOTATOR: may_annotate, Role.REVIEWER: may_review, Role.MANAGER: may_manage}

@@ -5,6 +5,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
+from annotate.access import signed_in
 from annotate.models import Example, Guideline, Membership, Project, Question
 from annotate.services import guideline_add
 
@@ -51,14 +52,14 @@ class GuidelineAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request: HttpRequest, obj: Guideline | None = None) -> list[str]:
         return ["project", "version", "text", "created_by", "created_at"] if obj else []
 
-    def get_fields(self, request: HttpRequest, obj: Guideline | None = None) -> list[str]:
-        return ["project", "version", "text", "created_by", "created_at"] if obj else ["project", "text"]
+    def get_fields(self, request: HttpRequest, obj: Guideline | None = None) -> tuple[str, ...]:
+        return ("project", "version", "text", "created_by", "created_at") if obj else ("project", "text")
 
     def has_change_permission(self, request: HttpRequest, obj: Guideline | None = None) -> bool:
         return False
 
     def save_model(self, request: HttpRequest, obj: Guideline, form: Any, change: bool) -> None:
-        saved = guideline_add(project=obj.project, text=obj.text, created_by=request.user)
+        saved = guideline_add(project=obj.project, text=obj.text, created_by=signed_in(request.user))
         obj.pk, obj.version = saved.pk, saved.version
         obj.created_by, obj.created_at = saved.created_by, saved.created_at
         obj._state.adding = False

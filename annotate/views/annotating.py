@@ -25,7 +25,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from annotate import forms
-from annotate.access import project_for_user
+from annotate.access import ProjectAccess, project_access
 from annotate.answers import AnswerError, check_display_order
 from annotate.counts import annotations_of, assigned_to, examples_of
 from annotate.markdown import render_markdown
@@ -79,7 +79,7 @@ def _order_shown(request: HttpRequest, example: Example, seed: str) -> list[int]
 
 def _workspace(
     request: HttpRequest,
-    project: Project,
+    access: ProjectAccess,
     example: Example,
     order: list[int] | None,
     values: dict[str, Any],
@@ -90,6 +90,7 @@ def _workspace(
     error: ServiceError | None = None,
 ) -> dict[str, Any]:
     """What the example-and-form part of the annotate and edit pages needs."""
+    project = access.project
     specs = _specs(project)
     guideline = project.current_guideline()
     fields = forms.build_fields(specs, example.content, order, values, error)
@@ -104,7 +105,7 @@ def _workspace(
         "error_question": error.field if error and error.field in {f.name for f in fields} else None,
         "guideline": guideline,
         "guideline_html": render_markdown(guideline.text) if guideline else "",
-        "progress": _progress(project, request.user),
+        "progress": _progress(project, access.user),
         "action": action,
         "started_at": request.POST.get("started_at") or timezone.now().isoformat(),
         "display_order": ",".join(str(index) for index in order) if order else "",
@@ -118,7 +119,7 @@ def _workspace(
 
 def _submit(
     request: HttpRequest,
-    project: Project,
+    access: ProjectAccess,
     example: Example,
     *,
     done_url: str,
@@ -127,14 +128,14 @@ def _submit(
     failed: Callable[[ServiceError, dict[str, Any]], HttpResponse],
 ) -> HttpResponse:
     """Read the form, submit it through the service, and answer in JSON (the page's script) or HTML (a plain POST)."""
-    specs = _specs(project)
+    specs = _specs(access.project)
     values = forms.form_values(specs, request.POST, example.content)
     try:
         answers = forms.answers_from(specs, values)
         timing = forms.timing_from(request.POST)
         annotation_submit(
-            project=project,
-            annotator=request.user,
+            project=access.project,
+            annotator=access.user,
             example_id=example.pk,
             answers=answers,
             duration_ms=timing.duration_ms,
@@ -142,7 +143,7 @@ def _submit(
             display_order=forms.display_order_from(request.POST),
         )
     except NotAssigned:
-        return _refused(request, project, refused_message)
+        return _refused(request, access.project, refused_message)
     except ServiceError as exc:
         question = exc.field if exc.field in values else None
         if _wants_json(request):
@@ -171,19 +172,20 @@ def _refused(request: HttpRequest, project: Project, message: str) -> HttpRespon
 @never_cache
 @require_GET
 def annotate(request: HttpRequest, project_id: int) -> HttpResponse:
-    project = project_for_user(request.user, project_id)
-    assignment = next_assignment(project=project, annotator=request.user)
+    access = project_access(request.user, project_id)
+    project = access.project
+    assignment = next_assignment(project=project, annotator=access.user)
     if assignment is None:
-        context = {"project": project, "example": None, "progress": _progress(project, request.user)}
+        context = {"project": project, "example": None, "progress": _progress(project, access.user)}
         return render(request, "annotate/annotate.html", context)
     example = assignment.example
     order = forms.display_order_for(f"assignment-{assignment.pk}", example.content)
-    return _annotate_page(request, project, example, order, {})
+    return _annotate_page(request, access, example, order, {})
 
 
 def _annotate_page(
     request: HttpRequest,
-    project: Project,
+    access: ProjectAccess,
     example: Example,
     order: list[int] | None,
     values: dict[str, Any],
@@ -191,9 +193,10 @@ def _annotate_page(
     status: int = 200,
 ) -> HttpResponse:
     """The annotate page for an example the annotator holds: fresh, or again with the answers a submit refused."""
+    project = access.project
     context = _workspace(
         request,
-        project,
+        access,
         example,
         order,
         values,
@@ -208,18 +211,19 @@ def _annotate_page(
 @login_required
 @require_POST
 def annotate_submit(request: HttpRequest, project_id: int, example_id: int) -> HttpResponse:
-    project = project_for_user(request.user, project_id)
+    access = project_access(request.user, project_id)
+    project = access.project
     example = Example.objects.for_project(project).filter(pk=example_id).first()
     if example is None:
         return _refused(request, project, NOT_YOURS)
 
     def failed(error: ServiceError, values: dict[str, Any]) -> HttpResponse:
         order = _order_shown(request, example, f"example-{example.pk}")
-        return _annotate_page(request, project, example, order, values, error=error, status=400)
+        return _annotate_page(request, access, example, order, values, error=error, status=400)
 
     return _submit(
         request,
-        project,
+        access,
         example,
         done_url=reverse("annotate:annotate", args=[project.pk]),
         done_message=f"Saved your answers to {example.external_id}.",
@@ -231,9 +235,10 @@ def annotate_submit(request: HttpRequest, project_id: int, example_id: int) -> H
 @login_required
 @require_POST
 def annotate_skip(request: HttpRequest, project_id: int, example_id: int) -> HttpResponse:
-    project = project_for_user(request.user, project_id)
+    access = project_access(request.user, project_id)
+    project = access.project
     try:
-        skip(project=project, annotator=request.user, example_id=example_id)
+        skip(project=project, annotator=access.user, example_id=example_id)
     except NotAssigned:
         messages.warning(request, "That example was no longer assigned to you, so there was nothing to skip.")
     else:
@@ -244,25 +249,29 @@ def annotate_skip(request: HttpRequest, project_id: int, example_id: int) -> Htt
 def _preview(content: dict[str, Any]) -> str:
     """A line of the example to recognise it by in a list."""
     for key in ("prompt", "text"):
-        if isinstance(content.get(key), str):
-            return content[key]
+        text = content.get(key)
+        if isinstance(text, str):
+            return text
     messages_ = content.get("messages")
     if isinstance(messages_, list):
         for message in messages_:
-            if isinstance(message, dict) and message.get("role") == "user" and isinstance(message.get("content"), str):
-                return message["content"]
+            if isinstance(message, dict) and message.get("role") == "user":
+                text = message.get("content")
+                if isinstance(text, str):
+                    return text
     return ""
 
 
 @login_required
 @require_GET
 def my_annotations(request: HttpRequest, project_id: int) -> HttpResponse:
-    project = project_for_user(request.user, project_id)
+    access = project_access(request.user, project_id)
+    project, user = access.project, access.user
     # The same rule the service applies to a submitted change.
-    editable = answerable().filter(example_id=OuterRef("example_id"), annotator=request.user)
+    editable = answerable().filter(example_id=OuterRef("example_id"), annotator=user)
     annotations = (
         Annotation.objects.for_project(project)
-        .filter(annotator=request.user)
+        .filter(annotator=user)
         .select_related("example")
         .annotate(editable=Exists(editable), edits=Count("revisions"))
         .order_by("-submitted_at", "-id")
@@ -282,7 +291,7 @@ def my_annotations(request: HttpRequest, project_id: int) -> HttpResponse:
         "page": page,
         "rows": rows,
         "page_range": page.paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1),
-        "progress": _progress(project, request.user),
+        "progress": _progress(project, user),
     }
     return render(request, "annotate/my_annotations.html", context)
 
@@ -291,9 +300,10 @@ def my_annotations(request: HttpRequest, project_id: int) -> HttpResponse:
 @never_cache
 @require_http_methods(["GET", "POST"])
 def annotation_edit(request: HttpRequest, project_id: int, annotation_id: int) -> HttpResponse:
-    project = project_for_user(request.user, project_id)
+    access = project_access(request.user, project_id)
+    project = access.project
     annotation = get_object_or_404(
-        Annotation.objects.for_project(project).filter(annotator=request.user).select_related("example"),
+        Annotation.objects.for_project(project).filter(annotator=access.user).select_related("example"),
         pk=annotation_id,
     )
     example = annotation.example
@@ -308,7 +318,7 @@ def annotation_edit(request: HttpRequest, project_id: int, annotation_id: int) -
     def page(values: dict[str, Any], error: ServiceError | None = None, status: int = 200) -> HttpResponse:
         context = _workspace(
             request,
-            project,
+            access,
             example,
             order,
             values,
@@ -332,7 +342,7 @@ def annotation_edit(request: HttpRequest, project_id: int, annotation_id: int) -
     if request.method == "POST":
         return _submit(
             request,
-            project,
+            access,
             example,
             done_url=reverse("annotate:my_annotations", args=[project.pk]),
             done_message=f"Updated your answers to {example.external_id}; the earlier ones are kept in its history.",

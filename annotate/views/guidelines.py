@@ -29,7 +29,8 @@ class GuidelineForm(forms.Form):
 
     def clean_text(self) -> str:
         # Browsers post textareas with CRLF; stored versions use LF so that diffs show real changes only.
-        return self.cleaned_data["text"].replace("\r\n", "\n").replace("\r", "\n")
+        text: str = self.cleaned_data["text"]
+        return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 @login_required
@@ -43,7 +44,7 @@ def guideline_edit(request: HttpRequest, project_id: int) -> HttpResponse:
         if current is not None and text == current.text:
             messages.info(request, f"No changes: the guideline stays at version {current.version}.")
             return redirect("annotate:guideline_versions", project_id=project.pk)
-        guideline = guideline_add(project=project, text=text, created_by=request.user)
+        guideline = guideline_add(project=project, text=text, created_by=access.user)
         messages.success(request, f"Saved the guideline as version {guideline.version}.")
         return redirect(f"{reverse('annotate:guideline_versions', args=[project.pk])}?version={guideline.version}")
     context = {"project": project, "access": access, "form": form, "current": current}
@@ -54,7 +55,7 @@ def diff_lines(before: str, after: str) -> list[tuple[str, str]]:
     """A unified diff of two guideline texts as (kind, line): kind is add, remove, same or hunk."""
     kinds = {"+": "add", "-": "remove", " ": "same", "@": "hunk"}
     lines = difflib.unified_diff(before.splitlines(), after.splitlines(), lineterm="", n=3)
-    shown_lines = []
+    shown_lines: list[tuple[str, str]] = []
     for line in lines:
         if line.startswith(("---", "+++")) and not shown_lines:
             continue  # the file header; there are no file names here

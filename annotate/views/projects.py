@@ -52,7 +52,7 @@ def project_detail(request: HttpRequest, project_id: int) -> HttpResponse:
         "guideline": guideline,
         "guideline_html": render_markdown(guideline.text) if guideline else "",
         "questions": project.questions.all(),
-        "counts": counts_for(project, request.user, access.role),
+        "counts": counts_for(project, access.user, access.role),
         # Who else annotates is for reviewers and managers to see, as in the API.
         "memberships": (
             project.memberships.select_related("user").order_by("user__username") if access.may_see_members else None

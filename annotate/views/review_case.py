@@ -78,7 +78,7 @@ def resolve(
             example_id=example.pk,
             question_name=question.name,
             value=value,
-            reviewer=request.user,
+            reviewer=access.user,
             note=note,
         )
         return f"Resolved {example.external_id}: {question.name} = {shown(question, resolution.value)} ({source})."

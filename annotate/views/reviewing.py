@@ -130,7 +130,7 @@ def consensus(request: HttpRequest, project_id: int) -> HttpResponse:
                 question_name=params.question.name,
                 method=method or "",
                 threshold=threshold,
-                reviewer=request.user,
+                reviewer=access.user,
             )
         except ServiceError as exc:
             messages.error(request, f"Nothing was resolved: {exc.message}.")

@@ -17,6 +17,7 @@ from annotate import access
 from annotate.models import Annotation
 from annotate.services.annotations import annotation_submit
 from annotate.services.queue import next_assignment, skip
+from api.pagination import NewestFirst
 from api.serializers_annotating import (
     AnnotationDetailSerializer,
     AnnotationFilterSerializer,
@@ -37,8 +38,9 @@ class NextView(APIView):
 
     @extend_schema(responses={200: NextSerializer, 204: OpenApiResponse(description="Nothing left for you.")})
     def get(self, request: Request, project_id: int) -> Response:
-        project = access.project_access(request.user, project_id, may=access.may_annotate).project
-        assignment = next_assignment(project=project, annotator=request.user)
+        project_access = access.project_access(request.user, project_id, may=access.may_annotate)
+        project = project_access.project
+        assignment = next_assignment(project=project, annotator=project_access.user)
         if assignment is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
         body = {
@@ -53,6 +55,7 @@ class AnnotationListView(generics.ListAPIView):
     """Annotations of the project, newest first. Annotators see only their own, whatever ``annotator`` says."""
 
     serializer_class = AnnotationSerializer
+    pagination_class = NewestFirst
 
     @extend_schema(
         parameters=[
@@ -69,7 +72,7 @@ class AnnotationListView(generics.ListAPIView):
         query.is_valid(raise_exception=True)
         annotations = (
             Annotation.objects.for_project(project_access.project)
-            .visible_to(self.request.user, project_access.role)
+            .visible_to(project_access.user, project_access.role)
             .select_related("annotator")
         )
         if "example" in query.validated_data:
@@ -77,10 +80,6 @@ class AnnotationListView(generics.ListAPIView):
         if "annotator" in query.validated_data:
             annotations = annotations.filter(annotator__username=query.validated_data["annotator"])
         return annotations
-
-    def paginate_queryset(self, queryset: QuerySet[Annotation]) -> list[Annotation] | None:
-        self.paginator.ordering = "-id"  # type: ignore[union-attr]
-        return super().paginate_queryset(queryset)
 
     @extend_schema(
         request=AnnotationSubmitSerializer,
@@ -91,13 +90,13 @@ class AnnotationListView(generics.ListAPIView):
         ),
     )
     def post(self, request: Request, project_id: int) -> Response:
-        project = access.project_access(request.user, project_id, may=access.may_annotate).project
+        project_access = access.project_access(request.user, project_id, may=access.may_annotate)
         body = AnnotationSubmitSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
         annotation = annotation_submit(
-            project=project,
-            annotator=request.user,
+            project=project_access.project,
+            annotator=project_access.user,
             example_id=data["example"],
             answers=data["answers"],
             duration_ms=data.get("duration_ms"),
@@ -117,7 +116,7 @@ class AnnotationDetailView(APIView):
         project_access = access.access_to_object(request.user, project_id, missing=NO_SUCH_ANNOTATION)
         annotation = (
             Annotation.objects.for_project(project_access.project)
-            .visible_to(request.user, project_access.role)
+            .visible_to(project_access.user, project_access.role)
             .select_related("annotator")
             .prefetch_related("revisions")
             .filter(pk=annotation_id)
@@ -133,8 +132,8 @@ class SkipView(APIView):
 
     @extend_schema(request=ExampleRefSerializer, responses={204: None, 403: NOT_ASSIGNED})
     def post(self, request: Request, project_id: int) -> Response:
-        project = access.project_access(request.user, project_id, may=access.may_annotate).project
+        project_access = access.project_access(request.user, project_id, may=access.may_annotate)
         body = ExampleRefSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        skip(project=project, annotator=request.user, example_id=body.validated_data["example"])
+        skip(project=project_access.project, annotator=project_access.user, example_id=body.validated_data["example"])
         return Response(status=status.HTTP_204_NO_CONTENT)

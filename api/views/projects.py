@@ -13,7 +13,8 @@ from rest_framework.views import APIView
 
 from annotate import access, services
 from annotate.counts import with_counts
-from annotate.models import Guideline, Project
+from annotate.models import Guideline, Membership, Project, Role
+from api.pagination import LatestVersionFirst
 from api.serializers import (
     GuidelineSerializer,
     MemberSerializer,
@@ -39,9 +40,12 @@ def with_summary(projects: QuerySet[Project], user: User) -> QuerySet[Project]:
     ).prefetch_related("questions")
 
 
-def project_response(request: Request, project: Project, status_code: int = status.HTTP_200_OK) -> Response:
-    loaded = with_summary(Project.objects.filter(pk=project.pk), request.user).get()
-    context = {"roles": {project.pk: access.role_in(request.user, project)}}
+def project_response(
+    project: Project, user: User, role: Role | None, status_code: int = status.HTTP_200_OK
+) -> Response:
+    """The project as ``user`` sees it, whose role in it is ``role``."""
+    loaded = with_summary(Project.objects.filter(pk=project.pk), user).get()
+    context = {"roles": {project.pk: role}}
     return Response(ProjectSerializer(loaded, context=context).data, status=status_code)
 
 
@@ -49,7 +53,8 @@ class ProjectListView(generics.ListAPIView):
     serializer_class = ProjectSerializer
 
     def get_queryset(self) -> QuerySet[Project]:
-        return with_summary(Project.objects.visible_to(self.request.user), self.request.user)
+        user = access.signed_in(self.request.user)
+        return with_summary(Project.objects.visible_to(user), user)
 
     def list(self, request: Request, *args: object, **kwargs: object) -> Response:
         page = self.paginate_queryset(self.get_queryset()) or []
@@ -62,30 +67,31 @@ class ProjectListView(generics.ListAPIView):
         body = ProjectWriteSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
+        user = access.signed_in(request.user)
         project = services.project_create(
             name=data["name"],
             description=data["description"],
             overlap=data["overlap"],
             guideline_text=data["guideline"],
             questions=data["questions"],
-            created_by=request.user,
+            created_by=user,
         )
-        return project_response(request, project, status.HTTP_201_CREATED)
+        return project_response(project, user, access.role_in(user, project), status.HTTP_201_CREATED)
 
 
 class ProjectDetailView(APIView):
     @extend_schema(responses=ProjectSerializer)
     def get(self, request: Request, project_id: int) -> Response:
-        project = access.project_access(request.user, project_id, may=access.may_annotate).project
-        return project_response(request, project)
+        project_access = access.project_access(request.user, project_id, may=access.may_annotate)
+        return project_response(project_access.project, project_access.user, project_access.role)
 
     @extend_schema(request=ProjectUpdateSerializer, responses=ProjectSerializer)
     def patch(self, request: Request, project_id: int) -> Response:
-        project = access.project_access(request.user, project_id, may=access.may_manage).project
+        project_access = access.project_access(request.user, project_id, may=access.may_manage)
         body = ProjectUpdateSerializer(data=request.data, partial=True)
         body.is_valid(raise_exception=True)
-        services.project_update(project=project, **body.validated_data)
-        return project_response(request, project)
+        services.project_update(project=project_access.project, **body.validated_data)
+        return project_response(project_access.project, project_access.user, project_access.role)
 
     @extend_schema(responses={204: None})
     def delete(self, request: Request, project_id: int) -> Response:
@@ -113,32 +119,32 @@ class QuestionsView(APIView):
 
 class GuidelineListView(generics.ListAPIView):
     serializer_class = GuidelineSerializer
+    pagination_class = LatestVersionFirst
 
     def get_queryset(self) -> QuerySet[Guideline]:
         """Every version for reviewers and managers; annotators work from the current version only."""
         project_access = access.project_access(self.request.user, self.kwargs["project_id"])
         versions = project_access.project.guidelines.select_related("created_by").order_by("-version")
         if not access.may_see_guideline_history(project_access.role):
-            return versions.filter(version=project_access.project.current_guideline_version())
+            current = project_access.project.current_guideline_version()
+            return versions.none() if current is None else versions.filter(version=current)
         return versions
-
-    def paginate_queryset(self, queryset: QuerySet[Guideline]) -> list[Guideline] | None:
-        self.paginator.ordering = "-version"  # type: ignore[union-attr]
-        return super().paginate_queryset(queryset)
 
     @extend_schema(request=GuidelineSerializer, responses={201: GuidelineSerializer})
     def post(self, request: Request, project_id: int) -> Response:
-        project = access.project_access(request.user, project_id, may=access.may_manage).project
+        project_access = access.project_access(request.user, project_id, may=access.may_manage)
         body = GuidelineSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        guideline = services.guideline_add(project=project, text=body.validated_data["text"], created_by=request.user)
+        guideline = services.guideline_add(
+            project=project_access.project, text=body.validated_data["text"], created_by=project_access.user
+        )
         return Response(GuidelineSerializer(guideline).data, status=status.HTTP_201_CREATED)
 
 
 class MemberListView(generics.ListAPIView):
     serializer_class = MemberSerializer
 
-    def get_queryset(self) -> QuerySet:
+    def get_queryset(self) -> QuerySet[Membership]:
         project_id = self.kwargs["project_id"]
         project = access.project_access(self.request.user, project_id, may=access.may_see_members).project
         return project.memberships.select_related("user")

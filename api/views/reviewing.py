@@ -35,8 +35,8 @@ METADATA_PREFIX = "metadata."
 
 def metadata_filter(request: Request) -> dict[str, str]:
     """``metadata.<key>=<value>`` query parameters as {key: value}."""
-    wanted = {}
-    for name, value in request.query_params.items():
+    wanted: dict[str, str] = {}
+    for name, value in query_params(request).items():
         if not name.startswith(METADATA_PREFIX):
             continue
         key = name[len(METADATA_PREFIX) :]
@@ -112,16 +112,16 @@ class ResolutionListView(generics.ListAPIView):
 
     @extend_schema(request=ResolutionSetSerializer, responses={201: ResolutionSerializer})
     def post(self, request: Request, project_id: int) -> Response:
-        project = access.project_access(request.user, project_id, may=access.may_review).project
+        project_access = access.project_access(request.user, project_id, may=access.may_review)
         body = ResolutionSetSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
         resolution = resolution_set(
-            project=project,
+            project=project_access.project,
             example_id=data["example"],
             question_name=data["question"],
             value=data["value"],
-            reviewer=request.user,
+            reviewer=project_access.user,
             note=data["note"],
         )
         return Response(ResolutionSerializer(resolution).data, status=status.HTTP_201_CREATED)
@@ -132,16 +132,16 @@ class ConsensusView(APIView):
 
     @extend_schema(request=ConsensusSerializer, responses=ResolvedCountSerializer)
     def post(self, request: Request, project_id: int) -> Response:
-        project = access.project_access(request.user, project_id, may=access.may_review).project
+        project_access = access.project_access(request.user, project_id, may=access.may_review)
         body = ConsensusSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
         resolved = resolutions_from_consensus(
-            project=project,
+            project=project_access.project,
             question_name=data["question"],
             method=data["method"],
             threshold=data["threshold"],
-            reviewer=request.user,
+            reviewer=project_access.user,
         )
         return Response({"resolved": resolved})
 
