@@ -84,13 +84,24 @@ class IdBlocks:
         self.count = 0
 
     def take(self) -> int:
+        used = self.used[-1] if self.used else None
+        # The common case: the next id of the range being used.
+        if used is not None and self._free and self._free[-1][0] == used[1] + 1:
+            first, last = self._free[-1]
+            if first < last:
+                self._free[-1] = (first + 1, last)
+            else:
+                self._free.pop()
+            used[1] = first
+            self.count += 1
+            return first
         if not self._free:
             self._free = self.reserve(self.block)[::-1]
         first, last = self._free.pop()
         if first < last:
             self._free.append((first + 1, last))
-        if self.used and self.used[-1][1] == first - 1:
-            self.used[-1][1] = first
+        if used is not None and used[1] == first - 1:
+            used[1] = first
         else:
             self.used.append([first, first])
         self.count += 1
@@ -99,6 +110,16 @@ class IdBlocks:
     @property
     def ranges(self) -> list[tuple[int, int]]:
         return [(first, last) for first, last in self.used]
+
+    def ranges_from(self, index: int) -> list[tuple[int, int]]:
+        """The ids of the rows written from row ``index`` (counting from 0) on."""
+        ranges, before = [], 0
+        for first, last in self.used:
+            size = last - first + 1
+            if before + size > index:
+                ranges.append((first + max(0, index - before), last))
+            before += size
+        return ranges
 
     def position(self, example_id: int) -> int:
         """Which row (counting from 0, in the order written) got this id."""
@@ -111,40 +132,68 @@ class IdBlocks:
 class CopyStream:
     """A file-like object that psycopg2's ``copy_expert`` reads binary COPY data from, pulled from rows.
 
-    Every row is drawn (so validation sees the whole file), but once ``keep_writing()`` turns false no more rows
-    are sent: the import is going to be rolled back, and the server need not store what will be thrown away.
-    An exception raised while drawing rows is kept in ``error``: psycopg2 reports it only as a failed COPY.
+    With ``chunk`` (bytes), one COPY ends once that much has been sent, and ``next_chunk()`` lets the next COPY
+    carry on from the same rows, until ``done``. Every row is drawn (so validation sees the whole file), but once
+    ``keep_writing()`` turns false no more rows are sent: the import is going to be rolled back, and the server
+    need not store what will be thrown away. An exception raised while drawing rows is kept in ``error``:
+    psycopg2 reports it only as a failed COPY.
     """
 
-    def __init__(self, project_id: int, rows: Iterator[Row], keep_writing: Callable[[], bool], ids: IdBlocks):
+    def __init__(
+        self,
+        project_id: int,
+        rows: Iterator[Row],
+        keep_writing: Callable[[], bool],
+        ids: IdBlocks,
+        chunk: int | None = None,
+    ):
         self.project_id, self.rows, self.keep_writing, self.ids = project_id, rows, keep_writing, ids
+        self.chunk = chunk
         self.sent = 0
+        self.done = False
         self.error: BaseException | None = None
         self._started = self._ended = False
+        self._chunk_bytes = 0
+
+    def next_chunk(self) -> None:
+        self._started = self._ended = False
+        self._chunk_bytes = 0
+
+    def drain(self) -> None:
+        """Draw the rows left without sending them."""
+        for _ in self.rows:
+            pass
+        self.done = True
 
     def read(self, size: int = 65536) -> bytes:
-        chunk: list[bytes] = []
+        if self._ended:
+            return b""
+        parts: list[bytes] = []
         if not self._started:
-            chunk.append(COPY_HEADER)
+            parts.append(COPY_HEADER)
             self._started = True
         length = 0
         try:
-            for row in self.rows:
+            while self.chunk is None or self._chunk_bytes < self.chunk:
+                row = next(self.rows, None)
+                if row is None:
+                    self.done = True
+                    break
                 if not self.keep_writing():
                     continue
                 data = binary_row(self.ids.take(), self.project_id, row)
-                chunk.append(data)
+                parts.append(data)
                 length += len(data)
+                self._chunk_bytes += len(data)
                 self.sent += 1
                 if length >= size:
-                    return b"".join(chunk)
+                    return b"".join(parts)
         except BaseException as exc:
             self.error = exc
             raise
-        if not self._ended:
-            chunk.append(COPY_TRAILER)
-            self._ended = True
-        return b"".join(chunk)
+        parts.append(COPY_TRAILER)
+        self._ended = True
+        return b"".join(parts)
 
     readline = read
 

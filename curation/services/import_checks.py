@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import re
 import tempfile
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -26,6 +27,7 @@ from curation.models import Job
 NUL_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
 # Shapes whose content holds only strings (records.py checks them), so only their metadata can nest or hold numbers.
 STRING_SHAPES = {"text", "instruction", "candidates"}
+EXPONENT = re.compile(rb"[0-9]e[0-9]")  # how orjson writes floats of 1e16 and more
 PROGRESS_EVERY = 0.5  # seconds between progress reports (each is a database write, and a cancellation check)
 
 
@@ -74,7 +76,11 @@ def entry(number: int, line: int | None, reason: str) -> dict[str, Any]:
 
 class Reporter:
     """Publishes the job's stage and progress, at most every ``PROGRESS_EVERY`` seconds, and notices when the job
-    is no longer this worker's to run (cancelled or reaped): each report is also that check."""
+    is no longer this worker's to run (cancelled or reaped): each report is also that check.
+
+    Thread-safe: on PostgreSQL the file is read in a thread (curation/services/prefetch.py) while the job's own
+    thread moves through the other stages; the reader's progress is published only while reading is the stage.
+    """
 
     def __init__(self, job: Job):
         self.job = job
@@ -82,28 +88,47 @@ class Reporter:
         self.unit = "records"
         self.started = self.last = time.monotonic()
         self.seconds: dict[str, float] = {}
+        self.where: dict[str, tuple[int, int | None, str]] = {}  # each stage's last progress
+        self._lock = threading.RLock()
 
     def stage(self, name: str, *, total: int | None, unit: str = "records", done: int = 0) -> None:
-        now = time.monotonic()
-        if self.name:
-            self.seconds[self.name] = round(self.seconds.get(self.name, 0) + now - self.started, 3)
-        self.name, self.unit, self.started = name, unit, now
-        self.update(done, total, force=True)
+        with self._lock:
+            now = time.monotonic()
+            if self.name:
+                self.seconds[self.name] = round(self.seconds.get(self.name, 0) + now - self.started, 3)
+            self.name, self.unit, self.started = name, unit, now
+            self.update(done, total, force=True)
+
+    def resume(self, name: str) -> None:
+        """Go back to an earlier stage where it was (the import reads and queues by turns)."""
+        done, total, unit = self.where.get(name, (0, None, "records"))
+        self.stage(name, done=done, total=total, unit=unit)
+
+    def progress(self, stage: str, done: int, total: int | None) -> None:
+        """Progress of ``stage``, published if that is the stage the job is in."""
+        with self._lock:
+            if stage != self.name:
+                self.where[stage] = (done, total, self.where.get(stage, (0, None, self.unit))[2])
+                return
+            self.update(done, total)
 
     def update(self, done: int, total: int | None, *, force: bool = False) -> None:
-        now = time.monotonic()
-        if not force and now - self.last < PROGRESS_EVERY:
-            return
-        self.last = now
-        if not self.job.report_progress(done=done, total=total, stage=self.name, unit=self.unit):
-            raise JobInterrupted(f"job {self.job.pk} was cancelled or handed to another worker")
+        with self._lock:
+            self.where[self.name] = (done, total, self.unit)
+            now = time.monotonic()
+            if not force and now - self.last < PROGRESS_EVERY:
+                return
+            self.last = now
+            if not self.job.report_progress(done=done, total=total, stage=self.name, unit=self.unit):
+                raise JobInterrupted(f"job {self.job.pk} was cancelled or handed to another worker")
 
     def finish(self) -> dict[str, float]:
         """Seconds spent in each stage. Writes nothing: the caller may hold the job's row locked."""
-        if self.name:
-            self.seconds[self.name] = round(self.seconds.get(self.name, 0) + time.monotonic() - self.started, 3)
-            self.name = ""
-        return self.seconds
+        with self._lock:
+            if self.name:
+                self.seconds[self.name] = round(self.seconds.get(self.name, 0) + time.monotonic() - self.started, 3)
+                self.name = ""
+            return self.seconds
 
 
 class IdLog:
@@ -117,8 +142,10 @@ class IdLog:
         )
 
     def add(self, number: int, line: int | None, generated: bool, external_id: str) -> None:
-        line_text = "\\N" if line is None else str(line)
-        self.file.write(f"{number}\t{line_text}\t{'t' if generated else 'f'}\t{copy_text(external_id)}\n".encode())
+        if "\\" in external_id or "\t" in external_id or "\n" in external_id or "\r" in external_id:
+            external_id = copy_text(external_id)
+        line_text = "\\N" if line is None else line
+        self.file.write(f"{number}\t{line_text}\t{'t' if generated else 'f'}\t{external_id}\n".encode())
 
     def close(self) -> None:
         self.file.close()
@@ -139,15 +166,24 @@ def _holds_nul(data: bytes) -> bool:
     return b"\\u0000" in data and NUL_ESCAPE.search(data) is not None
 
 
-def _value_problem(raw: RawRecord, record: CanonicalRecord, depth: int) -> str | None:
-    """What the record's shape does not check: nesting, and integers orjson rounded (JSON Lines only)."""
+def _value_problem(
+    raw: RawRecord, record: CanonicalRecord, content_json: bytes, metadata_json: bytes, depth: int
+) -> str | None:
+    """What the record's shape does not check: nesting, and integers orjson rounded (JSON Lines only).
+
+    Cheap tests of the JSON text come first, so the common record is never walked: it cannot nest deeper than it
+    has brackets, and a rounded integer is written as a float with an exponent (1.8446744073709552e19).
+    """
     free_form = record.shape not in STRING_SHAPES and not isinstance(record.content.get("chosen"), str)
-    for part in (record.metadata, record.content) if free_form else (record.metadata,):
-        deep, suspect = values.scan(part, limit=depth)
-        if deep:
+    parts = [(record.metadata, metadata_json)]
+    if free_form:
+        parts.append((record.content, content_json))
+    for value, text in parts:
+        if text.count(b"{") + text.count(b"[") > depth and values.scan(value, limit=depth)[0]:
             return values.too_deep(depth)
-        if suspect and raw.raw is not None:
-            return values.rounded_integer(raw.raw)
+        suspect = raw.raw is not None and EXPONENT.search(text) and values.scan(value, limit=depth)[1]
+        if suspect and (problem := values.rounded_integer(raw.raw)):  # type: ignore[arg-type]
+            return problem
     return None
 
 
@@ -166,12 +202,12 @@ def _check(raw: RawRecord, job_pk: int, limits: Limits) -> tuple[CanonicalRecord
         return too_large(size, limits.record_bytes)
     if _holds_nul(content_json) or _holds_nul(metadata_json):
         return "holds a NUL character (\\u0000), which cannot be stored; remove it"
-    if problem := _value_problem(raw, record, limits.depth):
+    if problem := _value_problem(raw, record, content_json, metadata_json, limits.depth):
         return problem
     external_id = record.external_id
     if external_id is not None and "\x00" in external_id:
         return "'id' holds a NUL character; remove it"
-    if external_id is not None and values.problem(external_id, limit=1):
+    if external_id is not None and not external_id.isascii() and values.problem(external_id, limit=1):
         return f"'id' {values.UNPAIRED_SURROGATE}"
     row = Row(
         external_id if external_id is not None else f"j{job_pk}-{raw.number}",
@@ -189,7 +225,7 @@ def good_rows(
     import_limits = limits()
 
     def reading(done: int, total: int) -> None:
-        reporter.update(done, total)
+        reporter.progress("reading", done, total)
 
     try:
         for raw in read_records(path, job.params["filename"], limits=import_limits, progress=reading):

@@ -13,6 +13,7 @@ SQLite (embedded): the records wait in a spool file until all have passed, then 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,13 +24,19 @@ from django.db import IntegrityError, connection, connections, transaction
 from annotate.models import Example
 from annotate.services.queue import work_items_create
 from curation.importing.readers import format_for
-from curation.importing.spool import COPY_SQL, CopyStream, IdBlocks, Spool
+from curation.importing.spool import COPY_SQL, CopyStream, IdBlocks, Row, Spool
 from curation.models import Job
 from curation.services.import_checks import IdLog, JobInterrupted, Problems, Reporter, Tally, good_rows
 from curation.services.import_ids import id_problems
+from curation.services.prefetch import Prefetch
 
 logger = logging.getLogger(__name__)
-QUEUE_CHUNK = 250_000  # work items made per statement, so the queueing stage shows progress
+# Rows per COPY statement, in bytes of COPY data: about half of PostgreSQL's default shared_buffers, so that
+# the chunk is still in memory when its queue entries' foreign keys are checked.
+COPY_CHUNK = 64 << 20
+# Records checked ahead of the COPY, while the database finishes a chunk: about what one chunk's queue entries
+# take to write (some 40 MB of rows).
+READ_AHEAD = 20_000
 RESERVE_SQL = """
 SELECT MIN(v), MAX(v) FROM (
     SELECT v, v - ROW_NUMBER() OVER (ORDER BY v) AS run
@@ -80,39 +87,6 @@ def _plan_defaults(cursor: Any, knobs: tuple[str, ...]) -> None:
         cursor.execute(f"SET LOCAL {knob} TO DEFAULT")
 
 
-def _kept_ranges(ranges: list[tuple[int, int]], removed: list[int]) -> list[tuple[int, int]]:
-    """``ranges`` without the (sorted) ids in ``removed``."""
-    kept: list[tuple[int, int]] = []
-    index = 0
-    for first, last in ranges:
-        start = first
-        while index < len(removed) and removed[index] <= last:
-            if removed[index] >= start:
-                if removed[index] > start:
-                    kept.append((start, removed[index] - 1))
-                start = removed[index] + 1
-            index += 1
-        if start <= last:
-            kept.append((start, last))
-    return kept
-
-
-def _chunks(ranges: list[tuple[int, int]], size: int) -> list[list[tuple[int, int]]]:
-    """The ranges cut into groups of at most ``size`` ids."""
-    groups: list[list[tuple[int, int]]] = [[]]
-    room = size
-    for first, last in ranges:
-        while first <= last:
-            if room == 0:
-                groups.append([])
-                room = size
-            end = min(last, first + room - 1)
-            groups[-1].append((first, end))
-            room -= end - first + 1
-            first = end + 1
-    return [group for group in groups if group]
-
-
 class _Run:
     """One run of an import job; ``write_postgres``/``write_sqlite`` do the writing."""
 
@@ -138,46 +112,63 @@ class _Run:
         return {"total": total, "records": records, "skipped": self.skip and total > 0}
 
     def write_postgres(self, had_examples: bool) -> Written:
-        with transaction.atomic():
-            blocks = IdBlocks(_reserve_ids)
-            stream = CopyStream(self.project.pk, self.rows(), keep_writing=self.all_good, ids=blocks)
-            try:
-                with connection.cursor() as cursor:
-                    cursor.copy_expert(COPY_SQL, stream, size=1 << 20)
-            except Exception as exc:
-                import psycopg2.errors
+        with Prefetch(self.rows(), ahead=READ_AHEAD) as rows:
+            return self._write_postgres(iter(rows), had_examples)
 
-                if stream.error is not None:
-                    raise stream.error from None  # cancelled, reaped or out of time while reading
-                if not isinstance(exc, (psycopg2.errors.UniqueViolation, IntegrityError)):
-                    raise
-                transaction.set_rollback(True)
-                return Written(clash=True)
-            if not self.all_good() or not stream.sent:
+    def _write_postgres(self, rows: Iterator[Row], had_examples: bool) -> Written:
+        with transaction.atomic(), connection.cursor() as cursor:
+            # Foreign keys are checked as each statement ends, not all at the commit: the rows a chunk just wrote
+            # are still in memory then, instead of being read (and locked, so written) again from disk.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            blocks = IdBlocks(_reserve_ids)
+            stream = CopyStream(self.project.pk, rows, keep_writing=self.all_good, ids=blocks, chunk=COPY_CHUNK)
+            while True:
+                queued = blocks.count
+                try:
+                    cursor.copy_expert(COPY_SQL, stream, size=1 << 20)
+                except Exception as exc:
+                    import psycopg2.errors
+
+                    if stream.error is not None:
+                        raise stream.error from None  # cancelled, reaped or out of time while reading
+                    if not isinstance(exc, (psycopg2.errors.UniqueViolation, IntegrityError)):
+                        raise
+                    for _ in rows:  # read the rest of the file all the same: the report names every bad record
+                        pass
+                    transaction.set_rollback(True)
+                    return Written(clash=True)
+                if not self.all_good():
+                    stream.drain()
+                    transaction.set_rollback(True)
+                    return Written()
+                if blocks.count > queued:
+                    self._queue(blocks.ranges_from(queued), queued=queued)
+                if stream.done:
+                    break
+                stream.next_chunk()
+            if not blocks.count:
                 transaction.set_rollback(True)
                 return Written()
-            written, ranges = stream.sent, blocks.ranges
-            with connection.cursor() as cursor:
-                duplicates, removed = self._duplicates(cursor, blocks, had_examples)
-                kept = _kept_ranges(ranges, removed) if removed else ranges
-                self.reporter.stage("queueing", total=written - len(removed))
-                queued = 0
-                for group in _chunks(kept, QUEUE_CHUNK):
-                    queued += work_items_create(project=self.project, id_ranges=group)
-                    self.reporter.update(queued, written - len(removed), force=True)
-                self.reporter.stage("committing", total=written - len(removed))
-                # The deferred foreign-key checks of every row run now, while the heartbeat still beats, rather
-                # than inside COMMIT with the job's row locked.
-                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-            self._succeed(written - len(removed), duplicates)
-            return Written(succeeded=True, rows=written - len(removed))
+            duplicates, removed = self._duplicates(cursor, blocks, had_examples)
+            imported = blocks.count - removed
+            self.reporter.stage("committing", total=imported)
+            self._succeed(imported, duplicates)
+            return Written(succeeded=True, rows=imported)
 
-    def _duplicates(self, cursor: Any, blocks: IdBlocks, had_examples: bool) -> tuple[dict[str, Any], list[int]]:
+    def _queue(self, ranges: list[tuple[int, int]], *, queued: int) -> None:
+        """Put the chunk just written in the annotation queue, from its ids alone (between the chunks' COPYs, so
+        the checks of the queue's foreign keys find the chunk's examples still in memory)."""
+        self.reporter.stage("queueing", done=queued, total=None)
+        done = queued + work_items_create(project=self.project, id_ranges=ranges)
+        self.reporter.stage("queueing", done=done, total=None)
+        self.reporter.resume("reading")
+
+    def _duplicates(self, cursor: Any, blocks: IdBlocks, had_examples: bool) -> tuple[dict[str, Any], int]:
         """Look for content the project already had; in skip mode, delete those rows of this import (they were
-        never visible to anyone) and say which ids went. Raw data already in the project is never touched."""
+        never visible to anyone) with their queue entries. Raw data already in the project is never touched."""
         self.reporter.stage("checking_duplicates", total=blocks.count)
         if not had_examples:
-            return self.duplicates_shown([], 0), []
+            return self.duplicates_shown([], 0), 0
         ranges = blocks.ranges
         cursor.execute("CREATE TEMP TABLE import_duplicates (id bigint PRIMARY KEY) ON COMMIT DROP")
         # Two large sets meet here: hash them, whatever stale statistics say about their size.
@@ -188,19 +179,19 @@ class _Run:
         _plan_defaults(cursor, ("enable_nestloop",))
         self.reporter.update(blocks.count, blocks.count, force=True)
         if not total:
-            return self.duplicates_shown([], 0), []
+            return self.duplicates_shown([], 0), 0
         cursor.execute("ANALYZE import_duplicates")
         shown_ids = settings.WINNOW_IMPORT_MAX_ERRORS_SHOWN
         cursor.execute("SELECT id FROM import_duplicates ORDER BY id LIMIT %s", [shown_ids])
         shown = self.duplicates_shown([blocks.position(row[0]) for row in cursor.fetchall()], total)
         if not self.skip:
-            return shown, []
+            return shown, 0
         knobs = ("enable_seqscan", "enable_hashjoin", "enable_mergejoin")
         _plan_knobs(cursor, off=knobs)  # one primary-key probe per duplicate
+        cursor.execute("DELETE FROM annotate_workitem w USING import_duplicates d WHERE w.example_id = d.id")
         cursor.execute("DELETE FROM annotate_example e USING import_duplicates d WHERE e.id = d.id")
         _plan_defaults(cursor, knobs)
-        cursor.execute("SELECT id FROM import_duplicates ORDER BY id")
-        return shown, [row[0] for row in cursor.fetchall()]
+        return shown, total
 
     def _succeed(self, imported: int, duplicates: dict[str, Any]) -> None:
         """Mark the job succeeded inside the import's transaction, under a lock on its row: a cancellation that

@@ -7,6 +7,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
@@ -87,8 +88,26 @@ def jobs_reap(*, stale_after: float | None = None) -> ReapReport:
             discard_upload(job)
             report.failed.append(job.pk)
             logger.warning("job %s: its worker stopped on attempt %s; failed", job.pk, job.attempts)
-    report.files_removed = uploads_sweep()
+    report.files_removed = uploads_sweep() + temporary_files_sweep()
     return report
+
+
+def temporary_files_sweep(*, now: float | None = None) -> list[str]:
+    """Remove the temporary files of imports whose worker was killed (the spool of the SQLite path, the list of
+    ids): none is older than the longest a job may run."""
+    directory = Path(settings.DATA_DIR) / "tmp"
+    if not directory.is_dir():
+        return []
+    cutoff = (time.time() if now is None else now) - settings.CELERY_TASK_TIME_LIMIT - ORPHAN_GRACE_SECONDS
+    removed = []
+    for path in directory.glob("import-*"):
+        try:
+            if path.is_file() and path.stat().st_mtime < cutoff:
+                path.unlink(missing_ok=True)
+                removed.append(path.name)
+        except OSError:
+            logger.warning("could not remove the stale temporary file %s", path, exc_info=True)
+    return removed
 
 
 def uploads_sweep(*, now: float | None = None) -> list[str]:

@@ -758,3 +758,61 @@ def test_it_refuses_an_empty_upload_and_an_unknown_duplicate_option(project, man
     with pytest.raises(ImportRequestError, match="on_duplicate must be 'keep' or 'skip'"):
         import_start(project=project, created_by=manager, records=[{"text": "a"}], on_duplicate="merge")
     assert not Job.objects.exists()
+
+
+@pytest.fixture
+def small_copies(monkeypatch):
+    """Rows go in by many COPY statements of a few records each, as a large file's do."""
+    from curation.services import import_writers
+
+    monkeypatch.setattr(import_writers, "COPY_CHUNK", 1_000)
+
+
+@runs_imports
+def test_it_writes_and_queues_a_file_that_takes_many_copies(project, manager, small_copies):
+    records = [{"id": f"m{n}", "text": f"text number {n}"} for n in range(300)]
+
+    job = import_records(project, manager, records)
+
+    assert (job.status, job.result["imported"]) == (Job.Status.SUCCEEDED, 300)
+    ids = set(Example.objects.for_project(project).values_list("id", flat=True))
+    assert len(ids) == 300
+    assert set(WorkItem.objects.filter(project=project).values_list("example_id", flat=True)) == ids
+    assert job.result["seconds"]["queueing"] > 0
+
+
+@runs_imports
+def test_it_reports_a_clash_in_a_later_copy_with_the_bad_records_after_it(project, manager, small_copies):
+    ExampleFactory(project=project, external_id="old-250")
+    records = [{"id": f"m{n}", "text": f"text number {n}"} for n in range(300)]
+    records[250]["id"] = "old-250"
+    records[280] = {"text": 7}
+
+    job = import_records(project, manager, records)
+
+    assert job.status == Job.Status.FAILED
+    assert [(e["record"], e["reason"]) for e in job.error["details"]["errors"]] == [
+        (251, "the project already has an example with id 'old-250'"),
+        (281, "'text' must be a string, not a number"),
+    ]
+    assert Example.objects.for_project(project).count() == 1
+    assert not WorkItem.objects.exists()
+
+
+@runs_imports
+def test_it_leaves_out_duplicates_written_by_earlier_copies(project, manager, small_copies):
+    import_records(project, manager, [{"text": f"text number {n}"} for n in range(0, 300, 3)])
+
+    job = run(
+        import_start(
+            project=project,
+            created_by=manager,
+            records=[{"text": f"text number {n}"} for n in range(300)],
+            on_duplicate="skip",
+            enqueue=False,
+        )
+    )
+
+    assert (job.result["imported"], job.result["duplicates"]["total"]) == (200, 100)
+    assert job.result["duplicates"]["records"][:3] == [1, 4, 7]
+    assert Example.objects.for_project(project).count() == 300 == WorkItem.objects.filter(project=project).count()

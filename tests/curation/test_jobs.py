@@ -17,7 +17,7 @@ from curation.heartbeat import Heartbeat
 from curation.models import Job
 from curation.services import import_checks
 from curation.services.imports import import_start
-from curation.services.jobs import JobFinishedError, job_cancel, jobs_reap, uploads_sweep
+from curation.services.jobs import JobFinishedError, job_cancel, jobs_reap, temporary_files_sweep, uploads_sweep
 from curation.tasks import run_import
 from curation.uploads import ORPHAN_GRACE_SECONDS, new_upload_path, upload_path
 from tests.factories import UserFactory
@@ -291,3 +291,16 @@ def test_it_lets_staff_see_a_job_and_creates_it_queued_with_no_attempt(project, 
 
     assert (job.status, job.attempts, job.heartbeat_at) == ("queued", 0, None)
     assert list(Job.objects.visible_to(staff)) == [job]
+
+
+def test_it_removes_temporary_files_of_imports_killed_long_ago(settings, tmp_path):
+    directory = settings.DATA_DIR / "tmp"
+    directory.mkdir(parents=True)
+    old, recent = directory / "import-abc.spool", directory / "import-ids-def.tsv"
+    for path in (old, recent):
+        path.write_bytes(b"x")
+    long_ago = time.time() - settings.CELERY_TASK_TIME_LIMIT - ORPHAN_GRACE_SECONDS - 60
+    os.utime(old, (long_ago, long_ago))
+
+    assert temporary_files_sweep() == ["import-abc.spool"]
+    assert recent.exists() and not old.exists()

@@ -128,3 +128,19 @@ def test_it_loads_spooled_rows_into_sqlite_and_removes_its_file(tmp_path):
     assert seen == [5_000, 10_000, 12_000]
     assert list(tmp_path.iterdir()) == []
     assert "?" in INSERT_SQL
+
+
+def test_it_splits_the_rows_into_several_copies_of_about_the_chunk_size():
+    stream = CopyStream(1, iter([row(str(n), "x" * 100) for n in range(50)]), lambda: True, IdBlocks(sequence()), 1000)
+    copies = []
+    while True:
+        data = b""
+        while chunk := stream.read(300):
+            data += chunk
+        copies.append([fields[2] for fields in decode(data)])
+        if stream.done:
+            break
+        stream.next_chunk()
+    assert len(copies) > 3
+    assert [external_id for copy in copies for external_id in copy] == [str(n).encode() for n in range(50)]
+    assert stream.ids.ranges_from(10) == [(110, 149)]

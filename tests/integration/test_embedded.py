@@ -94,3 +94,37 @@ def test_it_shares_out_work_correctly_on_sqlite_with_concurrent_annotators(tmp_p
         assert result.returncode == 0, result.stderr
     lines = [line for line in result.stdout.splitlines() if line.startswith("RESULT ")]
     assert lines == ["RESULT 0 30 [2] 0"]
+
+
+DUPLICATES_SCRIPT = """
+from django.contrib.auth.models import User
+from annotate.models import Example, WorkItem
+from annotate.services import project_create
+from curation.services.imports import import_run, import_start
+user = User.objects.create_user("embedded")
+project = project_create(name="embedded", created_by=user)
+def imported(records, **options):
+    job = import_start(project=project, created_by=user, enqueue=False, records=records, **options)
+    job.start(); import_run(job=job); job.refresh_from_db()
+    return job
+first = imported([{"text": "one"}, {"text": "two"}])
+kept = imported([{"text": "two"}, {"text": "three"}])
+skipped = imported([{"text": "three"}, {"text": "four"}, {"text": "one"}], on_duplicate="skip")
+print("RESULT", [job.status for job in (first, kept, skipped)], kept.result["duplicates"], skipped.result["imported"],
+      skipped.result["duplicates"], Example.objects.count(), WorkItem.objects.count())
+"""
+
+
+def test_it_counts_and_skips_records_already_in_the_project_on_sqlite(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "CELERY_BROKER_URL", "SECRET_KEY"}}
+    env["WINNOW_DATA_DIR"] = str(tmp_path)
+    for args in (["migrate", "--verbosity", "0"], ["shell", "-c", DUPLICATES_SCRIPT]):
+        result = subprocess.run(
+            [sys.executable, "manage.py", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=180
+        )
+        assert result.returncode == 0, result.stderr
+    [line] = [line for line in result.stdout.splitlines() if line.startswith("RESULT ")]
+    assert line == (
+        "RESULT ['succeeded', 'succeeded', 'succeeded'] {'total': 1, 'records': [1], 'skipped': False} 1 "
+        "{'total': 2, 'records': [1, 3], 'skipped': True} 5 5"
+    )
