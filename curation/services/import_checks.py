@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import re
 import tempfile
-import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -76,11 +75,7 @@ def entry(number: int, line: int | None, reason: str) -> dict[str, Any]:
 
 class Reporter:
     """Publishes the job's stage and progress, at most every ``PROGRESS_EVERY`` seconds, and notices when the job
-    is no longer this worker's to run (cancelled or reaped): each report is also that check.
-
-    Thread-safe: on PostgreSQL the file is read in a thread (curation/services/prefetch.py) while the job's own
-    thread moves through the other stages; the reader's progress is published only while reading is the stage.
-    """
+    is no longer this worker's to run (cancelled or reaped): each report is also that check."""
 
     def __init__(self, job: Job):
         self.job = job
@@ -89,15 +84,13 @@ class Reporter:
         self.started = self.last = time.monotonic()
         self.seconds: dict[str, float] = {}
         self.where: dict[str, tuple[int, int | None, str]] = {}  # each stage's last progress
-        self._lock = threading.RLock()
 
     def stage(self, name: str, *, total: int | None, unit: str = "records", done: int = 0) -> None:
-        with self._lock:
-            now = time.monotonic()
-            if self.name:
-                self.seconds[self.name] = round(self.seconds.get(self.name, 0) + now - self.started, 3)
-            self.name, self.unit, self.started = name, unit, now
-            self.update(done, total, force=True)
+        now = time.monotonic()
+        if self.name:
+            self.seconds[self.name] = round(self.seconds.get(self.name, 0) + now - self.started, 3)
+        self.name, self.unit, self.started = name, unit, now
+        self.update(done, total, force=True)
 
     def resume(self, name: str) -> None:
         """Go back to an earlier stage where it was (the import reads and queues by turns)."""
@@ -106,29 +99,26 @@ class Reporter:
 
     def progress(self, stage: str, done: int, total: int | None) -> None:
         """Progress of ``stage``, published if that is the stage the job is in."""
-        with self._lock:
-            if stage != self.name:
-                self.where[stage] = (done, total, self.where.get(stage, (0, None, self.unit))[2])
-                return
-            self.update(done, total)
+        if stage != self.name:
+            self.where[stage] = (done, total, self.where.get(stage, (0, None, self.unit))[2])
+            return
+        self.update(done, total)
 
     def update(self, done: int, total: int | None, *, force: bool = False) -> None:
-        with self._lock:
-            self.where[self.name] = (done, total, self.unit)
-            now = time.monotonic()
-            if not force and now - self.last < PROGRESS_EVERY:
-                return
-            self.last = now
-            if not self.job.report_progress(done=done, total=total, stage=self.name, unit=self.unit):
-                raise JobInterrupted(f"job {self.job.pk} was cancelled or handed to another worker")
+        self.where[self.name] = (done, total, self.unit)
+        now = time.monotonic()
+        if not force and now - self.last < PROGRESS_EVERY:
+            return
+        self.last = now
+        if not self.job.report_progress(done=done, total=total, stage=self.name, unit=self.unit):
+            raise JobInterrupted(f"job {self.job.pk} was cancelled or handed to another worker")
 
     def finish(self) -> dict[str, float]:
         """Seconds spent in each stage. Writes nothing: the caller may hold the job's row locked."""
-        with self._lock:
-            if self.name:
-                self.seconds[self.name] = round(self.seconds.get(self.name, 0) + time.monotonic() - self.started, 3)
-                self.name = ""
-            return self.seconds
+        if self.name:
+            self.seconds[self.name] = round(self.seconds.get(self.name, 0) + time.monotonic() - self.started, 3)
+            self.name = ""
+        return self.seconds
 
 
 class IdLog:

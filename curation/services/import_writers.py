@@ -13,7 +13,6 @@ SQLite (embedded): the records wait in a spool file until all have passed, then 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,19 +23,15 @@ from django.db import IntegrityError, connection, connections, transaction
 from annotate.models import Example
 from annotate.services.queue import work_items_create
 from curation.importing.readers import format_for
-from curation.importing.spool import COPY_SQL, CopyStream, IdBlocks, Row, Spool
+from curation.importing.spool import COPY_SQL, CopyStream, IdBlocks, Spool
 from curation.models import Job
 from curation.services.import_checks import IdLog, JobInterrupted, Problems, Reporter, Tally, good_rows
 from curation.services.import_ids import id_problems
-from curation.services.prefetch import Prefetch
 
 logger = logging.getLogger(__name__)
 # Rows per COPY statement, in bytes of COPY data: about half of PostgreSQL's default shared_buffers, so that
 # the chunk is still in memory when its queue entries' foreign keys are checked.
 COPY_CHUNK = 64 << 20
-# Records checked ahead of the COPY, while the database finishes a chunk: about what one chunk's queue entries
-# take to write (some 40 MB of rows).
-READ_AHEAD = 20_000
 RESERVE_SQL = """
 SELECT MIN(v), MAX(v) FROM (
     SELECT v, v - ROW_NUMBER() OVER (ORDER BY v) AS run
@@ -112,10 +107,7 @@ class _Run:
         return {"total": total, "records": records, "skipped": self.skip and total > 0}
 
     def write_postgres(self, had_examples: bool) -> Written:
-        with Prefetch(self.rows(), ahead=READ_AHEAD) as rows:
-            return self._write_postgres(iter(rows), had_examples)
-
-    def _write_postgres(self, rows: Iterator[Row], had_examples: bool) -> Written:
+        rows = self.rows()
         with transaction.atomic(), connection.cursor() as cursor:
             # Foreign keys are checked as each statement ends, not all at the commit: the rows a chunk just wrote
             # are still in memory then, instead of being read (and locked, so written) again from disk.
