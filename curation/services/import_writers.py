@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import psycopg2.errors
 from django.conf import settings
 from django.db import IntegrityError, connection, connections, transaction
 
@@ -119,10 +120,9 @@ class _Run:
                 try:
                     cursor.copy_expert(COPY_SQL, stream, size=1 << 20)
                 except Exception as exc:
-                    import psycopg2.errors
-
                     if stream.error is not None:
                         raise stream.error from None  # cancelled, reaped or out of time while reading
+                    # copy_expert is not wrapped by Django: its errors are psycopg2's own.
                     if not isinstance(exc, (psycopg2.errors.UniqueViolation, IntegrityError)):
                         raise
                     for _ in rows:  # read the rest of the file all the same: the report names every bad record

@@ -1,10 +1,16 @@
 """Real Celery worker processes on Redis run import jobs submitted through the API, survive being killed, and
 stop when a job is cancelled.
 
-Each test's workers take jobs from a queue of its own (``WINNOW_TASK_QUEUE``) and the tests never flush Redis:
-test runs (and deployments) that share a Redis database must not take, or delete, each other's messages. That
-was why this test once saw a job stay queued for a minute beside a ready worker: another run on the same Redis
-database flushed it, or its worker took the message and found no such job in its own database.
+Why this test once saw a job stay queued for a minute beside a worker that said it was ready, and what guards
+against each cause now:
+- the minute began when the worker *process* started, not when it could take jobs: on a loaded machine a cold
+  worker start (Django, pyarrow, the broker) can take most of it. Workers are now waited for until they log
+  "ready" (with a budget of their own), and a job is timed from then.
+- every test run on the machine used the same Redis database (scripts/test's default) and the same queue name
+  ("celery"), and this fixture flushed that database: another run's fixture could delete the job's message
+  before the worker took it, and another run's worker could take it and find no such job in its own database.
+  Each test now has a queue of its own (WINNOW_TASK_QUEUE, which the sending side reads when a task is sent),
+  and nothing flushes Redis.
 """
 
 from __future__ import annotations
