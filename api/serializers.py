@@ -215,6 +215,8 @@ class JobSerializer(serializers.ModelSerializer):
             "created_at",
             "started_at",
             "finished_at",
+            "attempts",
+            "heartbeat_at",
         ]
         read_only_fields = fields
 
@@ -233,12 +235,20 @@ class JobSerializer(serializers.ModelSerializer):
         return {"done": job.progress_done, "total": job.progress_total, "stage": job.stage, "unit": job.progress_unit}
 
 
+ON_DUPLICATE_HELP = (
+    "What to do with records whose content is identical to an example the project already has: 'keep' (the "
+    "default) imports them too, 'skip' leaves them out. Either way they are counted in job.result.duplicates."
+)
+
+
 class ImportRecordsSerializer(serializers.Serializer):
     records = serializers.ListField(child=serializers.JSONField(), allow_empty=False)
+    on_duplicate = serializers.ChoiceField(choices=["keep", "skip"], default="keep", help_text=ON_DUPLICATE_HELP)
 
 
 class ImportUploadSerializer(serializers.Serializer):
     file = serializers.FileField()
+    on_duplicate = serializers.ChoiceField(choices=["keep", "skip"], default="keep", help_text=ON_DUPLICATE_HELP)
 
 
 @extend_schema_field(OpenApiTypes.OBJECT)

@@ -31,6 +31,7 @@ urlpatterns = [
     path("examples/<int:example_id>/", data.ExampleDetailView.as_view(), name="example"),
     path("annotations/<int:annotation_id>/", annotating.AnnotationDetailView.as_view(), name="annotation"),
     path("jobs/<int:job_id>/", data.JobDetailView.as_view(), name="job"),
+    path("jobs/<int:job_id>/cancel/", data.JobCancelView.as_view(), name="job-cancel"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
     path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),

@@ -1,13 +1,20 @@
 """Import benchmark: time a large JSONL import end to end on PostgreSQL, and the peak memory of the job.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/winnow SECRET_KEY=bench \\
-        .venv/bin/python bench/import_bench.py --records 1000000
+        .venv/bin/python bench/import_bench.py --records 1000000 --churn 1000000
 
 It writes N instruction records of realistic length (prompts of 20–200 words, responses of 50–400, from a word
 list and a seeded RNG) to a temporary JSONL file, streaming. Then it takes the path a real upload takes:
 ``import_start(upload=...)`` stores the file and creates the Job, and the job runs in a separate process the way
-the Celery worker runs it (``curation.tasks.run_import(job_id)``). The peak RSS reported is that process's.
-The bench project and its user are deleted afterwards unless ``--keep`` is given.
+the Celery worker runs it (``curation.tasks.run_import(job_id)``): every stage, from reading the file to the
+commit, including the annotation queue's rows and the look for duplicates. The peak RSS reported is that
+process's; the seconds per stage come from the job's result.
+
+``--churn N`` first inserts N examples into a scratch project, ANALYZEs, and deletes them without a VACUUM, so
+the import runs against a table with dead rows and statistics that are wrong, as after a large delete on a
+server without autovacuum. ``--again`` then imports the same records a second time (new ids, same content,
+``on_duplicate=skip``) into the now full project, to time the duplicates check at that size.
+Everything the bench creates is deleted and vacuumed afterwards unless ``--keep`` is given.
 
 Disk: the file exists twice at once (the generated file and the stored upload),
 about 2 KB per record each.
@@ -18,7 +25,6 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import resource
 import subprocess
 import sys
 import tempfile
@@ -46,7 +52,10 @@ dataset version filter clean remove duplicate score rating example annotator gui
 WORDS = WORD_TEXT.split()
 TOPICS = ("code", "math", "writing", "knowledge", "safety")
 POOL_SIZE = 1_000_003  # a prime, so record slices rarely line up with each other
-CHILD = "import sys, django; django.setup(); from curation.tasks import run_import; run_import(int(sys.argv[1]))"
+CHILD = (
+    "import resource, sys, django; django.setup(); from curation.tasks import run_import; "
+    "run_import(int(sys.argv[1])); print('PEAK_RSS_KB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+)
 
 
 def parse_args() -> argparse.Namespace:
@@ -54,6 +63,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--records", type=int, default=1_000_000, help="how many records (default 1,000,000)")
     parser.add_argument("--seed", type=int, default=1, help="seed of the record generator (default 1)")
     parser.add_argument("--keep", action="store_true", help="keep the bench project, its examples and its user")
+    parser.add_argument("--churn", type=int, default=0, help="insert and delete this many rows first (default 0)")
+    parser.add_argument("--again", action="store_true", help="then import the same content again, skipping it")
     parser.add_argument("--tmpdir", default=None, help="where to write the generated file (default: system temp)")
     args = parser.parse_args()
     if args.records < 1:
@@ -71,7 +82,7 @@ def word_pool(rng: random.Random) -> list[str]:
     return pool
 
 
-def write_records(path: Path, count: int, seed: int) -> None:
+def write_records(path: Path, count: int, seed: int, prefix: str = "bench") -> None:
     rng = random.Random(seed)
     pool = word_pool(rng)
 
@@ -84,7 +95,7 @@ def write_records(path: Path, count: int, seed: int) -> None:
         batch: list[bytes] = []
         for number in range(count):
             record = {
-                "id": f"bench-{number:08d}",
+                "id": f"{prefix}-{number:08d}",
                 "prompt": text(20, 200),
                 "response": text(50, 400),
                 "metadata": {"source": "bench", "language": "en", "topic": TOPICS[number % len(TOPICS)]},
@@ -103,7 +114,9 @@ def run_job(job_id: int) -> tuple[int, float, float]:
 
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", "config.settings")}
     started = time.perf_counter()
-    child = subprocess.Popen([sys.executable, "-c", CHILD, str(job_id)], cwd=ROOT, env=env)
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(job_id)], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True
+    )
     shown = ""
     while True:
         try:
@@ -117,10 +130,92 @@ def run_job(job_id: int) -> tuple[int, float, float]:
             print(f"  … {time.perf_counter() - started:6.1f} s  {line}", file=sys.stderr)
             shown = line
     seconds = time.perf_counter() - started
-    # ru_maxrss of waited-for children: the job process is the only child this process had. Linux reports KB.
-    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    peak_mb = peak_kb / 1024 if sys.platform != "darwin" else peak_kb / (1024 * 1024)
-    return child.returncode, seconds, peak_mb
+    output = child.stdout.read() if child.stdout else ""
+    # The job's process reports its own peak (Linux: KB), so two jobs in a row are measured apart.
+    peaks = [int(line.split()[1]) for line in output.splitlines() if line.startswith("PEAK_RSS_KB ")]
+    return child.returncode, seconds, (peaks[0] / 1024 if peaks else float("nan"))
+
+
+CHURN_SQL = """
+INSERT INTO annotate_example (project_id, external_id, content, metadata, content_hash)
+SELECT %s, 'churn-' || n, jsonb_build_object('text', repeat('churn ', 280)), '{}', md5(n::text)
+FROM generate_series(1, %s) n
+"""
+
+
+def churn(count: int, user: object) -> None:
+    """Leave the examples table as a large delete on a server without autovacuum does: dead rows, and
+    statistics that count rows no longer there."""
+    from django.db import connection
+
+    from annotate.services import project_create
+
+    scratch = project_create(name=f"import bench churn {time.strftime('%H:%M:%S')}", created_by=user)
+    began = time.perf_counter()
+    with connection.cursor() as cursor:
+        cursor.execute(CHURN_SQL, [scratch.pk, count])
+        cursor.execute("ANALYZE annotate_example")
+        cursor.execute("DELETE FROM annotate_example WHERE project_id = %s", [scratch.pk])
+    scratch.delete()
+    print(f"churn          {count:,} rows inserted, analyzed and deleted in {time.perf_counter() - began:.1f} s")
+
+
+def measure(args: argparse.Namespace, project: object, user: object, prefix: str, on_duplicate: str) -> tuple:
+    """Generate the file, store it as an upload, run the job; print and return what happened."""
+    from django.core.files import File
+
+    from curation.models import Job
+    from curation.services.imports import import_start
+
+    with tempfile.TemporaryDirectory(prefix="winnow-bench-", dir=args.tmpdir) as tmp:
+        path = Path(tmp) / "bench.jsonl"
+        print(f"Generating {args.records:,} records into {path} …", file=sys.stderr)
+        began = time.perf_counter()
+        write_records(path, args.records, args.seed, prefix)
+        generated = time.perf_counter() - began
+        size = path.stat().st_size
+        began = time.perf_counter()
+        with open(path, "rb") as handle:
+            # enqueue=False: this script runs the job itself, below, instead of leaving it to a worker.
+            upload = File(handle, name="bench.jsonl")
+            job = import_start(
+                project=project, created_by=user, upload=upload, on_duplicate=on_duplicate, enqueue=False
+            )
+        stored = time.perf_counter() - began
+        # The generated file is no longer needed: import_start copied it, as it copies an upload.
+        path.unlink()
+
+    load_before = os.getloadavg()
+    code, seconds, peak_mb = run_job(job.pk)
+    load_after = os.getloadavg()
+    job = Job.objects.get(pk=job.pk)
+    result = job.result or {}
+    job_seconds = (job.finished_at - job.started_at).total_seconds() if job.finished_at and job.started_at else None
+
+    print()
+    print(f"import         {prefix!r}, on_duplicate={on_duplicate}")
+    print(f"file           {size / 1e6:,.1f} MB ({size / args.records:,.0f} bytes a record)")
+    print(f"records        {args.records:,} generated in {generated:.1f} s; {result.get('imported', 0):,} imported")
+    if result.get("duplicates"):
+        print(f"duplicates     {result['duplicates']['total']:,} already in the project")
+    print(f"store upload   {stored:.2f} s (import_start: copy the file, create the job)")
+    job_note = f"; the job row says {job_seconds:.1f} s from start to finish" if job_seconds is not None else ""
+    print(f"run job        {seconds:.2f} s (a new process, as the worker runs it, start-up included{job_note})")
+    spent = result.get("seconds") or {}
+    for stage in ("reading", "checking_duplicates", "queueing", "committing"):
+        if stage in spent:
+            print(f"  {stage:<21}{spent[stage]:7.2f} s")
+    print(
+        f"records/s      {args.records / seconds:,.0f} (the job's process), "
+        f"{args.records / (stored + seconds):,.0f} (with storing the upload)"
+    )
+    print(f"MB/s           {size / 1e6 / seconds:,.1f}")
+    print(f"peak RSS       {peak_mb:,.1f} MB (the job's process)")
+    print(f"load average   {load_before[0]:.2f} before, {load_after[0]:.2f} after (1 min; {os.cpu_count()} CPUs)")
+    print(f"job status     {job.status}" + (f": {job.error.get('message')}" if job.error else ""))
+    if code != 0:
+        print(f"job process    exited with status {code}")
+    return job, code
 
 
 def main() -> int:
@@ -139,52 +234,19 @@ def main() -> int:
 
     django.setup()
     from django.contrib.auth import get_user_model
-    from django.core.files import File
     from django.db import connection
 
     from annotate.models import Project
     from annotate.services import project_create
     from curation.models import Job
-    from curation.services.imports import import_start
 
-    with tempfile.TemporaryDirectory(prefix="winnow-bench-", dir=args.tmpdir) as tmp:
-        path = Path(tmp) / "bench.jsonl"
-        print(f"Generating {args.records:,} records into {path} …", file=sys.stderr)
-        began = time.perf_counter()
-        write_records(path, args.records, args.seed)
-        generated = time.perf_counter() - began
-        size = path.stat().st_size
-
-        user = get_user_model().objects.create_user(username=f"bench-{uuid.uuid4().hex[:8]}")
-        project = project_create(name=f"import bench {time.strftime('%Y-%m-%d %H:%M:%S')}", created_by=user)
-        began = time.perf_counter()
-        with open(path, "rb") as handle:
-            # enqueue=False: this script runs the job itself, below, instead of leaving it to a worker.
-            upload = File(handle, name="bench.jsonl")
-            job = import_start(project=project, created_by=user, upload=upload, enqueue=False)
-        stored = time.perf_counter() - began
-        # The generated file is no longer needed: import_start copied it, as it copies an upload.
-        path.unlink()
-
-    code, seconds, peak_mb = run_job(job.pk)
-    job = Job.objects.get(pk=job.pk)
-    total = stored + seconds
-    imported = (job.result or {}).get("imported", 0)
-    job_seconds = (job.finished_at - job.started_at).total_seconds() if job.finished_at and job.started_at else None
-
-    print()
-    print(f"file           {size / 1e6:,.1f} MB ({size / args.records:,.0f} bytes a record)")
-    print(f"records        {args.records:,} generated in {generated:.1f} s; {imported:,} imported")
-    print(f"store upload   {stored:.2f} s (import_start: copy the file, create the job)")
-    job_note = f"; the job row says {job_seconds:.1f} s" if job_seconds is not None else ""
-    print(f"run job        {seconds:.2f} s (a new process, as the worker runs it, start-up included{job_note})")
-    print(f"total          {total:.2f} s")
-    print(f"records/s      {args.records / total:,.0f}")
-    print(f"MB/s           {size / 1e6 / total:,.1f}")
-    print(f"peak RSS       {peak_mb:,.1f} MB (the job's process)")
-    print(f"job status     {job.status}" + (f": {job.error.get('message')}" if job.error else ""))
-    if code != 0:
-        print(f"job process    exited with status {code}")
+    user = get_user_model().objects.create_user(username=f"bench-{uuid.uuid4().hex[:8]}")
+    if args.churn:
+        churn(args.churn, user)
+    project = project_create(name=f"import bench {time.strftime('%Y-%m-%d %H:%M:%S')}", created_by=user)
+    jobs = [measure(args, project, user, "bench", "keep")]
+    if args.again and jobs[0][0].status == Job.Status.SUCCEEDED:
+        jobs.append(measure(args, project, user, "again", "skip"))
 
     if args.keep:
         print(f"kept project {project.pk} ({project.name!r}) and user {user.username!r}")
@@ -193,14 +255,17 @@ def main() -> int:
         # A statement per table instead of the ORM's cascade, which would load every example before deleting it.
         with connection.cursor() as cursor:
             cursor.execute("DELETE FROM annotate_workitem WHERE project_id = %s", [project.pk])
+            # Without this, the foreign-key check of each deleted example may scan a million dead queue rows
+            # (statistics that say the queue is empty plan it as a sequential scan): hours instead of seconds.
+            cursor.execute("VACUUM (ANALYZE) annotate_workitem")
             cursor.execute("DELETE FROM annotate_example WHERE project_id = %s", [project.pk])
         Project.objects.filter(pk=project.pk).delete()
         user.delete()
         with connection.cursor() as cursor:
             # Autovacuum may be off (it is on the development machines): leave no million dead rows behind.
-            cursor.execute("VACUUM (ANALYZE) annotate_example, annotate_workitem")
-        print(f"deleted the bench project and user in {time.perf_counter() - began:.1f} s")
-    return 0 if job.status == Job.Status.SUCCEEDED and code == 0 else 1
+            cursor.execute("VACUUM (ANALYZE) annotate_example, annotate_workitem, curation_job")
+        print(f"deleted the bench project and user, and vacuumed, in {time.perf_counter() - began:.1f} s")
+    return 0 if all(job.status == Job.Status.SUCCEEDED and code == 0 for job, code in jobs) else 1
 
 
 if __name__ == "__main__":

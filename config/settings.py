@@ -228,6 +228,12 @@ CACHES = _caches()
 # Import limits (documented in README.md).
 WINNOW_IMPORT_MAX_RECORD_BYTES = env_int("WINNOW_IMPORT_MAX_RECORD_BYTES", 10_000_000)
 WINNOW_IMPORT_MAX_ERRORS_SHOWN = 100
+WINNOW_IMPORT_MAX_COLUMNS = env_int("WINNOW_IMPORT_MAX_COLUMNS", 1_000)
+WINNOW_IMPORT_MAX_DEPTH = env_int("WINNOW_IMPORT_MAX_DEPTH", 64)
+# A compressed upload may expand to at most this many bytes, and at most this many times its compressed size
+# (checked once it has expanded past a few megabytes): beyond that it is a decompression bomb, not a dataset.
+WINNOW_IMPORT_MAX_DECOMPRESSED_BYTES = env_int("WINNOW_IMPORT_MAX_DECOMPRESSED_BYTES", 20_000_000_000)
+WINNOW_IMPORT_MAX_COMPRESSION_RATIO = env_int("WINNOW_IMPORT_MAX_COMPRESSION_RATIO", 100)
 
 # Celery: the database's Job rows are the public handle, so no result backend is kept.
 if CELERY_BROKER_URL:
@@ -253,6 +259,25 @@ CELERY_TASK_TIME_LIMIT = env_int("WINNOW_JOB_TIME_LIMIT", 6 * 3600)
 CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 60
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# A message is acknowledged when its task ends, and goes back to the queue if the worker process dies under it;
+# tasks claim their Job row, so a second delivery does no harm (curation/tasks.py).
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# Redis hands an unacknowledged message to another worker after this long: longer than any job may run, so a
+# long job is not delivered twice while it runs. A job whose worker died is retried by the reaper instead.
+CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] = CELERY_TASK_TIME_LIMIT + 600
+# The queue the web server sends jobs to and workers take them from. Two deployments (or two test runs) that
+# share a Redis database must use different queues, or each takes the other's jobs.
+WINNOW_TASK_QUEUE = env_str("WINNOW_TASK_QUEUE", "celery")
+CELERY_TASK_DEFAULT_QUEUE = WINNOW_TASK_QUEUE
+CELERY_TASK_ROUTES = ("config.celery.route_task",)
+# A running job writes a heartbeat this often; one silent for WINNOW_JOB_STALE_SECONDS is taken for dead and
+# retried once, else failed. Every worker looks for such jobs when it starts and every WINNOW_JOB_REAP_SECONDS.
+WINNOW_JOB_HEARTBEAT_SECONDS = env_int("WINNOW_JOB_HEARTBEAT_SECONDS", 10)
+WINNOW_JOB_STALE_SECONDS = env_int("WINNOW_JOB_STALE_SECONDS", 120)
+WINNOW_JOB_REAP_SECONDS = env_int("WINNOW_JOB_REAP_SECONDS", 60)
+if WINNOW_JOB_STALE_SECONDS <= 2 * WINNOW_JOB_HEARTBEAT_SECONDS:
+    raise ImproperlyConfigured("WINNOW_JOB_STALE_SECONDS must be more than twice WINNOW_JOB_HEARTBEAT_SECONDS")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -10,7 +10,18 @@ from curation.models import Job
 class JobAdmin(admin.ModelAdmin):
     """Read-only: a job's row is written by its task; editing it by hand would misreport what happened."""
 
-    list_display = ["id", "kind", "status", "stage", "percent", "project", "created_by", "created_at", "finished_at"]
+    list_display = [
+        "id",
+        "kind",
+        "status",
+        "stage",
+        "percent",
+        "attempts",
+        "project",
+        "created_by",
+        "created_at",
+        "finished_at",
+    ]
     list_filter = ["kind", "status"]
     search_fields = ["project__name", "created_by__username"]
     list_select_related = ["project", "created_by"]

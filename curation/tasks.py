@@ -1,4 +1,10 @@
-"""Celery tasks: thin adapters that load a Job row, run its service, and leave the row finished."""
+"""Celery tasks: thin adapters that load a Job row, run its service, and leave the row finished.
+
+Tasks are acknowledged late and the message goes back to the queue if the worker process dies, so a job is never
+lost with its worker; running one twice is harmless, because a job is claimed with a conditional UPDATE
+(``Job.start``) and a delivery that finds it claimed does nothing. A job whose worker died stays "running" with
+an old heartbeat until the reaper (``curation.services.jobs.jobs_reap``, run by every worker) retries or fails it.
+"""
 
 from __future__ import annotations
 
@@ -6,24 +12,49 @@ import logging
 
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
 
+from curation.heartbeat import Heartbeat
 from curation.models import Job
-from curation.services.imports import import_run
+from curation.services.imports import JobInterrupted, import_run
+from curation.services.jobs import jobs_reap
+from curation.uploads import discard_upload
 
 logger = logging.getLogger(__name__)
 
 
-@shared_task(name="curation.run_import", acks_late=False)
+@shared_task(name="curation.run_import", acks_late=True, reject_on_worker_lost=True)
 def run_import(job_id: int) -> None:
     job = Job.objects.filter(pk=job_id, kind=Job.Kind.IMPORT).first()
-    # A second delivery of the same message finds the job already claimed and does nothing.
+    # A second delivery of the same message finds the job already claimed (or finished) and does nothing.
     if job is None or not job.start():
         return
-    try:
-        import_run(job=job)
-    except SoftTimeLimitExceeded:
-        job.fail("The import took longer than the job time limit (WINNOW_JOB_TIME_LIMIT); nothing was imported.")
-    except Exception:
-        logger.exception("import job %s crashed", job_id)
-        job.fail("The import stopped on an internal error; nothing was imported. The server log has the details.")
-        raise
+    with Heartbeat(job, every=settings.WINNOW_JOB_HEARTBEAT_SECONDS):
+        try:
+            import_run(job=job)
+        except JobInterrupted as exc:
+            # Cancelled (its file is already gone), or reaped and queued again (its file is kept for the retry).
+            logger.info("import job %s stopped: %s", job_id, exc)
+        except SoftTimeLimitExceeded:
+            hours = settings.CELERY_TASK_TIME_LIMIT / 3600
+            if job.fail(
+                f"The import took longer than the {hours:g}-hour job time limit (WINNOW_JOB_TIME_LIMIT); nothing "
+                "was imported. Split the file into smaller ones, or ask the administrator to raise the limit."
+            ):
+                discard_upload(job)
+        except Exception:
+            logger.exception("import job %s crashed", job_id)
+            if job.fail(
+                "The import stopped on an internal error; nothing was imported. The server log has the details."
+            ):
+                discard_upload(job)
+            raise
+
+
+@shared_task(name="curation.reap_jobs", acks_late=True)
+def reap_jobs() -> None:
+    """Retry or fail jobs whose worker died; workers also do this on start and on a timer (config/celery.py)."""
+    jobs_reap()
+
+
+TASKS = {Job.Kind.IMPORT: run_import}

@@ -1,4 +1,4 @@
-"""The curation pages: importing a file, and following a job until it finishes."""
+"""The curation pages: importing a file, and following a job until it finishes (or cancelling it)."""
 
 from __future__ import annotations
 
@@ -6,13 +6,16 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
 
 from annotate.access import has_role, project_for_user, role_in
 from annotate.models import Role
+from curation.access import job_for_manager, job_for_user, may_manage_job
 from curation.forms import ImportForm
 from curation.models import Job
 from curation.services.imports import ImportRequestError, import_start
+from curation.services.jobs import JobFinishedError, job_cancel
 
 if TYPE_CHECKING:
     from django.http import HttpRequest, HttpResponse
@@ -26,7 +29,12 @@ def import_page(request: HttpRequest, project_id: int) -> HttpResponse:
     form = ImportForm(request.POST, request.FILES) if request.method == "POST" else ImportForm()
     if form.is_bound and form.is_valid():
         try:
-            job = import_start(project=project, created_by=request.user, upload=form.cleaned_data["file"])
+            job = import_start(
+                project=project,
+                created_by=request.user,
+                upload=form.cleaned_data["file"],
+                on_duplicate=form.cleaned_data["on_duplicate"],
+            )
         except ImportRequestError as exc:
             form.add_error("file", str(exc))
         else:
@@ -39,22 +47,44 @@ def import_page(request: HttpRequest, project_id: int) -> HttpResponse:
         .select_related("created_by")[:RECENT_JOBS],
         "max_record_mb": settings.WINNOW_IMPORT_MAX_RECORD_BYTES / 1_000_000,
     }
-    return render(request, "curation/import.html", context)
+    return render(request, "curation/import.html", context, status=400 if form.errors else 200)
 
 
-@login_required
-def job_detail(request: HttpRequest, job_id: int) -> HttpResponse:
-    job = get_object_or_404(Job.objects.visible_to(request.user).select_related("project", "created_by"), pk=job_id)
+def _render_job(request: HttpRequest, job: Job, *, notice: str = "", status: int = 200) -> HttpResponse:
     role = role_in(request.user, job.project) if job.project else None
     details = (job.error or {}).get("details")
     bad_records = details.get("errors", []) if isinstance(details, dict) else []
     bad_total = details.get("total", len(bad_records)) if isinstance(details, dict) else 0
+    duplicates = (job.result or {}).get("duplicates") or {}
     context = {
         "job": job,
         "bad_records": bad_records,
         "bad_more": max(0, bad_total - len(bad_records)),
+        "duplicates": duplicates,
+        "duplicates_more": max(0, duplicates.get("total", 0) - len(duplicates.get("records", []))),
         "can_browse": has_role(role, Role.REVIEWER),
         "can_import": has_role(role, Role.MANAGER),
+        "can_cancel": not job.is_finished and may_manage_job(request.user, job),
+        "notice": notice,
     }
     template = "curation/_job_status.html" if request.htmx else "curation/job_detail.html"
-    return render(request, template, context)
+    return render(request, template, context, status=status)
+
+
+@login_required
+def job_detail(request: HttpRequest, job_id: int) -> HttpResponse:
+    return _render_job(request, job_for_user(request.user, job_id))
+
+
+@login_required
+@require_POST
+def job_cancel_view(request: HttpRequest, job_id: int) -> HttpResponse:
+    job = job_for_manager(request.user, job_id)
+    try:
+        job_cancel(job=job)
+    except JobFinishedError as exc:
+        # htmx swaps only 2xx answers: it gets the job as it is with the reason; a plain form gets a 409.
+        return _render_job(request, exc.job, notice=str(exc), status=200 if request.htmx else 409)
+    if request.htmx:
+        return _render_job(request, job)
+    return redirect("curation:job_detail", job_id=job.pk)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, generics, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 
 from annotate import access
 from annotate.models import Example, Project, Role
+from api.exceptions import Conflict
 from api.serializers import (
     ExampleSerializer,
     ImportRecordsSerializer,
@@ -18,8 +19,10 @@ from api.serializers import (
     JobEnvelopeSerializer,
     JobSerializer,
 )
+from curation.access import job_for_manager, job_for_user
 from curation.models import Job
 from curation.services.imports import ImportRequestError, import_start
+from curation.services.jobs import JobFinishedError, job_cancel
 
 NO_SUCH_EXAMPLE = "No such example."
 
@@ -61,20 +64,33 @@ class ImportView(APIView):
     )
     def post(self, request: Request, project_id: int) -> Response:
         project = access.project_for_user(request.user, project_id, at_least=Role.MANAGER)
-        upload = request.FILES.get("file")
-        records = None
-        if upload is None:
-            if not isinstance(request.data, dict) or "records" not in request.data:
-                raise exceptions.ValidationError(
-                    {"file": ["send a multipart 'file' (.jsonl, .json, .csv, .parquet) or JSON {\"records\": [...]}"]}
-                )
-            body = ImportRecordsSerializer(data=request.data)
-            body.is_valid(raise_exception=True)
-            records = body.validated_data["records"]
         try:
-            job = import_start(project=project, created_by=request.user, upload=upload, records=records)
+            data = request.data
+        except RecursionError:  # a JSON body nested too deeply for the parser
+            raise exceptions.ParseError("The JSON body is nested too deeply; records may nest 64 levels.") from None
+        upload = request.FILES.get("file")
+        if upload is not None:
+            body: ImportUploadSerializer | ImportRecordsSerializer = ImportUploadSerializer(data=data)
+        elif isinstance(data, dict) and "records" in data:
+            body = ImportRecordsSerializer(data=data)
+        else:
+            raise exceptions.ValidationError(
+                {"file": ["send a multipart 'file' (.jsonl, .json, .csv, .parquet) or JSON {\"records\": [...]}"]}
+            )
+        body.is_valid(raise_exception=True)
+        try:
+            job = import_start(
+                project=project,
+                created_by=request.user,
+                upload=upload,
+                records=None if upload is not None else body.validated_data["records"],
+                on_duplicate=body.validated_data["on_duplicate"],
+            )
         except ImportRequestError as exc:
-            raise exceptions.ValidationError({"file" if upload else "records": [str(exc)]}) from None
+            field = "file" if upload is not None else "records"
+            raise exceptions.ValidationError(
+                {field: [str(exc)], **({"records_with_problems": exc.details} if exc.details else {})}
+            ) from None
         return Response({"job": JobSerializer(job).data}, status=status.HTTP_202_ACCEPTED)
 
 
@@ -91,10 +107,22 @@ class ProjectJobListView(generics.ListAPIView):
 
 
 class JobDetailView(generics.RetrieveAPIView):
+    """A job, visible to its project's managers and, while still a member, to the user who started it."""
+
     serializer_class = JobSerializer
 
     def get_object(self) -> Job:
-        job = Job.objects.visible_to(self.request.user).filter(pk=self.kwargs["job_id"]).first()
-        if job is None:
-            raise exceptions.NotFound("No such job.")
-        return job
+        return job_for_user(self.request.user, self.kwargs["job_id"])
+
+
+class JobCancelView(APIView):
+    """Cancel a queued or running job: it ends ``cancelled`` with nothing written. A finished job answers 409."""
+
+    @extend_schema(request=None, responses={200: JobSerializer, 409: OpenApiResponse(description="already finished")})
+    def post(self, request: Request, job_id: int) -> Response:
+        job = job_for_manager(request.user, job_id)
+        try:
+            job = job_cancel(job=job)
+        except JobFinishedError as exc:
+            raise Conflict(str(exc)) from None
+        return Response(JobSerializer(job).data)

@@ -4,24 +4,32 @@ Each reader yields RawRecord items: the record's number (counting from 1), the l
 has lines, and either the parsed value or the reason it could not be read. A problem that makes the rest of the
 file unreadable (not UTF-8 in a CSV, a broken JSON array) raises FileError instead.
 
+Readers work through the file in chunks of about a megabyte and skip runs of blank lines a chunk at a time, so
+a file of nothing but blank lines (or a gzip file that inflates to gigabytes of them) is done with in seconds.
+
 Pure Python (no Django): the import service drives these and decides what to do with what they yield.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import gzip
-import io
+import itertools
+import json
 import zlib
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
-import ijson
 import orjson
-import pyarrow as pa
-import pyarrow.parquet as pq
+
+from curation.importing.jsonarray import read_json_array
+from curation.importing.parquet import read_parquet
+from curation.importing.sources import BOM, FileError, Limits, ProgressCallback, RawRecord, Source, too_large
+
+__all__ = ["FileError", "Limits", "RawRecord", "format_for", "read_records", "too_large"]
 
 FORMATS = ("jsonl", "json", "csv", "parquet")
 EXTENSIONS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".csv": "csv", ".parquet": "parquet"}
@@ -29,20 +37,6 @@ EXTENSIONS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".csv": "c
 CSV_JSON_COLUMNS = {"messages", "conversations", "responses", "tools", "metadata"}
 CSV_MAYBE_MESSAGES = {"prompt", "completion", "chosen", "rejected"}
 CSV_OPTIONAL_COLUMNS = {"id", "system", "input", "context", "metadata"}
-ProgressCallback = Callable[[int, int], None]
-
-
-class FileError(ValueError):
-    """The file as a whole cannot be read; the message says what to fix."""
-
-
-@dataclass(slots=True)
-class RawRecord:
-    number: int
-    line: int | None
-    value: Any = None
-    error: str | None = None
-    size: int = 0
 
 
 def format_for(filename: str) -> str:
@@ -60,17 +54,6 @@ def format_for(filename: str) -> str:
     return EXTENSIONS[suffix]
 
 
-def _mb(size: int) -> str:
-    return f"{size / 1_000_000:.1f} MB"
-
-
-def too_large(size: int, limit: int) -> str:
-    return (
-        f"the record is {_mb(size)}, over the limit of {_mb(limit)} per record "
-        "(WINNOW_IMPORT_MAX_RECORD_BYTES); split or shorten it"
-    )
-
-
 def _utf8_problem(data: bytes) -> str | None:
     try:
         data.decode("utf-8")
@@ -79,127 +62,95 @@ def _utf8_problem(data: bytes) -> str | None:
     return None
 
 
-class _Source:
-    """An open file (gunzipped where needed) that knows how far through the raw bytes it is."""
-
-    def __init__(self, path: Path, filename: str):
-        self.raw = open(path, "rb")  # noqa: SIM115 - closed in close()
-        self.total = path.stat().st_size
-        self.stream: IO[bytes] = gzip.GzipFile(fileobj=self.raw) if filename.lower().endswith(".gz") else self.raw
-
-    def position(self) -> int:
-        return self.raw.tell()
-
-    def close(self) -> None:
-        self.stream.close()
-        self.raw.close()
+def json_line_problem(line: bytes, exc: Exception) -> str:
+    """Why a line of JSON Lines could not be read, in words a user can act on."""
+    text = str(exc)
+    not_utf8 = _utf8_problem(line)
+    if not_utf8:
+        return not_utf8
+    if "surrogate" in text:
+        return "invalid JSON: it holds an unpaired UTF-16 surrogate escape (such as \\ud800), which is not text"
+    if "recursion" in text:
+        return "invalid JSON: it is nested too deeply to read; flatten it"
+    return f"invalid JSON: {text}"
 
 
-def read_jsonl(source: _Source, limit: int, progress: ProgressCallback) -> Iterator[RawRecord]:
-    number = line_no = 0
-    stream = source.stream
-    while True:
-        line = stream.readline(limit + 1)
-        if not line:
-            break
+def _lines(chunks: Iterator[bytes], limit: int) -> Iterator[tuple[int, bytes | int]]:
+    """(line number, line) for every line that is not blank, or (line number, size) for one over ``limit``.
+
+    Blank chunks are skipped whole; a line longer than the limit is counted, never held.
+    """
+    line_no = 0
+    pending: list[bytes] = []  # the start of a line that continues in the next chunk
+    pending_size = 0
+    first = True
+    for chunk in chunks:
+        if first:
+            chunk, first = chunk.removeprefix(BOM), False
+        if not pending and chunk.isspace():
+            line_no += chunk.count(b"\n")
+            continue
+        parts = chunk.split(b"\n")
+        tail = parts.pop()
+        if pending:
+            head = parts[0] if parts else tail
+            pending_size += len(head)
+            if pending_size <= limit:
+                pending.append(head)
+            if parts:
+                line_no += 1
+                yield (line_no, b"".join(pending)) if pending_size <= limit else (line_no, pending_size)
+                pending, pending_size = [], 0
+                parts = parts[1:]
+            else:
+                continue
+        for line in parts:
+            line_no += 1
+            if line and not line.isspace():
+                yield (line_no, line) if len(line) <= limit else (line_no, len(line))
+        if tail:
+            pending, pending_size = ([tail] if len(tail) <= limit else []), len(tail)
+    if pending_size:
         line_no += 1
-        if line_no == 1 and line.startswith(b"\xef\xbb\xbf"):
-            line = line[3:]
-        if len(line) > limit and not line.endswith(b"\n"):
-            size = len(line)
-            while chunk := stream.readline(1 << 20):  # skip the rest of an oversized line without holding it
-                size += len(chunk)
-                if chunk.endswith(b"\n"):
-                    break
-            number += 1
-            yield RawRecord(number, line_no, error=too_large(size, limit), size=size)
-            continue
-        if not line.strip():
-            continue
-        number += 1
-        if number % 10_000 == 0:
-            progress(source.position(), source.total)
-        try:
-            yield RawRecord(number, line_no, value=orjson.loads(line), size=len(line))
-        except orjson.JSONDecodeError as exc:
-            reason = _utf8_problem(line) or f"invalid JSON: {exc}"
-            yield RawRecord(number, line_no, error=reason, size=len(line))
+        if pending_size > limit:
+            yield line_no, pending_size
+        else:
+            line = b"".join(pending)
+            if not line.isspace():
+                yield line_no, line
 
 
-def read_json_array(source: _Source, limit: int, progress: ProgressCallback) -> Iterator[RawRecord]:
-    stream = source.stream
-    head = stream.read(4096)
-    if head.startswith(b"\xef\xbb\xbf"):
-        head = head[3:]
-    first = head.lstrip()[:1]
-    rest: IO[bytes] = _Prefixed(head, stream)
-    if first == b"{":
-        # Many tools write JSON Lines under a .json name (pandas, Hugging Face datasets).
-        source.stream = rest
-        yield from read_jsonl(source, limit, progress)
-        return
-    if first != b"[":
-        raise FileError("a .json file must hold a list of records ([{...}, ...]) or one record per line")
+def read_jsonl(chunks: Iterator[bytes], limits: Limits) -> Iterator[RawRecord]:
     number = 0
+    for line_no, line in _lines(chunks, limits.record_bytes):
+        number += 1
+        if isinstance(line, int):
+            yield RawRecord(number, line_no, error=too_large(line, limits.record_bytes), size=line)
+            continue
+        try:
+            yield RawRecord(number, line_no, value=orjson.loads(line), size=len(line), raw=line)
+        except orjson.JSONDecodeError as exc:
+            yield RawRecord(number, line_no, error=json_line_problem(line, exc), size=len(line))
+
+
+def _csv_json(column: str, cell: str) -> Any:
+    # Python's json, not orjson: it keeps integers beyond 64 bits and unpaired surrogates as they are, so that
+    # they are reported by name (curation/importing/values.py) instead of rounded or refused as "not JSON".
     try:
-        for value in ijson.items(rest, "item", use_float=True):
-            number += 1
-            if number % 10_000 == 0:
-                progress(source.position(), source.total)
-            yield RawRecord(number, None, value=value)
-    except ijson.JSONError as exc:
-        raise FileError(f"invalid JSON after record {number}: {exc}") from None
-    except UnicodeDecodeError:
-        raise FileError(f"the file is not valid UTF-8 (after record {number}); save it as UTF-8") from None
-
-
-class _Prefixed(io.RawIOBase):
-    """A stream that first gives back bytes already read from it (for sniffing), then the rest."""
-
-    def __init__(self, head: bytes, stream: IO[bytes]):
-        self.head, self.stream = head, stream
-
-    def readable(self) -> bool:
-        return True
-
-    def read(self, size: int = -1) -> bytes:
-        if self.head:
-            data = self.head if size < 0 else self.head[:size]
-            self.head = self.head[len(data) :]
-            return data
-        return self.stream.read(size)
-
-    def readline(self, size: int | None = -1) -> bytes:
-        size = -1 if size is None else size
-        if not self.head:
-            return self.stream.readline(size)
-        newline = self.head.find(b"\n")
-        end = len(self.head) if newline < 0 else newline + 1
-        if 0 <= size < end:
-            end = size
-        line, self.head = self.head[:end], self.head[end:]
-        if line.endswith(b"\n") or (0 <= size <= len(line)):
-            return line
-        return line + self.stream.readline(size - len(line) if size >= 0 else -1)
-
-    def readinto(self, buffer: Any) -> int:
-        data = self.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
+        return json.loads(cell)
+    except (ValueError, RecursionError):
+        raise ValueError(f"column '{column}' must hold JSON (a list or an object)") from None
 
 
 def _csv_cell(column: str, cell: str) -> Any:
     if cell == "" and column in CSV_OPTIONAL_COLUMNS:
         return None
     if column in CSV_JSON_COLUMNS and cell:
-        try:
-            return orjson.loads(cell)
-        except orjson.JSONDecodeError:
-            raise ValueError(f"column '{column}' must hold JSON (a list or an object)") from None
+        return _csv_json(column, cell)
     if column in CSV_MAYBE_MESSAGES and cell.startswith("[{"):
         try:
-            parsed = orjson.loads(cell)
-        except orjson.JSONDecodeError:
+            parsed = _csv_json(column, cell)
+        except ValueError:
             return cell
         if isinstance(parsed, list) and all(isinstance(m, dict) and "role" in m for m in parsed):
             return parsed
@@ -225,70 +176,120 @@ def _csv_record(header: list[str], row: list[str]) -> dict[str, Any]:
     return record
 
 
-def read_csv(source: _Source, limit: int, progress: ProgressCallback) -> Iterator[RawRecord]:
-    text = io.TextIOWrapper(source.stream, encoding="utf-8-sig", errors="strict", newline="")
-    csv.field_size_limit(limit)
-    reader = csv.reader(text)
+class _CsvLines:
+    """Lines of text for the csv module that knows the line each row starts on, and skips runs of blank lines a
+    chunk at a time while the csv reader is between rows (inside a quoted cell, blank lines are content)."""
+
+    def __init__(self, chunks: Iterator[bytes]):
+        self.chunks = chunks
+        self.decoder = codecs.getincrementaldecoder("utf-8-sig")(errors="strict")
+        self.line_no = 0  # lines handed out or skipped so far
+        self.row_start = 0  # the line the current row started on
+        self.between_rows = True
+
+    def _line(self, line: str) -> str:
+        self.line_no += 1
+        if self.between_rows:
+            self.row_start, self.between_rows = self.line_no, False
+        return line
+
+    def __iter__(self) -> Iterator[str]:
+        tail = ""
+        for chunk in self.chunks:
+            text = tail + self.decoder.decode(chunk)
+            if self.between_rows and text.isspace():
+                newline = text.rfind("\n")
+                self.line_no += text.count("\n")
+                tail = text[newline + 1 :]
+                continue
+            *lines, tail = text.split("\n")
+            for line in lines:
+                if self.between_rows and (not line or line.isspace()):
+                    self.line_no += 1  # a blank line between rows: the csv module would make an empty row of it
+                    continue
+                yield self._line(line + "\n")
+        tail += self.decoder.decode(b"", final=True)
+        if tail:
+            yield self._line(tail)
+
+
+def _header(row: list[str] | None, limits: Limits) -> list[str] | None:
+    if row is None:
+        return None
+    if len(row) > limits.columns:
+        raise FileError(
+            f"the CSV header has {len(row):,} columns; at most {limits.columns:,} are allowed "
+            "(WINNOW_IMPORT_MAX_COLUMNS). Check that the file is comma-separated, and keep only the columns you need"
+        )
+    header = [column.strip() for column in row]
+    # Counted in one pass: a header of a million columns must not take a million passes.
+    duplicated = sorted(column for column, count in Counter(header).items() if count > 1)
+    if duplicated or "" in header:
+        shown = ", ".join(repr(column) for column in duplicated[:10]) or "a blank column name"
+        raise FileError(f"the CSV header must name every column once (check: {shown})")
+    return header
+
+
+def read_csv(chunks: Iterator[bytes], limits: Limits) -> Iterator[RawRecord]:
+    lines = _CsvLines(chunks)
+    csv.field_size_limit(limits.record_bytes)
+    reader = csv.reader(lines)
     number = 0
     try:
-        header = next(reader, None)
-        if header is None:
-            return
-        header = [column.strip() for column in header]
-        duplicated = sorted({column for column in header if header.count(column) > 1})
-        if duplicated or "" in header:
-            raise FileError(f"the CSV header must name every column once (check: {', '.join(duplicated) or 'blank'})")
-        while True:
-            start_line = reader.line_num + 1
+        header = _header(next(reader, None), limits)
+        while header is not None:
+            lines.between_rows = True
             row = next(reader, None)
             if row is None:
                 break
             if not any(cell.strip() for cell in row):
                 continue
             number += 1
-            if number % 10_000 == 0:
-                progress(source.position(), source.total)
             size = sum(len(cell) for cell in row)
             try:
-                yield RawRecord(number, start_line, value=_csv_record(header, row), size=size)
+                yield RawRecord(number, lines.row_start, value=_csv_record(header, row), size=size)
             except ValueError as exc:
-                yield RawRecord(number, start_line, error=str(exc), size=size)
+                yield RawRecord(number, lines.row_start, error=str(exc), size=size)
     except UnicodeDecodeError:
-        raise FileError(f"the file is not valid UTF-8 (near line {reader.line_num + 1}); save it as UTF-8") from None
+        raise FileError(f"the file is not valid UTF-8 (near line {lines.line_no + 1}); save it as UTF-8") from None
     except csv.Error as exc:
         if "field larger than field limit" in str(exc):
-            raise FileError(f"line {reader.line_num + 1}: {too_large(limit + 1, limit)}") from None
-        raise FileError(f"line {reader.line_num}: malformed CSV ({exc})") from None
+            limit = limits.record_bytes
+            raise FileError(f"line {lines.row_start}: {too_large(limit + 1, limit)}") from None
+        raise FileError(f"line {lines.line_no}: malformed CSV ({exc})") from None
 
 
-def read_parquet(path: Path, limit: int, progress: ProgressCallback) -> Iterator[RawRecord]:
-    try:
-        parquet = pq.ParquetFile(path)
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise FileError(f"not a readable Parquet file: {exc}") from None
-    total = parquet.metadata.num_rows
-    number = 0
-    try:
-        for batch in parquet.iter_batches(batch_size=2048):
-            for value in batch.to_pylist():
-                number += 1
-                if number % 10_000 == 0:
-                    progress(number, total)
-                yield RawRecord(number, None, value=value)
-    except (pa.ArrowException, OSError) as exc:
-        raise FileError(f"the Parquet file is damaged after row {number}: {exc}") from None
+def _first_text(chunks: Iterator[bytes]) -> tuple[bytes, Iterator[bytes]]:
+    """The first character that is not white space (b"" for none), and the chunks from the one that holds it."""
+    for chunk in chunks:
+        text = chunk.removeprefix(BOM).lstrip()
+        if text:
+            return text[:1], itertools.chain([chunk], chunks)
+    return b"", iter(())
 
 
-def read_records(path: Path, filename: str, *, limit: int, progress: ProgressCallback) -> Iterator[RawRecord]:
+def read_records(path: Path, filename: str, *, limits: Limits, progress: ProgressCallback) -> Iterator[RawRecord]:
     """Yield every record of the file at ``path``; ``filename`` (the uploaded name) names its format."""
     fmt = format_for(filename)
     if fmt == "parquet":
-        yield from read_parquet(path, limit, progress)
+        yield from read_parquet(path, limits, progress)
         return
-    source = _Source(path, filename)
+    source = Source(path, filename, limits)
     try:
-        reader = {"jsonl": read_jsonl, "json": read_json_array, "csv": read_csv}[fmt]
-        yield from reader(source, limit, progress)
+        chunks = source.chunks(progress)
+        if fmt == "jsonl":
+            yield from read_jsonl(chunks, limits)
+        elif fmt == "json":
+            first, chunks = _first_text(chunks)
+            if first == b"{":
+                # Many tools write JSON Lines under a .json name (pandas, Hugging Face datasets).
+                yield from read_jsonl(chunks, limits)
+            elif first == b"[":
+                yield from read_json_array(chunks, limits)
+            elif first:
+                raise FileError("a .json file must hold a list of records ([{...}, ...]) or one record per line")
+        else:
+            yield from read_csv(chunks, limits)
     except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
         raise FileError(f"the file is not a complete gzip file: {exc}") from None
     finally:

@@ -243,7 +243,10 @@ CONSUMED = {
 
 def _shape(record: dict[str, Any]) -> str:
     # Looking each of the record's few keys up is the fast way: this runs once per record of every import.
-    found = sorted({SHAPE_OF_MARKER[key] for key in record if key in SHAPE_OF_MARKER}, key=SHAPE_RANK.__getitem__)
+    marked = {SHAPE_OF_MARKER[key] for key in record if key in SHAPE_OF_MARKER}
+    if len(marked) == 1:
+        return marked.pop()
+    found = sorted(marked, key=SHAPE_RANK.__getitem__)
     if len(found) > 1:
         raise RecordError(f"the record mixes the {' and '.join(found)} shapes; keep the keys of one")
     if found:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import struct
+import tracemalloc
 from unittest import mock
 
 import pyarrow as pa
@@ -18,7 +20,7 @@ from django.core.files import File
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 
-from annotate.models import Example
+from annotate.models import Example, WorkItem
 from curation.models import Job
 from curation.services.imports import ImportRequestError, import_start
 from curation.tasks import run_import
@@ -110,11 +112,13 @@ def test_it_reports_what_it_imported_in_the_job_result(project, manager):
 
     job = import_records(project, manager, records)
 
-    assert job.result == {
+    assert {key: value for key, value in job.result.items() if key != "seconds"} == {
         "imported": 3,
         "shapes": {"text": 1, "instruction": 1, "preference": 1},
         "moved_to_metadata": {"source": 2},
+        "duplicates": {"total": 0, "records": [], "skipped": False},
     }
+    assert set(job.result["seconds"]) == {"reading", "checking_duplicates", "queueing", "committing"}
 
 
 @runs_imports
@@ -375,11 +379,11 @@ def test_it_reports_a_csv_row_by_the_line_it_starts_on(project, manager):
 
 
 @runs_imports
-def test_it_reports_a_bad_record_of_a_json_array_by_number_alone(project, manager):
-    job = import_file(project, manager, "data.json", b'[{"text": "a"}, {"text": 2}]')
+def test_it_reports_a_bad_record_of_a_json_array_by_number_and_line(project, manager):
+    job = import_file(project, manager, "data.json", b'[{"text": "a"},\n {"text": 2}]')
 
     [error] = errors_of_failed_import(job, project)
-    assert error == {"record": 2, "reason": "'text' must be a string, not a number"}
+    assert error == {"record": 2, "line": 2, "reason": "'text' must be a string, not a number"}
 
 
 @runs_imports
@@ -501,3 +505,314 @@ def test_it_refuses_both_a_file_and_records(project, manager):
             upload=SimpleUploadedFile("d.jsonl", GOOD_JSONL),
             records=[{"text": "a"}],
         )
+
+
+@runs_imports
+def test_it_names_a_given_id_that_equals_the_id_made_for_a_record_without_one(project, manager):
+    job = import_start(project=project, created_by=manager, records=[{"text": "x"}], enqueue=False)
+    # The job's own number is known only now: rewrite the upload so its record 2 claims record 1's made-up id.
+    path = import_dirs_path(job)
+    path.write_bytes(b'{"text": "no id"}\n{"id": "j%d-1", "text": "claims it"}\n' % job.pk)
+
+    job = run(job)
+
+    [error] = errors_of_failed_import(job, project)
+    assert error["record"] == 2
+    assert f"the id 'j{job.pk}-1' is the one made for record 1, which has no id" in error["reason"]
+
+
+@runs_imports
+def test_it_names_a_record_whose_made_up_id_an_earlier_record_took(project, manager):
+    job = import_start(project=project, created_by=manager, records=[{"text": "x"}], enqueue=False)
+    import_dirs_path(job).write_bytes(b'{"id": "j%d-2", "text": "takes it"}\n{"text": "no id"}\n' % job.pk)
+
+    job = run(job)
+
+    [error] = errors_of_failed_import(job, project)
+    assert error["record"] == 2
+    assert "this record has no id, and the one made for it" in error["reason"]
+
+
+def import_dirs_path(job):
+    from curation.uploads import upload_path
+
+    return upload_path(job)
+
+
+@runs_imports
+def test_it_checks_ids_without_reading_the_projects_ids_into_memory(project, manager):
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO annotate_example (project_id, external_id, content, metadata, content_hash) "
+            "SELECT %s, 'existing-' || n, '{\"text\": \"t\"}', '{}', 'h' FROM generate_series(1, 200000) n",
+            [project.pk],
+        )
+    job = import_start(project=project, created_by=manager, records=[{"text": "new"}], enqueue=False)
+
+    tracemalloc.start()
+    job = run(job)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+
+    assert job.status == Job.Status.SUCCEEDED
+    # 200,000 ids held as Python strings would take well over 10 MB.
+    assert peak < 5_000_000
+
+
+@runs_imports
+def test_it_reports_ids_taken_in_the_project_and_repeated_in_the_import_together(project, manager):
+    for n in range(3):
+        ExampleFactory(project=project, external_id=f"taken-{n}")
+    records = [{"id": "taken-1", "text": "a"}, {"id": "fresh", "text": "b"}, {"id": "fresh", "text": "c"}]
+
+    job = import_records(project, manager, records)
+
+    assert (job.status, Example.objects.for_project(project).count()) == (Job.Status.FAILED, 3)
+    assert [(e["record"], e["reason"]) for e in job.error["details"]["errors"]] == [
+        (1, "the project already has an example with id 'taken-1'"),
+        (3, "the id 'fresh' appears more than once in this import (first in record 2)"),
+    ]
+
+
+GOOD_RECORDS = [{"id": f"r{n}", "prompt": f"Question {n}?", "response": f"Answer {n}."} for n in range(5)]
+
+
+@runs_imports
+def test_it_counts_records_whose_content_the_project_already_has(project, manager):
+    import_records(project, manager, GOOD_RECORDS[:3])
+    again = [{**record, "id": f"again-{n}"} for n, record in enumerate(GOOD_RECORDS)]
+
+    job = import_records(project, manager, again)
+
+    assert job.status == Job.Status.SUCCEEDED
+    assert job.result["imported"] == 5
+    assert job.result["duplicates"] == {"total": 3, "records": [1, 2, 3], "skipped": False}
+    assert Example.objects.for_project(project).count() == 8
+    assert WorkItem.objects.filter(project=project).count() == 8
+
+
+@runs_imports
+def test_it_leaves_out_records_the_project_already_has_when_asked(project, manager):
+    first = import_records(project, manager, GOOD_RECORDS[1:4])
+    before = dict(Example.objects.for_project(project).values_list("external_id", "created_at"))
+    again = [{**record, "id": f"again-{n}"} for n, record in enumerate(GOOD_RECORDS)]
+
+    job = run(import_start(project=project, created_by=manager, records=again, on_duplicate="skip", enqueue=False))
+
+    assert (first.status, job.status) == (Job.Status.SUCCEEDED, Job.Status.SUCCEEDED)
+    assert job.result["imported"] == 2
+    assert job.result["duplicates"] == {"total": 3, "records": [2, 3, 4], "skipped": True}
+    ids = set(Example.objects.for_project(project).values_list("external_id", flat=True))
+    assert ids == {"r1", "r2", "r3", "again-0", "again-4"}
+    # The examples already there are untouched, and the queue holds each example once.
+    assert dict(Example.objects.filter(external_id__in=before).values_list("external_id", "created_at")) == before
+    queued = set(WorkItem.objects.filter(project=project).values_list("example__external_id", flat=True))
+    assert queued == ids
+    assert (job.progress_done, job.progress_total) == (2, 2)
+
+
+@runs_imports
+def test_it_imports_nothing_but_succeeds_when_every_record_is_already_there_and_skipped(project, manager):
+    import_records(project, manager, GOOD_RECORDS)
+    again = [{**record, "id": f"again-{n}"} for n, record in enumerate(GOOD_RECORDS)]
+
+    job = run(import_start(project=project, created_by=manager, records=again, on_duplicate="skip", enqueue=False))
+
+    assert (job.status, job.result["imported"], job.result["duplicates"]["total"]) == (Job.Status.SUCCEEDED, 0, 5)
+    assert Example.objects.for_project(project).count() == WorkItem.objects.filter(project=project).count() == 5
+
+
+@runs_imports
+def test_it_queues_exactly_the_new_examples_in_the_order_the_queue_uses(project, manager):
+    ExampleFactory(project=project)
+
+    import_records(project, manager, GOOD_RECORDS)
+
+    items = WorkItem.objects.filter(project=project).select_related("example")
+    new = [item for item in items if item.example.external_id.startswith("r")]
+    assert len(new) == 5 and len(items) == 5  # the older example was never queued, and is not queued by an import
+    assert all(item.shuffle == (item.example_id * 2654435761) % 2147483647 for item in new)
+    assert {(item.target, item.live, item.done, item.open, item.round) for item in new} == {(3, 0, 0, True, 1)}
+
+
+@runs_imports
+def test_it_writes_no_queue_entries_when_a_record_is_bad(project, manager):
+    import_records(project, manager, [GOOD_RECORDS[0], {"text": 5}])
+
+    assert not WorkItem.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "reason"),
+    [
+        ("big.jsonl", b'{"text": "a", "n": 18446744073709551616}\n', "holds the integer 18446744073709551616, beyond"),
+        (
+            "neg.jsonl",
+            b'{"text": "a", "metadata": {"n": -9223372036854775809}}\n',
+            "holds the integer -9223372036854775809",
+        ),
+        ("big.json", b'[{"text": "a", "n": 18446744073709551616}]', "holds the integer 18446744073709551616, beyond"),
+        ("lone.jsonl", b'{"text": "\\ud800"}\n', "unpaired UTF-16 surrogate"),
+        ("lone.json", b'[{"text": "\\ud800"}]', "unpaired UTF-16 surrogate"),
+        ("lonekey.json", b'[{"text": "a", "metadata": {"\\udc00": 1}}]', "unpaired UTF-16 surrogate"),
+        ("nul.json", b'[{"text": "a\\u0000b"}]', "NUL character"),
+        ("deep.jsonl", b'{"text": "a", "metadata": {"x": ' + b"[" * 100 + b"]" * 100 + b"}}\n", "nested more than 64"),
+        ("deeper.jsonl", b'{"text": "a", "m": ' + b"[" * 2000 + b"]" * 2000 + b"}\n", "nested too deeply"),
+        (
+            "deep.json",
+            b'[{"messages": [{"role": "user", "content": "hi", "x": ' + b"[" * 70 + b"]" * 70 + b"}]}]",
+            "nested more than 64",
+        ),
+        ("big.csv", b'text,metadata\na,"{""n"": 99999999999999999999}"\n', "holds the integer 99999999999999999999"),
+    ],
+)
+@runs_imports
+def test_it_names_values_that_cannot_be_stored_exactly_per_record(project, manager, name, data, reason):
+    job = import_file(project, manager, name, data)
+
+    [error] = errors_of_failed_import(job, project)
+    assert error["record"] == 1
+    assert reason in error["reason"]
+
+
+@runs_imports
+def test_it_keeps_a_large_float_that_was_written_as_a_float(project, manager):
+    job = import_file(project, manager, "f.jsonl", b'{"text": "a", "metadata": {"flops": 1e21, "big": 2e19}}\n')
+
+    assert job.status == Job.Status.SUCCEEDED, job.error
+    assert Example.objects.get(project=project).metadata == {"flops": 1e21, "big": 2e19}
+
+
+@runs_imports
+def test_it_names_a_parquet_row_that_is_not_utf8(project, manager, tmp_path):
+    offsets = struct.pack("<3i", 0, 2, 7)
+    text = pa.Array.from_buffers(pa.string(), 2, [None, pa.py_buffer(offsets), pa.py_buffer(b"ok\xed\xa0\x80ba")])
+    path = tmp_path / "bad.parquet"
+    pq.write_table(pa.table({"text": text}), path)
+
+    job = import_file(project, manager, "bad.parquet", path.read_bytes())
+
+    [error] = errors_of_failed_import(job, project)
+    assert error["record"] == 2 and "not valid UTF-8" in error["reason"]
+
+
+@runs_imports
+def test_it_fails_a_decompression_bomb_saying_what_to_do(project, manager):
+    job = import_file(project, manager, "bomb.jsonl.gz", gzip.compress(b"\n" * 100_000_000))
+
+    assert job.status == Job.Status.FAILED
+    assert "expands more than 100 times when decompressed" in job.error["message"]
+    assert "upload it uncompressed" in job.error["message"]
+
+
+@runs_imports
+def test_it_fails_a_csv_file_with_a_million_columns_saying_what_to_do(project, manager):
+    header = ",".join(f"c{n}" for n in range(1_000_000)).encode()
+
+    job = import_file(project, manager, "wide.csv", header + b"\n")
+
+    assert job.status == Job.Status.FAILED
+    assert "the CSV header has 1,000,000 columns; at most 1,000 are allowed" in job.error["message"]
+
+
+@runs_imports
+def test_it_fails_a_file_of_only_white_space_as_holding_no_records(project, manager):
+    job = import_file(project, manager, "blank.jsonl", b"  \n\t\n" * 2_000_000)
+
+    assert job.status == Job.Status.FAILED
+    assert "no records" in job.error["message"]
+
+
+@pytest.mark.django_db
+def test_it_refuses_posted_records_it_cannot_even_store_naming_them(project, manager, import_dirs):
+    records = [{"text": "ok"}, {"text": "a", "n": 2**70}, {"text": "\udc00"}]
+
+    with pytest.raises(ImportRequestError, match="record 2 holds the integer 1180591620717411303424") as caught:
+        import_start(project=project, created_by=manager, records=records)
+
+    assert [problem["record"] for problem in caught.value.details] == [2, 3]
+    assert "unpaired UTF-16 surrogate" in caught.value.details[1]["reason"]
+    assert not Job.objects.exists()
+    assert not any((import_dirs / "media").rglob("*.jsonl"))
+
+
+@pytest.mark.django_db
+def test_it_removes_the_stored_upload_when_the_request_fails_after_storing_it(project, manager, import_dirs):
+    upload = SimpleUploadedFile("data.jsonl", GOOD_JSONL)
+
+    with (
+        mock.patch.object(Job.objects, "create", side_effect=RuntimeError("database went away")),
+        pytest.raises(RuntimeError),
+    ):
+        import_start(project=project, created_by=manager, upload=upload)
+
+    assert not [p for p in (import_dirs / "media").rglob("*") if p.is_file()]
+
+
+@pytest.mark.django_db
+def test_it_refuses_an_empty_upload_and_an_unknown_duplicate_option(project, manager):
+    with pytest.raises(ImportRequestError, match="the file is empty"):
+        import_start(project=project, created_by=manager, upload=SimpleUploadedFile("d.jsonl", b""))
+    with pytest.raises(ImportRequestError, match="on_duplicate must be 'keep' or 'skip'"):
+        import_start(project=project, created_by=manager, records=[{"text": "a"}], on_duplicate="merge")
+    assert not Job.objects.exists()
+
+
+@pytest.fixture
+def small_copies(monkeypatch):
+    """Rows go in by many COPY statements of a few records each, as a large file's do."""
+    from curation.services import import_writers
+
+    monkeypatch.setattr(import_writers, "COPY_CHUNK", 1_000)
+
+
+@runs_imports
+def test_it_writes_and_queues_a_file_that_takes_many_copies(project, manager, small_copies):
+    records = [{"id": f"m{n}", "text": f"text number {n}"} for n in range(300)]
+
+    job = import_records(project, manager, records)
+
+    assert (job.status, job.result["imported"]) == (Job.Status.SUCCEEDED, 300)
+    ids = set(Example.objects.for_project(project).values_list("id", flat=True))
+    assert len(ids) == 300
+    assert set(WorkItem.objects.filter(project=project).values_list("example_id", flat=True)) == ids
+    assert job.result["seconds"]["queueing"] > 0
+
+
+@runs_imports
+def test_it_reports_a_clash_in_a_later_copy_with_the_bad_records_after_it(project, manager, small_copies):
+    ExampleFactory(project=project, external_id="old-250")
+    records = [{"id": f"m{n}", "text": f"text number {n}"} for n in range(300)]
+    records[250]["id"] = "old-250"
+    records[280] = {"text": 7}
+
+    job = import_records(project, manager, records)
+
+    assert job.status == Job.Status.FAILED
+    assert [(e["record"], e["reason"]) for e in job.error["details"]["errors"]] == [
+        (251, "the project already has an example with id 'old-250'"),
+        (281, "'text' must be a string, not a number"),
+    ]
+    assert Example.objects.for_project(project).count() == 1
+    assert not WorkItem.objects.exists()
+
+
+@runs_imports
+def test_it_leaves_out_duplicates_written_by_earlier_copies(project, manager, small_copies):
+    import_records(project, manager, [{"text": f"text number {n}"} for n in range(0, 300, 3)])
+
+    job = run(
+        import_start(
+            project=project,
+            created_by=manager,
+            records=[{"text": f"text number {n}"} for n in range(300)],
+            on_duplicate="skip",
+            enqueue=False,
+        )
+    )
+
+    assert (job.result["imported"], job.result["duplicates"]["total"]) == (200, 100)
+    assert job.result["duplicates"]["records"][:3] == [1, 4, 7]
+    assert Example.objects.for_project(project).count() == 300 == WorkItem.objects.filter(project=project).count()

@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import gzip
+import struct
 
 import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from curation.importing.readers import FileError, RawRecord, format_for, read_records
+from curation.importing.readers import FileError, Limits, RawRecord, format_for, read_records
 
 DEFAULT_LIMIT = 10_000_000  # the default WINNOW_IMPORT_MAX_RECORD_BYTES
 
 
-def read(path, *, limit: int = DEFAULT_LIMIT, filename: str | None = None) -> list[RawRecord]:
-    return list(read_records(path, filename or path.name, limit=limit, progress=lambda done, total: None))
+def read(path, *, limit: int = DEFAULT_LIMIT, filename: str | None = None, **limits) -> list[RawRecord]:
+    limits = Limits(record_bytes=limit, **limits)
+    return list(read_records(path, filename or path.name, limits=limits, progress=lambda done, total: None))
 
 
 def write(tmp_path, name: str, data: bytes):
@@ -79,16 +81,16 @@ def test_it_reports_an_oversized_line_with_its_size_and_the_limit_and_reads_on(t
         (2, 2, None),
         (3, 3, {"text": "after"}),
     ]
-    assert records[1].size == 50_000_000 + len(b'{"text": ""}\n')
+    assert records[1].size == 50_000_000 + len(b'{"text": ""}')
     assert "the record is 50.0 MB, over the limit of 10.0 MB" in records[1].error
 
 
-def test_it_reads_a_json_array(tmp_path):
+def test_it_reads_a_json_array_with_the_line_each_record_starts_on(tmp_path):
     path = write(tmp_path, "data.json", b'[{"text": "a"},\n {"text": "b", "score": 0.5}]')
 
     assert [(raw.number, raw.line, raw.value) for raw in read(path)] == [
-        (1, None, {"text": "a"}),
-        (2, None, {"text": "b", "score": 0.5}),
+        (1, 1, {"text": "a"}),
+        (2, 2, {"text": "b", "score": 0.5}),
     ]
 
 
@@ -236,6 +238,154 @@ def test_it_reports_the_whole_file_as_read_at_the_end(tmp_path):
     path = write(tmp_path, "data.jsonl", b'{"text": "a"}\n')
     calls = []
 
-    list(read_records(path, path.name, limit=DEFAULT_LIMIT, progress=lambda done, total: calls.append((done, total))))
+    list(read_records(path, path.name, limits=Limits(), progress=lambda done, total: calls.append((done, total))))
 
     assert calls[-1] == (path.stat().st_size, path.stat().st_size)
+
+
+def test_it_numbers_lines_right_across_megabytes_of_blank_lines(tmp_path):
+    path = write(tmp_path, "data.jsonl", b'{"text": "a"}\n' + b"\n" * 3_000_000 + b'  \n{"text": "b"}\n')
+
+    assert [(raw.number, raw.line) for raw in read(path)] == [(1, 1), (2, 3_000_003)]
+
+
+def test_it_reads_a_file_of_nothing_but_blank_lines_as_no_records(tmp_path):
+    path = write(tmp_path, "data.jsonl", b" \n\t\r\n" * 5_000_000)
+
+    assert read(path) == []
+
+
+def test_it_stops_a_gzip_file_that_expands_like_a_decompression_bomb(tmp_path):
+    path = write(tmp_path, "data.jsonl.gz", gzip.compress(b"\n" * 200_000_000))
+
+    with pytest.raises(FileError, match="expands more than 100 times when decompressed"):
+        read(path)
+
+
+def test_it_stops_a_gzip_file_that_expands_past_the_size_limit(tmp_path):
+    lines = b"".join(b'{"text": "%d"}\n' % n for n in range(200_000))
+    path = write(tmp_path, "data.jsonl.gz", gzip.compress(lines))
+
+    with pytest.raises(FileError, match="expands to more than 1.0 MB when decompressed"):
+        read(path, decompressed_bytes=1_000_000)
+
+
+def test_it_refuses_a_csv_header_with_more_columns_than_allowed(tmp_path):
+    header = ",".join(f"c{n}" for n in range(1_000_000)).encode()
+    path = write(tmp_path, "data.csv", header + b"\n" + b"x," * 999_999 + b"x\n")
+
+    with pytest.raises(FileError, match="the CSV header has 1,000,000 columns; at most 1,000 are allowed"):
+        read(path)
+
+
+def test_it_names_the_repeated_columns_of_a_wide_csv_header(tmp_path):
+    header = ",".join(["text"] + [f"c{n % 5000}" for n in range(10_000)]).encode()
+    path = write(tmp_path, "data.csv", header + b"\n")
+
+    with pytest.raises(FileError, match="name every column once \\(check: 'c0', 'c1',"):
+        read(path, columns=20_000)
+
+
+def test_it_gives_csv_lines_right_across_megabytes_of_blank_lines(tmp_path):
+    data = b'text\n"one\n\ntwo"\n' + b"\n" * 3_000_000 + b"after\n"
+    path = write(tmp_path, "data.csv", data)
+
+    records = read(path)
+
+    assert [(raw.number, raw.line, raw.value) for raw in records] == [
+        (1, 2, {"text": "one\n\ntwo"}),
+        (2, 3_000_005, {"text": "after"}),
+    ]
+
+
+def test_it_keeps_integers_beyond_64_bits_in_csv_json_cells_exact(tmp_path):
+    path = write(tmp_path, "data.csv", b'text,metadata\nhi,"{""n"": 18446744073709551616}"\n')
+
+    assert read(path)[0].value["metadata"] == {"n": 18446744073709551616}
+
+
+def test_it_skips_an_oversized_record_of_a_json_array_and_reads_on(tmp_path):
+    path = tmp_path / "big.json"
+    with open(path, "wb") as out:
+        out.write(b'[{"text": "small"},\n {"text": "')
+        for _ in range(30):
+            out.write(b'x\\"' * 500_000)  # escaped quotes, so the skip has to follow the string to its end
+        out.write(b'", "more": [1, 2, {"a": "]"}]},\n {"text": "after"}]')
+
+    records = read(path)
+
+    assert [(raw.number, raw.line, raw.value) for raw in records] == [
+        (1, 1, {"text": "small"}),
+        (2, 2, None),
+        (3, 3, {"text": "after"}),
+    ]
+    assert "over the limit of 10.0 MB" in records[1].error
+
+
+def test_it_keeps_what_other_json_parsers_change_in_a_json_array(tmp_path):
+    path = write(tmp_path, "data.json", b'[{"text": "\\ud800", "n": 18446744073709551616}]')
+
+    [record] = read(path)
+
+    assert record.value == {"text": "\ud800", "n": 18446744073709551616}
+
+
+def test_it_reports_a_json_array_record_nested_too_deeply_to_parse_and_reads_on(tmp_path):
+    deep = b'{"text": "x", "metadata": {"a": ' + b"[" * 5000 + b"]" * 5000 + b"}}"
+    path = write(tmp_path, "data.json", b"[" + deep + b', {"text": "after"}]')
+
+    records = read(path)
+
+    assert [(raw.number, raw.value) for raw in records] == [(1, None), (2, {"text": "after"})]
+    assert "nested more than 64 levels deep" in records[0].error
+
+
+def test_it_reports_nan_in_a_json_array_by_record(tmp_path):
+    path = write(tmp_path, "data.json", b'[{"text": "a", "score": NaN}, {"text": "b", "score": 1e999}, {"text": "c"}]')
+
+    records = read(path)
+
+    assert [raw.value for raw in records] == [None, None, {"text": "c"}]
+    assert "holds NaN, which is not JSON" in records[0].error
+    assert "too large for a floating-point number" in records[1].error
+
+
+def test_it_reports_a_parquet_row_that_is_not_utf8_and_reads_the_others(tmp_path):
+    offsets = struct.pack("<4i", 0, 2, 7, 9)
+    text = pa.Array.from_buffers(pa.string(), 3, [None, pa.py_buffer(offsets), pa.py_buffer(b"ok\xed\xa0\x80baok")])
+    path = tmp_path / "bad.parquet"
+    pq.write_table(pa.table({"text": text}), path)
+
+    records = read(path)
+
+    assert [(raw.number, raw.value) for raw in records] == [(1, {"text": "ok"}), (2, None), (3, {"text": "ok"})]
+    assert "not valid UTF-8" in records[1].error
+
+
+def test_it_reports_a_parquet_row_over_the_limit_without_converting_it(tmp_path):
+    path = tmp_path / "big.parquet"
+    pq.write_table(pa.table({"text": ["small"] * 30 + ["x" * 2_000, "also small"]}), path)
+
+    records = read(path, limit=1_000)
+
+    assert [raw.number for raw in records if raw.value is None] == [31]
+    assert records[31].value == {"text": "also small"}
+    assert "the record is 0.0 MB, over the limit" in records[30].error
+
+
+def test_it_reports_the_rows_of_a_parquet_row_group_too_large_to_read(tmp_path):
+    path = tmp_path / "big.parquet"
+    pq.write_table(pa.table({"text": ["x" * 3_000, "y" * 3_000]}), path, row_group_size=2)
+
+    records = read(path, limit=1_000)
+
+    assert [raw.number for raw in records] == [1, 2]
+    assert all("row group of 2 rows" in raw.error for raw in records)
+
+
+def test_it_refuses_a_parquet_file_that_expands_like_a_decompression_bomb(tmp_path):
+    path = tmp_path / "bomb.parquet"
+    pq.write_table(pa.table({"text": ["x" * 10_000_000]}), path, compression="zstd")
+
+    with pytest.raises(FileError, match="expands more than 100 times"):
+        read(path, limit=20_000_000)

@@ -1,12 +1,14 @@
-"""The bulk writers, without Django: COPY text for PostgreSQL and the spool file for SQLite."""
+"""The bulk writers, without Django: binary COPY for PostgreSQL, the ids it takes, and the spool file for SQLite."""
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
+import struct
 
 import orjson
 
-from curation.importing.spool import INSERT_SQL, CopyStream, Row, Spool, copy_line
+from curation.importing.spool import COPY_HEADER, COPY_TRAILER, INSERT_SQL, CopyStream, IdBlocks, Row, Spool
 
 
 def row(external_id: str, text: str) -> Row:
@@ -14,23 +16,57 @@ def row(external_id: str, text: str) -> Row:
     return Row(external_id, content, b"{}", "h" * 64)
 
 
-def test_it_escapes_ids_and_json_for_copy_text():
-    line = copy_line(7, row("a\tb\\c", 'quote " and \\ backslash\nnewline'))
-    fields = line.rstrip(b"\n").split(b"\t")
-    assert fields[0] == b"7"
-    assert fields[1] == b"a\\tb\\\\c"
-    # JSON's own escapes (\\n, \\\\) have their backslashes doubled so COPY hands the JSON text back unchanged.
-    assert fields[2] == b'{"text":"quote \\\\" and \\\\\\\\ backslash\\\\nnewline"}'
-    assert line.count(b"\n") == 1
+def decode(data: bytes) -> list[tuple]:
+    """Read PostgreSQL's binary COPY format back: what the server will see."""
+    assert data.startswith(COPY_HEADER) and data.endswith(COPY_TRAILER)
+    rows, pos = [], len(COPY_HEADER)
+    while True:
+        (count,) = struct.unpack_from(">h", data, pos)
+        pos += 2
+        if count == -1:
+            return rows
+        fields = []
+        for _ in range(count):
+            (length,) = struct.unpack_from(">i", data, pos)
+            fields.append(data[pos + 4 : pos + 4 + length])
+            pos += 4 + length
+        rows.append(tuple(fields))
+
+
+def sequence(start: int = 100):
+    """A stand-in for the database sequence: hands out consecutive ids."""
+    state = {"next": start}
+
+    def reserve(count: int) -> list[tuple[int, int]]:
+        first = state["next"]
+        state["next"] += count
+        return [(first, first + count - 1)]
+
+    return reserve
+
+
+def test_it_writes_binary_rows_that_need_no_escaping():
+    tricky = row("a\tb\\c\nd", 'quote " and \\ backslash\nnewline')
+    stream = CopyStream(7, iter([tricky]), keep_writing=lambda: True, ids=IdBlocks(sequence(41)))
+
+    data = b""
+    while chunk := stream.read(1000):
+        data += chunk
+
+    [(example_id, project_id, external_id, content, metadata, content_hash)] = decode(data)
+    assert struct.unpack(">q", example_id) == (41,) and struct.unpack(">q", project_id) == (7,)
+    assert external_id == b"a\tb\\c\nd"
+    assert content == b"\x01" + tricky.content_json  # jsonb's binary form: a version byte, then the JSON text
+    assert (metadata, content_hash) == (b"\x01{}", b"h" * 64)
 
 
 def test_it_streams_every_row_in_chunks_of_about_the_size_asked():
-    stream = CopyStream(1, iter([row(str(n), "x" * 100) for n in range(50)]), keep_writing=lambda: True)
+    stream = CopyStream(1, iter([row(str(n), "x" * 100) for n in range(50)]), lambda: True, IdBlocks(sequence()))
     chunks = []
     while chunk := stream.read(1000):
         chunks.append(chunk)
     assert len(chunks) > 1
-    assert b"".join(chunks).count(b"\n") == 50
+    assert [fields[2] for fields in decode(b"".join(chunks))] == [str(n).encode() for n in range(50)]
     assert stream.sent == 50
 
 
@@ -42,12 +78,34 @@ def test_it_stops_sending_but_keeps_drawing_rows_once_the_import_is_doomed():
             drawn.append(n)
             yield row(str(n), "x")
 
-    stream = CopyStream(1, rows(), keep_writing=lambda: len(drawn) <= 3)
+    stream = CopyStream(1, rows(), keep_writing=lambda: len(drawn) <= 3, ids=IdBlocks(sequence()))
     data = b""
     while chunk := stream.read(10):
         data += chunk
     assert drawn == list(range(10))
-    assert data.count(b"\n") == 3 == stream.sent
+    assert len(decode(data)) == 3 == stream.sent
+
+
+def test_it_keeps_an_error_raised_while_drawing_rows():
+    def rows():
+        yield row("1", "x")
+        raise LookupError("cancelled")
+
+    stream = CopyStream(1, rows(), keep_writing=lambda: True, ids=IdBlocks(sequence()))
+    with contextlib.suppress(LookupError):
+        stream.read(1 << 20)
+    assert isinstance(stream.error, LookupError)
+
+
+def test_it_knows_which_row_got_which_id_when_the_sequence_hands_out_gaps():
+    handed = iter([[(10, 11), (20, 20)], [(30, 32)]])
+    blocks = IdBlocks(lambda count: next(handed), block=3)
+
+    taken = [blocks.take() for _ in range(5)]
+
+    assert taken == [10, 11, 20, 30, 31]
+    assert blocks.ranges == [(10, 11), (20, 20), (30, 31)]
+    assert [blocks.position(i) for i in taken] == [0, 1, 2, 3, 4]
 
 
 def test_it_loads_spooled_rows_into_sqlite_and_removes_its_file(tmp_path):
@@ -70,3 +128,19 @@ def test_it_loads_spooled_rows_into_sqlite_and_removes_its_file(tmp_path):
     assert seen == [5_000, 10_000, 12_000]
     assert list(tmp_path.iterdir()) == []
     assert "?" in INSERT_SQL
+
+
+def test_it_splits_the_rows_into_several_copies_of_about_the_chunk_size():
+    stream = CopyStream(1, iter([row(str(n), "x" * 100) for n in range(50)]), lambda: True, IdBlocks(sequence()), 1000)
+    copies = []
+    while True:
+        data = b""
+        while chunk := stream.read(300):
+            data += chunk
+        copies.append([fields[2] for fields in decode(data)])
+        if stream.done:
+            break
+        stream.next_chunk()
+    assert len(copies) > 3
+    assert [external_id for copy in copies for external_id in copy] == [str(n).encode() for n in range(50)]
+    assert stream.ids.ranges_from(10) == [(110, 149)]

@@ -11,6 +11,21 @@ import pytest
 
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[2]
+
+
+def embedded(tmp_path: Path, script: str) -> list[str]:
+    """Migrate a fresh embedded instance (no DATABASE_URL, broker or secret) under tmp_path, run the script in its
+    shell, and return the lines it printed starting with RESULT."""
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "CELERY_BROKER_URL", "SECRET_KEY"}}
+    env["WINNOW_DATA_DIR"] = str(tmp_path)
+    for args in (["migrate", "--verbosity", "0"], ["shell", "-c", script]):
+        result = subprocess.run(
+            [sys.executable, "manage.py", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=180
+        )
+        assert result.returncode == 0, result.stderr
+    return [line for line in result.stdout.splitlines() if line.startswith("RESULT ")]
+
+
 SCRIPT = """
 from django.contrib.auth.models import User
 from django.db import connection
@@ -32,19 +47,7 @@ print("RESULT", connection.vendor, journal, good.status, bad.status, Example.obj
 
 
 def test_it_imports_on_sqlite_with_no_configuration(tmp_path):
-    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "CELERY_BROKER_URL", "SECRET_KEY"}}
-    env["WINNOW_DATA_DIR"] = str(tmp_path)
-
-    def manage(*args: str) -> str:
-        result = subprocess.run(
-            [sys.executable, "manage.py", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=120
-        )
-        assert result.returncode == 0, result.stderr
-        return result.stdout
-
-    manage("migrate", "--verbosity", "0")
-    result = [line for line in manage("shell", "-c", SCRIPT).splitlines() if line.startswith("RESULT ")]
-    assert result == ["RESULT sqlite wal succeeded failed 2 2"]
+    assert embedded(tmp_path, SCRIPT) == ["RESULT sqlite wal succeeded failed 2 2"]
     assert (tmp_path / "winnow.sqlite3").exists()
 
 
@@ -85,15 +88,7 @@ print("RESULT", len(errors), len(counts), sorted(set(counts.values())), WorkItem
 
 def test_it_shares_out_work_correctly_on_sqlite_with_concurrent_annotators(tmp_path):
     """SQLite has no row locks: its write transactions run one at a time (IMMEDIATE), which must be enough."""
-    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "CELERY_BROKER_URL", "SECRET_KEY"}}
-    env["WINNOW_DATA_DIR"] = str(tmp_path)
-    for args in (["migrate", "--verbosity", "0"], ["shell", "-c", QUEUE_SCRIPT]):
-        result = subprocess.run(
-            [sys.executable, "manage.py", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=180
-        )
-        assert result.returncode == 0, result.stderr
-    lines = [line for line in result.stdout.splitlines() if line.startswith("RESULT ")]
-    assert lines == ["RESULT 0 30 [2] 0"]
+    assert embedded(tmp_path, QUEUE_SCRIPT) == ["RESULT 0 30 [2] 0"]
 
 
 REVIEW_SCRIPT = """
@@ -137,12 +132,30 @@ print("RESULT", len(kept), kept == rebuilt, len(page.cases) > 0, all(c.disagreem
 
 def test_it_keeps_label_summaries_and_pages_the_review_queue_on_sqlite(tmp_path):
     """The labels layer reads SQLite's own JSON and datetime text; the summaries it keeps match a rebuild."""
-    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "CELERY_BROKER_URL", "SECRET_KEY"}}
-    env["WINNOW_DATA_DIR"] = str(tmp_path)
-    for args in (["migrate", "--verbosity", "0"], ["shell", "-c", REVIEW_SCRIPT]):
-        result = subprocess.run(
-            [sys.executable, "manage.py", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=180
-        )
-        assert result.returncode == 0, result.stderr
-    lines = [line for line in result.stdout.splitlines() if line.startswith("RESULT ")]
-    assert lines == ["RESULT 36 True True True"]
+    assert embedded(tmp_path, REVIEW_SCRIPT) == ["RESULT 36 True True True"]
+
+
+DUPLICATES_SCRIPT = """
+from django.contrib.auth.models import User
+from annotate.models import Example, WorkItem
+from annotate.services import project_create
+from curation.services.imports import import_run, import_start
+user = User.objects.create_user("embedded")
+project = project_create(name="embedded", created_by=user)
+def imported(records, **options):
+    job = import_start(project=project, created_by=user, enqueue=False, records=records, **options)
+    job.start(); import_run(job=job); job.refresh_from_db()
+    return job
+first = imported([{"text": "one"}, {"text": "two"}])
+kept = imported([{"text": "two"}, {"text": "three"}])
+skipped = imported([{"text": "three"}, {"text": "four"}, {"text": "one"}], on_duplicate="skip")
+print("RESULT", [job.status for job in (first, kept, skipped)], kept.result["duplicates"], skipped.result["imported"],
+      skipped.result["duplicates"], Example.objects.count(), WorkItem.objects.count())
+"""
+
+
+def test_it_counts_and_skips_records_already_in_the_project_on_sqlite(tmp_path):
+    assert embedded(tmp_path, DUPLICATES_SCRIPT) == [
+        "RESULT ['succeeded', 'succeeded', 'succeeded'] {'total': 1, 'records': [1], 'skipped': False} 1 "
+        "{'total': 2, 'records': [1, 3], 'skipped': True} 5 5"
+    ]

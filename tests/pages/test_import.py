@@ -29,7 +29,7 @@ def test_it_refuses_a_bad_file_type_with_a_message_and_no_job(client_as, project
     with django_capture_on_commit_callbacks() as callbacks:
         response = client_as("manager").post(import_url(project), {"file": upload})
 
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert "unsupported file type" in response.content.decode()
     assert not Job.objects.exists()
     assert callbacks == []
@@ -38,7 +38,7 @@ def test_it_refuses_a_bad_file_type_with_a_message_and_no_job(client_as, project
 def test_it_asks_for_a_file_when_none_is_sent(client_as, project):
     response = client_as("manager").post(import_url(project), {})
 
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert response.context["form"].errors["file"]
     assert not Job.objects.exists()
 
@@ -76,3 +76,22 @@ def test_it_lists_recent_imports(client_as, project, job):
 
     assert reverse("curation:job_detail", args=[job.pk]) in html
     assert "3 of 10 records are invalid" in html
+
+
+def test_it_asks_what_to_do_with_records_already_in_the_project(client_as, project, django_capture_on_commit_callbacks):
+    html = client_as("manager").get(import_url(project)).content.decode()
+    assert 'name="on_duplicate" value="keep"' in html and 'name="on_duplicate" value="skip"' in html
+
+    upload = SimpleUploadedFile("data.jsonl", b'{"text": "a"}\n')
+    with django_capture_on_commit_callbacks():
+        client_as("manager").post(import_url(project), {"file": upload, "on_duplicate": "skip"})
+
+    assert Job.objects.get().params["on_duplicate"] == "skip"
+
+
+def test_it_refuses_an_empty_file_with_a_message(client_as, project):
+    response = client_as("manager").post(import_url(project), {"file": SimpleUploadedFile("data.jsonl", b"")})
+
+    assert response.status_code == 400
+    assert "The submitted file is empty." in response.content.decode()
+    assert not Job.objects.exists()

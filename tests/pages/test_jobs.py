@@ -1,6 +1,11 @@
 from __future__ import annotations
 
+import re
+
+import pytest
 from django.urls import reverse
+
+from annotate.models import Membership
 
 
 def job_url(job) -> str:
@@ -78,3 +83,108 @@ def test_it_shows_a_job_to_the_member_who_started_it(client_as, job, cast):
     job.save()
 
     assert client_as("reviewer").get(job_url(job)).status_code == 200
+
+
+def cancel_url(job) -> str:
+    return reverse("curation:job_cancel", args=[job.pk])
+
+
+def test_it_offers_the_projects_managers_a_cancel_button_that_works_without_javascript(client_as, job):
+    html = client_as("manager").get(job_url(job)).content.decode()
+
+    assert f'<form method="post" action="{cancel_url(job)}"' in html
+    assert f'hx-post="{cancel_url(job)}"' in html
+    assert 'name="csrfmiddlewaretoken"' in html
+
+
+def test_it_offers_no_cancel_button_to_a_starter_who_does_not_manage_the_project(client_as, job, cast):
+    job.created_by = cast["reviewer"]
+    job.save()
+
+    html = client_as("reviewer").get(job_url(job)).content.decode()
+
+    assert cancel_url(job) not in html
+    assert client_as("reviewer").post(cancel_url(job)).status_code == 403
+
+
+def test_it_offers_no_cancel_button_once_the_job_has_finished(client_as, job):
+    job.succeed({"imported": 1, "shapes": {}, "moved_to_metadata": {}})
+
+    assert cancel_url(job) not in client_as("manager").get(job_url(job)).content.decode()
+
+
+def test_it_cancels_from_a_plain_form_and_comes_back_to_the_job(client_as, job):
+    response = client_as("manager").post(cancel_url(job))
+
+    job.refresh_from_db()
+    assert (response.status_code, response["Location"], job.status) == (302, job_url(job), "cancelled")
+    assert "This job was cancelled" in client_as("manager").get(job_url(job)).content.decode()
+
+
+def test_it_cancels_with_htmx_and_answers_with_the_status_fragment(client_as, job):
+    response = client_as("manager").post(cancel_url(job), HTTP_HX_REQUEST="true")
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert html.lstrip().startswith('<section id="job-status"')
+    assert "badge--cancelled" in html and "hx-get" not in html
+
+
+def test_it_says_why_a_finished_job_cannot_be_cancelled(client_as, job):
+    job.fail("Nothing was imported.")
+
+    plain = client_as("manager").post(cancel_url(job))
+    htmx = client_as("manager").post(cancel_url(job), HTTP_HX_REQUEST="true")
+
+    assert (plain.status_code, htmx.status_code) == (409, 200)
+    for response in (plain, htmx):
+        assert (
+            "has already finished (failed); only a queued or running job can be cancelled" in response.content.decode()
+        )
+
+
+def test_it_refuses_cancelling_by_get(client_as, job):
+    assert client_as("manager").get(cancel_url(job)).status_code == 405
+
+
+def test_it_hides_a_job_from_its_starter_once_they_leave_the_project(client_as, job, cast, project):
+    job.created_by = cast["reviewer"]
+    job.save()
+    Membership.objects.filter(user=cast["reviewer"], project=project).delete()
+
+    gone = client_as("reviewer").get(job_url(job))
+    missing = client_as("reviewer").get(reverse("curation:job_detail", args=[job.pk + 1000]))
+
+    def main(response) -> str:  # the page around it holds a CSRF token that differs between responses
+        return re.search(r"<main.*</main>", response.content.decode(), re.DOTALL).group()
+
+    assert (gone.status_code, missing.status_code) == (404, 404)
+    assert main(gone) == main(missing)
+
+
+@pytest.mark.parametrize(
+    ("stage", "label"),
+    [
+        ("queueing", "Queueing for annotation"),
+        ("checking_duplicates", "Looking for records already in the project"),
+        ("committing", "Committing"),
+        ("writing", "Writing examples"),
+    ],
+)
+def test_it_names_every_stage_in_the_progress_bar(client_as, job, stage, label):
+    set_progress(job, done=250_000, total=1_000_000, stage=stage, unit="records")
+
+    html = client_as("manager").get(job_url(job)).content.decode()
+
+    assert label in html
+    assert "250,000 of 1,000,000 records" in html
+
+
+def test_it_lists_the_records_already_in_the_project(client_as, job):
+    duplicates = {"total": 102, "records": list(range(1, 101)), "skipped": True}
+    job.succeed({"imported": 5, "shapes": {}, "moved_to_metadata": {}, "duplicates": duplicates})
+
+    html = client_as("manager").get(job_url(job)).content.decode()
+
+    assert "102 records have the same content as an example the project already had, and were left out" in html
+    assert "1, 2, 3" in html and "and 2 more" in html

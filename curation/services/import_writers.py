@@ -1,0 +1,290 @@
+"""Running an import job: check the records, write them, all or nothing, and record how it went.
+
+PostgreSQL: one transaction. A binary COPY is fed straight from validation, every row with an id taken from the
+sequence beforehand (so the import knows its rows without reading them back), and rolled back if a record turns
+out bad or an id clashes. Then, still in the transaction: look for content the project already had (only when
+it had examples), leave those records out if asked, queue the new examples for annotation (rows made from the
+ids alone), run the deferred foreign-key checks, and mark the job succeeded under a lock on its row, so a
+cancellation either wins before the commit or finds the job finished.
+
+SQLite (embedded): the records wait in a spool file until all have passed, then go in in one transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psycopg2.errors
+from django.conf import settings
+from django.db import IntegrityError, connection, connections, transaction
+
+from annotate.models import Example
+from annotate.services.queue import work_items_create
+from curation.importing.readers import format_for
+from curation.importing.spool import COPY_SQL, CopyStream, IdBlocks, Spool
+from curation.models import Job
+from curation.services.import_checks import IdLog, JobInterrupted, Problems, Reporter, Tally, good_rows
+from curation.services.import_ids import id_problems
+
+logger = logging.getLogger(__name__)
+# Rows per COPY statement, in bytes of COPY data: about half of PostgreSQL's default shared_buffers, so that
+# the chunk is still in memory when its queue entries' foreign keys are checked.
+COPY_CHUNK = 64 << 20
+RESERVE_SQL = """
+SELECT MIN(v), MAX(v) FROM (
+    SELECT v, v - ROW_NUMBER() OVER (ORDER BY v) AS run
+    FROM (SELECT nextval(pg_get_serial_sequence('annotate_example', 'id')) AS v FROM generate_series(1, %s)) taken
+) numbered
+GROUP BY run ORDER BY 1
+"""
+# Examples this import wrote (by id) whose content the project already had (in examples it did not write).
+DUPLICATES_SQL = """
+INSERT INTO import_duplicates (id)
+SELECT n.id
+FROM unnest(%(lo)s::bigint[], %(hi)s::bigint[]) AS r(lo, hi)
+JOIN annotate_example n ON n.id BETWEEN r.lo AND r.hi
+WHERE n.project_id = %(project)s AND n.content_hash IN (
+    SELECT o.content_hash FROM annotate_example o
+    WHERE o.project_id = %(project)s AND NOT EXISTS (
+        SELECT 1 FROM unnest(%(lo)s::bigint[], %(hi)s::bigint[]) AS mine(lo, hi) WHERE o.id BETWEEN mine.lo AND mine.hi
+    )
+)
+"""
+
+
+@dataclass
+class Written:
+    """What a writer did: whether it committed (the job is then marked succeeded), how many rows it kept, and
+    whether it rolled back because an id clashed."""
+
+    succeeded: bool = False
+    rows: int = 0
+    clash: bool = False
+
+
+def _reserve_ids(count: int) -> list[tuple[int, int]]:
+    # The separate connection: the import's own one is busy with the COPY. Sequence values are taken for good
+    # whatever happens to the transaction, so the ids are this import's alone.
+    with connections["progress"].cursor() as cursor:
+        cursor.execute(RESERVE_SQL, [count])
+        return [(first, last) for first, last in cursor.fetchall()]
+
+
+def _plan_knobs(cursor: Any, *, off: tuple[str, ...]) -> None:
+    for knob in off:
+        cursor.execute(f"SET LOCAL {knob} = off")
+
+
+def _plan_defaults(cursor: Any, knobs: tuple[str, ...]) -> None:
+    for knob in knobs:
+        cursor.execute(f"SET LOCAL {knob} TO DEFAULT")
+
+
+class _Run:
+    """One run of an import job; ``write_postgres``/``write_sqlite`` do the writing."""
+
+    def __init__(self, job: Job, path: Path):
+        assert job.project is not None
+        self.job, self.path, self.project = job, path, job.project
+        self.problems = Problems(limit=settings.WINNOW_IMPORT_MAX_ERRORS_SHOWN)
+        self.tally = Tally()
+        self.reporter = Reporter(job)
+        self.skip = job.params.get("on_duplicate") == "skip"
+        self.ids = IdLog(Path(settings.DATA_DIR) / "tmp")
+
+    def all_good(self) -> bool:
+        return not self.problems.total and self.tally.file_error is None
+
+    def rows(self) -> Any:
+        return good_rows(
+            self.job, self.path, problems=self.problems, tally=self.tally, ids=self.ids, reporter=self.reporter
+        )
+
+    def duplicates_shown(self, positions: list[int], total: int) -> dict[str, Any]:
+        records = [position + 1 for position in positions]  # every record was good, so row n is record n + 1
+        return {"total": total, "records": records, "skipped": self.skip and total > 0}
+
+    def write_postgres(self, had_examples: bool) -> Written:
+        rows = self.rows()
+        with transaction.atomic(), connection.cursor() as cursor:
+            # Foreign keys are checked as each statement ends, not all at the commit: the rows a chunk just wrote
+            # are still in memory then, instead of being read (and locked, so written) again from disk.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            blocks = IdBlocks(_reserve_ids)
+            stream = CopyStream(self.project.pk, rows, keep_writing=self.all_good, ids=blocks, chunk=COPY_CHUNK)
+            while True:
+                queued = blocks.count
+                try:
+                    cursor.copy_expert(COPY_SQL, stream, size=1 << 20)
+                except Exception as exc:
+                    if stream.error is not None:
+                        raise stream.error from None  # cancelled, reaped or out of time while reading
+                    # copy_expert is not wrapped by Django: its errors are psycopg2's own.
+                    if not isinstance(exc, (psycopg2.errors.UniqueViolation, IntegrityError)):
+                        raise
+                    for _ in rows:  # read the rest of the file all the same: the report names every bad record
+                        pass
+                    transaction.set_rollback(True)
+                    return Written(clash=True)
+                if not self.all_good():
+                    stream.drain()
+                    transaction.set_rollback(True)
+                    return Written()
+                if blocks.count > queued:
+                    self._queue(blocks.ranges_from(queued), queued=queued)
+                if stream.done:
+                    break
+                stream.next_chunk()
+            if not blocks.count:
+                transaction.set_rollback(True)
+                return Written()
+            duplicates, removed = self._duplicates(cursor, blocks, had_examples)
+            imported = blocks.count - removed
+            self.reporter.stage("committing", total=imported)
+            self._succeed(imported, duplicates)
+            return Written(succeeded=True, rows=imported)
+
+    def _queue(self, ranges: list[tuple[int, int]], *, queued: int) -> None:
+        """Put the chunk just written in the annotation queue, from its ids alone (between the chunks' COPYs, so
+        the checks of the queue's foreign keys find the chunk's examples still in memory)."""
+        self.reporter.stage("queueing", done=queued, total=None)
+        done = queued + work_items_create(project=self.project, id_ranges=ranges)
+        self.reporter.stage("queueing", done=done, total=None)
+        self.reporter.resume("reading")
+
+    def _duplicates(self, cursor: Any, blocks: IdBlocks, had_examples: bool) -> tuple[dict[str, Any], int]:
+        """Look for content the project already had; in skip mode, delete those rows of this import (they were
+        never visible to anyone) with their queue entries. Raw data already in the project is never touched."""
+        self.reporter.stage("checking_duplicates", total=blocks.count)
+        if not had_examples:
+            return self.duplicates_shown([], 0), 0
+        ranges = blocks.ranges
+        cursor.execute("CREATE TEMP TABLE import_duplicates (id bigint PRIMARY KEY) ON COMMIT DROP")
+        # Two large sets meet here: hash them, whatever stale statistics say about their size.
+        _plan_knobs(cursor, off=("enable_nestloop",))
+        params = {"project": self.project.pk, "lo": [lo for lo, _ in ranges], "hi": [hi for _, hi in ranges]}
+        cursor.execute(DUPLICATES_SQL, params)
+        total = cursor.rowcount
+        _plan_defaults(cursor, ("enable_nestloop",))
+        self.reporter.update(blocks.count, blocks.count, force=True)
+        if not total:
+            return self.duplicates_shown([], 0), 0
+        cursor.execute("ANALYZE import_duplicates")
+        shown_ids = settings.WINNOW_IMPORT_MAX_ERRORS_SHOWN
+        cursor.execute("SELECT id FROM import_duplicates ORDER BY id LIMIT %s", [shown_ids])
+        shown = self.duplicates_shown([blocks.position(row[0]) for row in cursor.fetchall()], total)
+        if not self.skip:
+            return shown, 0
+        knobs = ("enable_seqscan", "enable_hashjoin", "enable_mergejoin")
+        _plan_knobs(cursor, off=knobs)  # one primary-key probe per duplicate
+        cursor.execute("DELETE FROM annotate_workitem w USING import_duplicates d WHERE w.example_id = d.id")
+        cursor.execute("DELETE FROM annotate_example e USING import_duplicates d WHERE e.id = d.id")
+        _plan_defaults(cursor, knobs)
+        return shown, total
+
+    def _succeed(self, imported: int, duplicates: dict[str, Any]) -> None:
+        """Mark the job succeeded inside the import's transaction, under a lock on its row: a cancellation that
+        came first wins (the import rolls back); one that comes later waits for the commit and finds it done."""
+        job = self.job
+        if not Job.objects.select_for_update().filter(pk=job.pk, status=Job.Status.RUNNING, attempts=job.attempts):
+            raise JobInterrupted(f"job {job.pk} was cancelled or handed to another worker before it committed")
+        result = {
+            "imported": imported,
+            "shapes": dict(self.tally.shapes),
+            "moved_to_metadata": dict(self.tally.moved_to_metadata),
+            "duplicates": duplicates,
+            "seconds": self.reporter.finish(),
+        }
+        job.succeed(result, progress=(imported, "records"))
+
+    def write_sqlite(self, had_examples: bool) -> Written:
+        spool = Spool(project_id=self.project.pk, directory=Path(settings.DATA_DIR) / "tmp")
+        try:
+            for row in self.rows():
+                if self.all_good():
+                    spool.add(row)
+            if not self.all_good() or not spool.rows:
+                return Written()
+            self.reporter.stage("writing", total=spool.rows)
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute("SELECT MAX(id) FROM annotate_example")
+                first = (cursor.fetchone()[0] or 0) + 1
+                cursor.execute("SELECT seq FROM sqlite_sequence WHERE name = 'annotate_example'")
+                first = max(first, ((cursor.fetchone() or (0,))[0] or 0) + 1)
+                try:
+                    spool.load(cursor, lambda done: self.reporter.update(done, spool.rows))
+                except IntegrityError:
+                    transaction.set_rollback(True)
+                    return Written(clash=True)
+                last = first + spool.rows - 1
+                duplicates, removed = self._sqlite_duplicates(cursor, first, last, had_examples)
+                self.reporter.stage("queueing", total=spool.rows - removed)
+                work_items_create(project=self.project)
+                self.reporter.stage("committing", total=spool.rows - removed)
+                self._succeed(spool.rows - removed, duplicates)
+            return Written(succeeded=True, rows=spool.rows - removed)
+        finally:
+            spool.close()
+
+    def _sqlite_duplicates(self, cursor: Any, first: int, last: int, had_examples: bool) -> tuple[dict[str, Any], int]:
+        self.reporter.stage("checking_duplicates", total=last - first + 1)
+        if not had_examples:
+            return self.duplicates_shown([], 0), 0
+        cursor.execute(
+            "SELECT n.id FROM annotate_example n WHERE n.id BETWEEN %s AND %s AND n.content_hash IN "
+            "(SELECT o.content_hash FROM annotate_example o WHERE o.project_id = %s AND o.id < %s) ORDER BY n.id",
+            [first, last, self.project.pk, first],
+        )
+        ids = [row[0] for row in cursor.fetchall()]
+        shown = self.duplicates_shown([i - first for i in ids[: settings.WINNOW_IMPORT_MAX_ERRORS_SHOWN]], len(ids))
+        if self.skip:
+            for start in range(0, len(ids), 500):
+                batch = ids[start : start + 500]
+                cursor.execute(f"DELETE FROM annotate_example WHERE id IN ({', '.join(['%s'] * len(batch))})", batch)
+            return shown, len(ids)
+        return shown, 0
+
+
+def run_import_job(job: Job, path: Path) -> None:
+    """Check and write the job's records; leave the job succeeded or failed (or raise JobInterrupted)."""
+    run = _Run(job, path)
+    try:
+        parquet = format_for(job.params["filename"]) == "parquet"
+        size = job.params.get("size") or path.stat().st_size
+        run.reporter.stage("reading", total=None if parquet else size, unit="records" if parquet else "bytes")
+        had_examples = Example.objects.for_project(run.project).exists()
+        if connection.vendor == "postgresql":
+            written = run.write_postgres(had_examples)
+        else:
+            written = run.write_sqlite(had_examples)
+        if written.succeeded:
+            logger.info("import job %s: %s examples into project %s", job.pk, written.rows, run.project.pk)
+            return
+        _fail(run, written)
+    finally:
+        run.ids.close()
+
+
+def _fail(run: _Run, written: Written) -> None:
+    job = run.job
+    if written.clash or run.problems.total or run.tally.file_error:
+        run.reporter.stage("checking_ids", total=None)
+        shown, total = id_problems(run.ids, project=run.project, limit=run.problems.limit)
+        run.problems.merge(shown, total)
+    details = run.problems.details() if run.problems.total else None
+    if run.tally.file_error is not None:
+        job.fail(f"The file cannot be read: {run.tally.file_error}. Nothing was imported.", details)
+    elif run.problems.total:
+        noun = "record is" if run.problems.total == 1 else "records are"
+        message = f"{run.problems.total:,} of {run.tally.records:,} {noun} invalid; nothing was imported."
+        job.fail(f"{message} Fix them and import again.", details)
+    elif written.clash:
+        job.fail(
+            "Another import added examples with the same ids while this one ran; nothing was imported. "
+            "Import again to see which ids clash."
+        )
+    else:
+        job.fail("The file holds no records. Nothing was imported.")

@@ -1,0 +1,135 @@
+"""Job lifecycle outside the job's own work: cancelling, reaping jobs whose worker died, and removing the
+uploaded files no unfinished job needs any more."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from curation.models import Job
+from curation.uploads import ORPHAN_GRACE_SECONDS, discard_upload, stored_uploads
+
+logger = logging.getLogger(__name__)
+
+
+class JobFinishedError(Exception):
+    """The job has already finished, so it cannot be changed."""
+
+    def __init__(self, job: Job):
+        super().__init__(
+            f"Job {job.pk} has already finished ({job.status}); only a queued or running job can be cancelled."
+        )
+        self.job = job
+
+
+def job_enqueue(job: Job) -> None:
+    """Send the job to a worker once the current transaction commits (a worker must find the row)."""
+    from curation.tasks import TASKS  # the task module imports the services
+
+    task = TASKS[job.kind]
+    transaction.on_commit(lambda: task.delay(job.pk))
+
+
+def job_cancel(*, job: Job) -> Job:
+    """Cancel a queued or running job. A running job's worker notices at its next progress report and rolls its
+    transaction back, so a cancelled job leaves nothing written; its uploaded file is removed here."""
+    cancelled = Job.objects.filter(pk=job.pk, status__in=Job.UNFINISHED).update(
+        status=Job.Status.CANCELLED, stage="", finished_at=timezone.now()
+    )
+    job.refresh_from_db()
+    if not cancelled:
+        raise JobFinishedError(job)
+    discard_upload(job)
+    logger.info("job %s cancelled", job.pk)
+    return job
+
+
+def stopped_message(job: Job) -> str:
+    hours = settings.CELERY_TASK_TIME_LIMIT / 3600
+    what = "nothing was imported. Import the file again" if job.kind == Job.Kind.IMPORT else "Start it again"
+    return (
+        f"The worker running this job stopped before the job finished, {job.attempts} times (it may have run out "
+        f"of memory, been stopped, or gone over the {hours:g}-hour time limit); {what}. If it stops again, split "
+        "the file into smaller ones, or ask the administrator to give the worker more memory or time "
+        "(WINNOW_JOB_TIME_LIMIT)."
+    )
+
+
+@dataclass
+class ReapReport:
+    retried: list[int] = field(default_factory=list)
+    failed: list[int] = field(default_factory=list)
+    files_removed: list[str] = field(default_factory=list)
+
+
+def jobs_reap(*, stale_after: float | None = None) -> ReapReport:
+    """Find running jobs whose worker stopped (no heartbeat for ``stale_after`` seconds): run each once more,
+    or fail it when it already had its retry. Then remove uploads no unfinished job needs.
+
+    Safe to run from several workers at once: every transition is a conditional update of the job's row.
+    """
+    stale_after = settings.WINNOW_JOB_STALE_SECONDS if stale_after is None else stale_after
+    report = ReapReport()
+    for job in Job.objects.stale(before=timezone.now() - timedelta(seconds=stale_after)):
+        if job.attempts < Job.MAX_ATTEMPTS:
+            with transaction.atomic():
+                if job.requeue():
+                    job_enqueue(job)
+                    report.retried.append(job.pk)
+                    logger.warning("job %s: its worker stopped; queued again (attempt %s)", job.pk, job.attempts + 1)
+        elif job.fail(stopped_message(job)):
+            discard_upload(job)
+            report.failed.append(job.pk)
+            logger.warning("job %s: its worker stopped on attempt %s; failed", job.pk, job.attempts)
+    report.files_removed = uploads_sweep() + temporary_files_sweep()
+    return report
+
+
+def temporary_files_sweep(*, now: float | None = None) -> list[str]:
+    """Remove the temporary files of imports whose worker was killed (the spool of the SQLite path, the list of
+    ids): none is older than the longest a job may run."""
+    directory = Path(settings.DATA_DIR) / "tmp"
+    if not directory.is_dir():
+        return []
+    cutoff = (time.time() if now is None else now) - settings.CELERY_TASK_TIME_LIMIT - ORPHAN_GRACE_SECONDS
+    removed = []
+    for path in directory.glob("import-*"):
+        try:
+            if path.is_file() and path.stat().st_mtime < cutoff:
+                path.unlink(missing_ok=True)
+                removed.append(path.name)
+        except OSError:
+            logger.warning("could not remove the stale temporary file %s", path, exc_info=True)
+    return removed
+
+
+def uploads_sweep(*, now: float | None = None) -> list[str]:
+    """Remove stored uploads that no unfinished job needs: those of finished jobs (whose worker died before it
+    could remove them), and those older than a grace period that no job names (the request that stored them
+    failed)."""
+    files = {path.name: path for path in stored_uploads()}
+    if not files:
+        return []
+    named = dict(Job.objects.filter(params__path__in=list(files)).values_list("params__path", "status"))
+    cutoff = (time.time() if now is None else now) - ORPHAN_GRACE_SECONDS
+    removed = []
+    for name, path in files.items():
+        status = named.get(name)
+        if status in Job.UNFINISHED:
+            continue
+        try:
+            if status is not None or path.stat().st_mtime < cutoff:
+                path.unlink(missing_ok=True)
+                removed.append(name)
+        except OSError:
+            logger.warning("could not remove the stale upload %s", path, exc_info=True)
+    if removed:
+        logger.info("removed %s upload(s) no job needs: %s", len(removed), ", ".join(sorted(removed)))
+    return removed
