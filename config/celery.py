@@ -53,7 +53,7 @@ def reap_when_ready(**kwargs: Any) -> None:
 class JobReaper(bootsteps.StartStopStep):
     """Reap on a timer in every worker (``WINNOW_JOB_REAP_SECONDS``)."""
 
-    requires = {"celery.worker.components:Timer"}
+    requires = ("celery.worker.components:Timer",)
 
     def __init__(self, worker: Any, **kwargs: Any) -> None:
         super().__init__(worker, **kwargs)

@@ -12,14 +12,13 @@ from typing import TYPE_CHECKING
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
-from annotate.access import has_role, role_in
-from annotate.models import Role
+from annotate.access import may_manage, role_in
 from curation.models import Job
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+    from django.contrib.auth.models import AnonymousUser, User
 
-    AnyUser = AbstractBaseUser | AnonymousUser
+    AnyUser = User | AnonymousUser
 
 NOT_FOUND = "No such job."
 
@@ -41,8 +40,8 @@ def may_manage_job(user: AnyUser, job: Job) -> bool:
     if not user.is_authenticated:
         return False
     if job.project is None:
-        return user.is_staff
-    return has_role(role_in(user, job.project), Role.MANAGER)
+        return bool(user.is_staff)
+    return may_manage(role_in(user, job.project))
 
 
 def job_for_manager(user: AnyUser, job_id: int | str) -> Job:

@@ -17,6 +17,7 @@ import json
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 TOPICS = ("code", "math", "writing", "knowledge", "safety")
 PER_SHAPE = 120
@@ -173,14 +174,14 @@ def _math(rng: random.Random) -> Item:
         )
     if kind == "percent":
         p, n = rng.choice([5, 10, 15, 20, 25, 30, 40, 75]), rng.randrange(40, 2000, 20)
-        value = p * n // 100 if p * n % 100 == 0 else p * n / 100
-        bad = p * n / 10
+        value: float = p * n // 100 if p * n % 100 == 0 else p * n / 100
+        tenfold = p * n / 10  # the answer of someone who read the percentage as a tenth
         return Item(
             "math",
             f"What is {p}% of {n}?",
             f"{p}% means {p}/100, so {p}% of {n} = {n} × {p / 100:g} = {value:g}.",
             f"{value:g}",
-            f"{p}% of {n} = {n} × {p / 10:g} = {bad:g}.",
+            f"{p}% of {n} = {n} × {p / 10:g} = {tenfold:g}.",
             ("And what is left after taking that away?", f"{n} − {value:g} = {n - value:g}."),
         )
     if kind == "linear":
@@ -738,9 +739,9 @@ def _candidates(rng: random.Random) -> list[tuple[str, dict]]:
     return records
 
 
-def _near(rng: random.Random, record: dict) -> dict:
+def _near(rng: random.Random, record: dict[str, Any]) -> dict[str, Any]:
     """A near duplicate: the same record with a small edit, as happens when a source is scraped twice."""
-    copy = json.loads(json.dumps(record))
+    copy: dict[str, Any] = json.loads(json.dumps(record))
     edit = rng.choice(
         [
             lambda s: s.rstrip(".?!") + "?" if s.endswith(".") else s.rstrip("?") + ".",

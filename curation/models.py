@@ -11,11 +11,11 @@ from django.utils import timezone
 from annotate.models import Membership, Project, Role
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+    from django.contrib.auth.models import AnonymousUser, User
 
 
 class JobQuerySet(models.QuerySet["Job"]):
-    def visible_to(self, user: AbstractBaseUser | AnonymousUser) -> JobQuerySet:
+    def visible_to(self, user: User | AnonymousUser) -> JobQuerySet:
         """Jobs a user may read, by the role they hold now: every job of the projects they manage, and the jobs
         they started while they are still a member of the job's project. Staff see every job."""
         if not user.is_authenticated:
@@ -174,8 +174,13 @@ class Job(models.Model):
         so there progress made inside a transaction is only kept on this instance.
         """
         self.progress_done, self.progress_total, self.stage, self.progress_unit = done, total, stage, unit
-        fields = {"progress_done": done, "progress_total": total, "stage": stage, "progress_unit": unit}
-        fields["heartbeat_at"] = timezone.now()
+        fields: dict[str, object] = {
+            "progress_done": done,
+            "progress_total": total,
+            "stage": stage,
+            "progress_unit": unit,
+            "heartbeat_at": timezone.now(),
+        }
         if not connections["default"].in_atomic_block:
             return bool(self._mine().filter(status=self.Status.RUNNING).update(**fields))
         if "progress" in settings.DATABASES:

@@ -6,11 +6,11 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from annotate.access import has_role, project_for_user, role_in
-from annotate.models import Role
+from annotate.access import may_browse_examples, may_manage, project_access, role_in
 from curation.access import job_for_manager, job_for_user, may_manage_job
 from curation.forms import ImportForm
 from curation.models import Job
@@ -18,20 +18,29 @@ from curation.services.imports import ImportRequestError, import_start
 from curation.services.jobs import JobFinishedError, job_cancel
 
 if TYPE_CHECKING:
-    from django.http import HttpRequest, HttpResponse
+    from django.http import HttpResponse
+    from django_htmx.middleware import HtmxDetails
+
+
+class HtmxRequest(HttpRequest):
+    """A request through django-htmx's middleware, which says whether htmx sent it (``request.htmx``)."""
+
+    htmx: HtmxDetails
+
 
 RECENT_JOBS = 20
 
 
 @login_required
-def import_page(request: HttpRequest, project_id: int) -> HttpResponse:
-    project = project_for_user(request.user, project_id, at_least=Role.MANAGER)
+def import_page(request: HtmxRequest, project_id: int) -> HttpResponse:
+    access = project_access(request.user, project_id, may=may_manage)
+    project = access.project
     form = ImportForm(request.POST, request.FILES) if request.method == "POST" else ImportForm()
     if form.is_bound and form.is_valid():
         try:
             job = import_start(
                 project=project,
-                created_by=request.user,
+                created_by=access.user,
                 upload=form.cleaned_data["file"],
                 on_duplicate=form.cleaned_data["on_duplicate"],
             )
@@ -50,7 +59,7 @@ def import_page(request: HttpRequest, project_id: int) -> HttpResponse:
     return render(request, "curation/import.html", context, status=400 if form.errors else 200)
 
 
-def _render_job(request: HttpRequest, job: Job, *, notice: str = "", status: int = 200) -> HttpResponse:
+def _render_job(request: HtmxRequest, job: Job, *, notice: str = "", status: int = 200) -> HttpResponse:
     role = role_in(request.user, job.project) if job.project else None
     details = (job.error or {}).get("details")
     bad_records = details.get("errors", []) if isinstance(details, dict) else []
@@ -62,8 +71,8 @@ def _render_job(request: HttpRequest, job: Job, *, notice: str = "", status: int
         "bad_more": max(0, bad_total - len(bad_records)),
         "duplicates": duplicates,
         "duplicates_more": max(0, duplicates.get("total", 0) - len(duplicates.get("records", []))),
-        "can_browse": has_role(role, Role.REVIEWER),
-        "can_import": has_role(role, Role.MANAGER),
+        "can_browse": may_browse_examples(role),
+        "can_import": may_manage(role),
         "can_cancel": not job.is_finished and may_manage_job(request.user, job),
         "notice": notice,
     }
@@ -72,13 +81,13 @@ def _render_job(request: HttpRequest, job: Job, *, notice: str = "", status: int
 
 
 @login_required
-def job_detail(request: HttpRequest, job_id: int) -> HttpResponse:
+def job_detail(request: HtmxRequest, job_id: int) -> HttpResponse:
     return _render_job(request, job_for_user(request.user, job_id))
 
 
 @login_required
 @require_POST
-def job_cancel_view(request: HttpRequest, job_id: int) -> HttpResponse:
+def job_cancel_view(request: HtmxRequest, job_id: int) -> HttpResponse:
     job = job_for_manager(request.user, job_id)
     try:
         job_cancel(job=job)

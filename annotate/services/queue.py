@@ -72,7 +72,7 @@ def work_items_create(*, project: Project, id_ranges: Sequence[tuple[int, int]] 
                 "FROM unnest(%s::bigint[], %s::bigint[]) AS r(lo, hi), generate_series(r.lo, r.hi) AS g",
                 [project.pk, project.overlap, True, [lo for lo, _ in id_ranges], [hi for _, hi in id_ranges]],
             )
-            return cursor.rowcount
+            return int(cursor.rowcount)
         cursor.execute(
             "INSERT INTO annotate_workitem (example_id, project_id, round, target, extra, live, done, open, shuffle) "
             f"SELECT e.id, e.project_id, 1, %s, 0, 0, 0, %s, {SHUFFLE_SQL} FROM annotate_example e "

@@ -10,8 +10,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotate import access
-from annotate.models import Example, Project, Role
+from annotate.models import Example, Role
 from api.exceptions import Conflict
+from api.pagination import NewestFirst
 from api.serializers import (
     ExampleSerializer,
     ImportRecordsSerializer,
@@ -63,7 +64,8 @@ class ImportView(APIView):
         responses={202: JobEnvelopeSerializer},
     )
     def post(self, request: Request, project_id: int) -> Response:
-        project = access.project_for_user(request.user, project_id, at_least=Role.MANAGER)
+        project_access = access.project_access(request.user, project_id, may=access.may_manage)
+        project = project_access.project
         try:
             data = request.data
         except RecursionError:  # a JSON body nested too deeply for the parser
@@ -81,7 +83,7 @@ class ImportView(APIView):
         try:
             job = import_start(
                 project=project,
-                created_by=request.user,
+                created_by=project_access.user,
                 upload=upload,
                 records=None if upload is not None else body.validated_data["records"],
                 on_duplicate=body.validated_data["on_duplicate"],
@@ -96,14 +98,11 @@ class ImportView(APIView):
 
 class ProjectJobListView(generics.ListAPIView):
     serializer_class = JobSerializer
+    pagination_class = NewestFirst
 
     def get_queryset(self) -> QuerySet[Job]:
-        project: Project = access.project_for_user(self.request.user, self.kwargs["project_id"], at_least=Role.MANAGER)
+        project = access.project_access(self.request.user, self.kwargs["project_id"], may=access.may_manage).project
         return Job.objects.for_project(project).select_related("created_by")
-
-    def paginate_queryset(self, queryset: QuerySet[Job]) -> list[Job] | None:
-        self.paginator.ordering = "-id"  # type: ignore[union-attr]
-        return super().paginate_queryset(queryset)
 
 
 class JobDetailView(generics.RetrieveAPIView):

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -58,8 +58,10 @@ def _text_sizes(batch: pa.RecordBatch) -> list[int] | None:
     total: Any = None
     for column in batch.columns:
         if column.type in TEXT_TYPES:
-            lengths = pc.fill_null(pc.binary_length(column), 0)
-            total = lengths if total is None else pc.add(total, lengths)
+            # A string or binary column (its type was just checked); the stubs cannot narrow an Array by its type.
+            lengths = pc.binary_length(cast("pa.StringArray", column))
+            filled = pc.fill_null(lengths, pa.scalar(0, type=lengths.type))
+            total = filled if total is None else pc.add(total, filled)
     return None if total is None else total.to_pylist()
 
 

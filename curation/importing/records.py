@@ -180,9 +180,8 @@ def _instruction(record: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     prompt_key = _one_of(record, PROMPT_KEYS, "the prompt")
     # TRL's conversational prompt-completion: two lists of messages make one conversation.
     if prompt_key and _is_messages(record[prompt_key]) and _is_messages(record[response_key]):
-        prompt = _messages(record[prompt_key], prompt_key)
-        completion = _messages(record[response_key], response_key)
-        return "chat", {"messages": _system_first(prompt + completion, record)}
+        turns = _messages(record[prompt_key], prompt_key) + _messages(record[response_key], response_key)
+        return "chat", {"messages": _system_first(turns, record)}
     prompt = _prompt_text(record)
     return "instruction", _with_system({"prompt": prompt, "response": _string(record, response_key)}, record)
 

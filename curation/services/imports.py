@@ -30,7 +30,7 @@ from curation.services.jobs import job_enqueue
 from curation.uploads import discard_upload, new_upload_path, upload_path
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser
+    from django.contrib.auth.models import User
     from django.core.files.uploadedfile import UploadedFile
 
 __all__ = ["ImportRequestError", "JobInterrupted", "import_run", "import_start"]
@@ -85,7 +85,7 @@ def _write_records(records: list[Any], path: Path) -> None:
 def import_start(
     *,
     project: Project,
-    created_by: AbstractBaseUser,
+    created_by: User,
     upload: UploadedFile | None = None,
     records: list[Any] | None = None,
     on_duplicate: str = "keep",

@@ -33,7 +33,7 @@ def job_enqueue(job: Job) -> None:
     """Send the job to a worker once the current transaction commits (a worker must find the row)."""
     from curation.tasks import TASKS  # the task module imports the services
 
-    task = TASKS[job.kind]
+    task = TASKS[Job.Kind(job.kind)]
     transaction.on_commit(lambda: task.delay(job.pk))
 
 

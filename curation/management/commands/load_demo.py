@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand, CommandError
 
 from annotate.models import Example, Project, Role
@@ -100,16 +99,16 @@ class Command(BaseCommand):
         for username, role in MEMBERS.items():
             self.stdout.write(f"  {username:<5} {role}")
 
-    def _user(self, username: str) -> AbstractUser:
+    def _user(self, username: str) -> User:
         """Get or create a demo user; an existing user keeps the password it has."""
-        user, created = get_user_model().objects.get_or_create(username=username, defaults={"is_staff": False})
+        user, created = User.objects.get_or_create(username=username, defaults={"is_staff": False})
         if created or not user.has_usable_password():
             user.set_password(PASSWORD)
             user.save(update_fields=["password"])
             self.stdout.write(f"Created user {username!r}.")
         return user
 
-    def _import(self, project: Project, manager: AbstractUser, seed: int) -> None:
+    def _import(self, project: Project, manager: User, seed: int) -> None:
         records = demo_records(seed)
         job = import_start(project=project, created_by=manager, records=records, enqueue=False)
         job.start()
@@ -124,4 +123,5 @@ class Command(BaseCommand):
             raise CommandError(
                 f"The demo import (job {job.pk}) failed: {message} Details: {(job.error or {}).get('details')}"
             )
-        self.stdout.write(f"Imported {job.result['imported']} demo examples into {PROJECT_NAME!r}.")
+        imported = (job.result or {}).get("imported", 0)
+        self.stdout.write(f"Imported {imported} demo examples into {PROJECT_NAME!r}.")
