@@ -10,6 +10,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Mapping
 from typing import IO, TYPE_CHECKING, Any
 
@@ -17,7 +19,7 @@ import orjson
 from rest_framework import parsers, renderers
 from rest_framework.exceptions import ParseError
 
-from config.unstorable import find_json_problem, unstorable_message
+from config.unstorable import find_big_integer, find_json_problem, unstorable_message
 
 if TYPE_CHECKING:
     from django.core.files.uploadedfile import UploadedFile
@@ -26,6 +28,9 @@ if TYPE_CHECKING:
     from django.utils.datastructures import MultiValueDict
 
 MAX_JSON_DEPTH = 64
+# A number token of 19 digits or more may not fit in 64 bits (-2**63 - 1 has 19); a string holding such digits
+# matches too, which only costs a second, exact parse.
+LONG_NUMBER = re.compile(rb"\d{19}")
 # In valid JSON a NUL can only be written as this escape (raw control characters are not allowed in strings), so
 # a body without it needs no look at each string.
 NUL_ESCAPE = b"\\u0000"
@@ -42,11 +47,28 @@ class JSONParser(parsers.BaseParser):
         try:
             document = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
-            raise ParseError(f"JSON parse error - {exc}") from None
+            raise ParseError(_parse_error(exc)) from None
         problem = find_json_problem(document, max_depth=MAX_JSON_DEPTH, check_text=NUL_ESCAPE in raw)
+        if problem is None and LONG_NUMBER.search(raw):
+            # orjson would have rounded an integer beyond 64 bits into a float: Python's json reads it exactly (the
+            # depth is known to be safe for it now) so that it is refused, not stored changed.
+            problem = find_big_integer(json.loads(raw))
         if problem is not None:
             raise ParseError(problem)
         return document
+
+
+def _parse_error(exc: orjson.JSONDecodeError) -> str:
+    """orjson's reason, in words that say what to fix for the two cases a well-formed body can still hit."""
+    where = f"line {exc.lineno} column {exc.colno}"
+    if "recursion depth" in exc.msg:
+        return f"The JSON body is nested too deeply ({where}): JSON may be nested at most {MAX_JSON_DEPTH} levels."
+    if exc.msg.endswith("surrogate in string"):  # "no low …", "invalid high …": an escape without its pair
+        return (
+            f"The JSON body holds an unpaired UTF-16 surrogate (an escape such as \\ud800 without its pair) at "
+            f"{where}, which is not text: fix or remove it."
+        )
+    return f"JSON parse error - {exc}"
 
 
 class MultiPartParser(parsers.MultiPartParser):

@@ -36,6 +36,41 @@ def unstorable_message(where: str, text: str) -> str | None:
 
 
 MAX_PATH_SHOWN = 200
+# What orjson (which writes every JSON value Winnow stores) represents exactly; it reads a larger integer literal
+# as a rounded float, without a word.
+INT_MIN, INT_MAX = -(2**63), 2**64 - 1
+
+
+def integer_out_of_range(number: int) -> str:
+    """Completes "X …" for an integer that cannot be stored exactly."""
+    digits = str(number)
+    shown = digits if len(digits) <= 40 else f"{digits[:20]}… ({len(digits)} digits)"
+    return (
+        f"holds the integer {shown}, beyond the 64-bit range that can be stored exactly "
+        f"({INT_MIN} to {INT_MAX}); write it as a string"
+    )
+
+
+def find_big_integer(document: Any) -> str | None:
+    """The message for the first integer beyond 64 bits in a document parsed exactly (Python's json), naming
+    where it is, or None. Iterative, like ``find_json_problem``."""
+    frames = [_children(document)] if isinstance(document, (dict, list)) else []
+    keys: list[str | int] = [0]
+    if isinstance(document, int) and not isinstance(document, bool) and not INT_MIN <= document <= INT_MAX:
+        return f"The JSON body {integer_out_of_range(document)}."
+    while frames:
+        for key, child in frames[-1]:
+            keys[-1] = key
+            if isinstance(child, int) and not isinstance(child, bool) and not INT_MIN <= child <= INT_MAX:
+                return f"{json_path(keys)} {integer_out_of_range(child)}."
+            if isinstance(child, (dict, list)):
+                frames.append(_children(child))
+                keys.append(0)
+                break
+        else:
+            frames.pop()
+            keys.pop()
+    return None
 
 
 def json_path(keys: list[str | int]) -> str:

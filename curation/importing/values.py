@@ -11,20 +11,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
-INT_MIN, INT_MAX = -(2**63), 2**64 - 1  # what orjson (and so Winnow) writes exactly
+from config.unstorable import INT_MAX, INT_MIN
+from config.unstorable import integer_out_of_range as out_of_range
+
 ROUNDED_FROM_INT = float(2**63)  # orjson reads a larger integer literal as a float at least this large
 
 
 def too_deep(limit: int) -> str:
     return f"is nested more than {limit} levels deep; flatten it (the limit is WINNOW_IMPORT_MAX_DEPTH)"
-
-
-def out_of_range(number: int) -> str:
-    shown = str(number) if len(str(number)) <= 40 else f"{str(number)[:20]}… ({len(str(number))} digits)"
-    return (
-        f"holds the integer {shown}, beyond the 64-bit range that can be stored exactly "
-        f"({INT_MIN} to {INT_MAX}); write it as a string"
-    )
 
 
 UNPAIRED_SURROGATE = (

@@ -104,8 +104,11 @@ def test_it_refuses_an_unknown_duplicate_option(project, cast):
 @pytest.mark.parametrize(
     ("body", "message"),
     [
-        (b'{"records": [{"text": "a", "n": 123456789012345678901234567890}]}', "record 1 holds the integer 1234567"),
-        (b'{"records": [{"text": "ok"}, {"text": "\\ud800"}]}', "record 2 holds text with an unpaired UTF-16"),
+        (
+            b'{"records": [{"text": "a", "n": 123456789012345678901234567890}]}',
+            "records[0].n holds the integer 123456789012345678901234567890, beyond the 64-bit range",
+        ),
+        (b'{"records": [{"text": "ok"}, {"text": "\\ud800"}]}', "holds an unpaired UTF-16 surrogate"),
     ],
 )
 def test_it_refuses_posted_records_that_cannot_be_stored_with_a_400(project, cast, body, message, import_dirs):

@@ -78,7 +78,8 @@ def test_it_refuses_an_id_beyond_64_bits(api_as, project, example):
     )
 
     assert response.status_code == 400
-    assert response.json()["error"]["message"].startswith("example:")
+    message = response.json()["error"]["message"]
+    assert message.startswith("example") and f"the integer {example}" in message and "64-bit" in message
 
 
 def test_it_asks_for_the_text_of_a_new_guideline_version(api_as, project):
@@ -86,3 +87,15 @@ def test_it_asks_for_the_text_of_a_new_guideline_version(api_as, project):
 
     assert response.status_code == 400
     assert response.json()["error"]["message"] == "text: This field is required."
+
+
+def test_it_refuses_an_integer_it_would_round_anywhere_in_a_body_naming_where(api_as, project):
+    """orjson reads an integer beyond 64 bits as a rounded float without a word: stored, it would be changed."""
+    body = b'{"example": 1, "answers": {"quality": 123456789012345678901234, "topic": "code"}}'
+
+    response = api_as("manager").post(
+        f"/api/v1/projects/{project.pk}/annotations/", body, content_type="application/json"
+    )
+
+    assert response.status_code == 400
+    assert response.json()["error"]["message"].startswith("answers.quality holds the integer 123456789012345678901234")
