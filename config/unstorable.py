@@ -58,11 +58,12 @@ def find_big_integer(document: Any) -> str | None:
     keys: list[str | int] = [0]
     if isinstance(document, int) and not isinstance(document, bool) and not INT_MIN <= document <= INT_MAX:
         return f"The JSON body {integer_out_of_range(document)}."
+    # Named like a field's error ("answers.quality: …"), as the API names every other bad value.
     while frames:
         for key, child in frames[-1]:
             keys[-1] = key
             if isinstance(child, int) and not isinstance(child, bool) and not INT_MIN <= child <= INT_MAX:
-                return f"{json_path(keys)} {integer_out_of_range(child)}."
+                return f"{json_path(keys)}: {integer_out_of_range(child)}."
             if isinstance(child, (dict, list)):
                 frames.append(_children(child))
                 keys.append(0)

@@ -106,7 +106,7 @@ def test_it_refuses_an_unknown_duplicate_option(project, cast):
     [
         (
             b'{"records": [{"text": "a", "n": 123456789012345678901234567890}]}',
-            "records[0].n holds the integer 123456789012345678901234567890, beyond the 64-bit range",
+            "records[0].n: holds the integer 123456789012345678901234567890, beyond the 64-bit range",
         ),
         (b'{"records": [{"text": "ok"}, {"text": "\\ud800"}]}', "holds an unpaired UTF-16 surrogate"),
     ],

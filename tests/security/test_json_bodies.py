@@ -79,7 +79,7 @@ def test_it_refuses_an_id_beyond_64_bits(api_as, project, example):
 
     assert response.status_code == 400
     message = response.json()["error"]["message"]
-    assert message.startswith("example") and f"the integer {example}" in message and "64-bit" in message
+    assert message.startswith("example:") and f"the integer {example}" in message and "64-bit" in message
 
 
 def test_it_asks_for_the_text_of_a_new_guideline_version(api_as, project):
@@ -98,4 +98,4 @@ def test_it_refuses_an_integer_it_would_round_anywhere_in_a_body_naming_where(ap
     )
 
     assert response.status_code == 400
-    assert response.json()["error"]["message"].startswith("answers.quality holds the integer 123456789012345678901234")
+    assert response.json()["error"]["message"].startswith("answers.quality: holds the integer 123456789012345678901234")
