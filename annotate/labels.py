@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import UTC
 from typing import Any
 
 import numpy as np
@@ -169,10 +170,10 @@ def _raw_chunks(rows: QuerySet[Any]) -> Iterator[list[tuple[Any, ...]]]:
 
 
 def _times(values: list[Any]) -> npt.NDArray[np.datetime64]:
-    """UTC times as numpy datetimes, from aware datetimes (PostgreSQL) or ISO text (SQLite)."""
-    if not values:
-        return np.zeros(0, dtype="datetime64[us]")
-    return pd.to_datetime(pd.Series(values), utc=True, format="ISO8601").dt.tz_localize(None).to_numpy("datetime64[us]")
+    """UTC times as numpy datetimes, from aware datetimes (PostgreSQL) or the UTC text SQLite keeps."""
+    if values and isinstance(values[0], str):
+        return np.array(values, dtype="datetime64[us]")
+    return np.array([value.astimezone(UTC).replace(tzinfo=None) for value in values], dtype="datetime64[us]")
 
 
 def _common(columns: list[list[Any]]) -> dict[str, Any]:
@@ -184,7 +185,7 @@ def _common(columns: list[list[Any]]) -> dict[str, Any]:
         "round": np.asarray(round_, dtype=np.int64),
         "guideline_version": np.asarray(version, dtype=np.int64),
         "submitted_at": _times(submitted_at),
-        "duration_ms": pd.array(duration, dtype="Float64").to_numpy(np.float64, na_value=np.nan),
+        "duration_ms": np.array([np.nan if value is None else value for value in duration], dtype=np.float64),
     }
 
 

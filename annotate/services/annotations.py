@@ -43,8 +43,9 @@ def annotation_submit(
     slot = queue.lock_for_answer(project=project, annotator=annotator, example_id=example_id)
     item = slot.item
     content = item.example.content
+    questions = list(project.questions.all())
     try:
-        checked = check_answers((q.as_spec() for q in project.questions.all()), answers, content)
+        checked = check_answers((q.as_spec() for q in questions), answers, content)
     except AnswerError as exc:
         raise ServiceError(exc.message, field=exc.question or "answers") from None
     try:
@@ -80,5 +81,5 @@ def annotation_submit(
             setattr(annotation, field, value)
         annotation.save(update_fields=list(fields))
     queue.answer_recorded(slot)
-    summaries_refresh(project=project, example_ids=[example_id])
+    summaries_refresh(project=project, example_ids=[example_id], questions=questions, labels_may_drop=False)
     return annotation

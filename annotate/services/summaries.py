@@ -9,7 +9,7 @@ PostgreSQL.
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -84,9 +84,19 @@ def _rows(project: Project, summaries: Summaries) -> Iterator[LabelSummary]:
         )
 
 
-def summaries_refresh(*, project: Project, example_ids: Sequence[int]) -> None:
-    """Summarise these examples afresh (their work items locked by the caller)."""
-    questions = reviewable_questions(project)
+def summaries_refresh(
+    *,
+    project: Project,
+    example_ids: Sequence[int],
+    questions: Iterable[Question] | None = None,
+    labels_may_drop: bool = True,
+) -> None:
+    """Summarise these examples afresh (their work items locked by the caller). ``questions``: the project's, when
+    the caller has them already; ``labels_may_drop`` False when the change only adds or edits labels (an answer),
+    so no summary can have to go."""
+    if questions is None:
+        questions = reviewable_questions(project)
+    questions = [question for question in questions if question.kind in labels.REVIEWABLE_KINDS]
     if not example_ids or not questions:
         return
     fresh = [row for summaries in _summarise(project, questions, example_ids) for row in _rows(project, summaries)]
@@ -96,8 +106,9 @@ def summaries_refresh(*, project: Project, example_ids: Sequence[int]) -> None:
         unique_fields=["example", "question"],
         update_fields=["labels", "disagreement", "consensus", "consensus_share", "resolved"],
     )
-    # An example whose labels fell below two (sent back for a new round) has no summary.
-    LabelSummary.objects.filter(example_id__in=example_ids).exclude(pk__in=[row.pk for row in kept]).delete()
+    if labels_may_drop:
+        # An example whose labels fell below two (sent back for a new round) has no summary.
+        LabelSummary.objects.filter(example_id__in=example_ids).exclude(pk__in=[row.pk for row in kept]).delete()
 
 
 def summaries_mark_resolved(*, question: Question, example_ids: Sequence[int], resolved: bool = True) -> None:

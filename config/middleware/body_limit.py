@@ -86,8 +86,15 @@ class BoundedStream:
 
 
 def declared_length(request: HttpRequest) -> int | None:
+    """The body's length as the request declares it, or None when it is not known. A GET, HEAD or OPTIONS that
+    declares neither a length nor a chunked body has none (0), and is let through without finding out who sent
+    it, which would cost every such request a query for its token."""
+    raw = request.META.get("CONTENT_LENGTH")
+    if not raw:
+        chunked = "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower()
+        return 0 if request.method in ("GET", "HEAD", "OPTIONS") and not chunked else None
     try:
-        length = int(request.META.get("CONTENT_LENGTH") or "")
+        length = int(raw)
     except ValueError:
         return None
     return length if length >= 0 else None
