@@ -32,6 +32,7 @@ from annotate.questions import PREFERENCE_SCALE, QuestionSpec
 # Questions whose answers can disagree in a way a reviewer settles (text answers have no such measure).
 REVIEWABLE_KINDS = ("label", "multi_label", "rating", "preference", "ranking")
 CHUNK = 20_000
+FEW_EXAMPLES = 100  # up to this many examples' labels are fetched without a server-side cursor
 
 
 def current_annotations(project: Project) -> QuerySet[Annotation]:
@@ -138,10 +139,14 @@ def load(
     those examples."""
     specs = [question.as_spec() for question in questions]
     annotations = current_annotations(project)
+    server_side = True
     if isinstance(examples, range):
         annotations = annotations.filter(example_id__gte=examples.start, example_id__lt=examples.stop)
     elif examples is not None:
-        annotations = annotations.filter(example_id__in=list(examples))
+        example_ids = list(examples)
+        annotations = annotations.filter(example_id__in=example_ids)
+        # A few examples (a submit's summary refresh) are read in one go: a server-side cursor costs round trips.
+        server_side = len(example_ids) > FEW_EXAMPLES
     if guideline_version is not None:
         annotations = annotations.filter(guideline_version=guideline_version)
     answers = {f"answer_{index}": KeyTextTransform(spec.name, "answers") for index, spec in enumerate(specs)}
@@ -153,18 +158,19 @@ def load(
         )
     )
     columns: list[list[Any]] = [[] for _ in range(6 + len(specs))]
-    for chunk in _raw_chunks(rows):
+    for chunk in _raw_chunks(rows, server_side=server_side):
         for column, values in zip(columns, zip(*chunk, strict=True), strict=True):
             column.extend(values)
     common = _common(columns[:6])
     return {spec.name: _labels(spec, common, columns[6 + index]) for index, spec in enumerate(specs)}
 
 
-def _raw_chunks(rows: QuerySet[Any]) -> Iterator[list[tuple[Any, ...]]]:
+def _raw_chunks(rows: QuerySet[Any], *, server_side: bool = True) -> Iterator[list[tuple[Any, ...]]]:
     """The query's rows as the database driver gives them, a chunk at a time: without the per-row work of
-    Django's iterators (datetimes may come as text from SQLite; ``_labels`` reads either)."""
+    Django's iterators (datetimes may come as text from SQLite; ``_labels`` reads either). ``server_side``: through
+    a server-side cursor on PostgreSQL, so that memory does not hold every row the driver fetched."""
     compiler = rows.query.get_compiler(using=rows.db)
-    chunks = compiler.execute_sql(MULTI, chunked_fetch=True, chunk_size=CHUNK)
+    chunks = compiler.execute_sql(MULTI, chunked_fetch=server_side, chunk_size=CHUNK)
     for chunk in chunks or ():
         yield [tuple(row) for row in chunk]
 

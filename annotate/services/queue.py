@@ -106,6 +106,14 @@ def answerable() -> QuerySet[Assignment]:
     )
 
 
+def takes_answer(item: WorkItem, assignment: Assignment) -> bool:
+    """``answerable`` for one assignment and its example's work item already in hand (and locked): the same rule,
+    without a query. tests/annotate/test_queue.py checks that the two agree on every combination."""
+    if assignment.round != item.round or assignment.status == Assignment.Status.SKIPPED:
+        return False
+    return assignment.status in Assignment.LIVE or item.live < item.target
+
+
 def open_for(*, project: Project, annotator: User) -> QuerySet[WorkItem]:
     """Open examples this annotator has not seen, in the order they are handed out."""
     unseen = ~Exists(seen(annotator, OuterRef("pk"), OuterRef("round")))
@@ -282,7 +290,7 @@ def lock_for_answer(*, project: Project, annotator: User, example_id: int) -> An
     )
     if assignment is None:
         raise NotAssigned()
-    if not answerable().filter(pk=assignment.pk).exists():
+    if not takes_answer(item, assignment):
         raise NotAssigned("you held this example too long and it went to someone else; get the next one")
     return AnswerSlot(item=item, assignment=assignment)
 

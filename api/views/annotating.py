@@ -6,7 +6,7 @@ Any member may annotate. Annotators read only their own annotations: every read 
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import QuerySet, prefetch_related_objects
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, generics, status
 from rest_framework.request import Request
@@ -103,7 +103,7 @@ class AnnotationListView(generics.ListAPIView):
             started_at=data.get("started_at"),
             display_order=data.get("display_order"),
         )
-        annotation = Annotation.objects.select_related("annotator").prefetch_related("revisions").get(pk=annotation.pk)
+        prefetch_related_objects([annotation], "revisions")  # the annotation itself is as stored
         return Response(AnnotationDetailSerializer(annotation).data, status=status.HTTP_201_CREATED)
 
 

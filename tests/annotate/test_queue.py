@@ -15,7 +15,7 @@ from django.utils import timezone
 from annotate.models import Annotation, Assignment, Membership, WorkItem
 from annotate.services import NotAssigned
 from annotate.services.annotations import annotation_submit
-from annotate.services.queue import next_assignment, skip, work_items_create
+from annotate.services.queue import answerable, next_assignment, skip, takes_answer, work_items_create
 from tests.factories import ExampleFactory, ProjectFactory, QuestionFactory, UserFactory
 
 
@@ -287,3 +287,27 @@ def test_it_refuses_a_tiebreak_nobody_is_left_to_take():
     (ann3,) = annotators(project, 1)
     assert tiebreak(project=project, example_ids=[held.example_id]) == 1
     assert next_assignment(project=project, annotator=ann3).example_id == held.example_id
+
+
+@pytest.mark.django_db
+def test_takes_answer_agrees_with_answerable_on_every_state():
+    """lock_for_answer decides with takes_answer (no query); the queue's reads with answerable (SQL). Every
+    combination of assignment status, round and free places must get the same answer from both."""
+    project = make_project(1, overlap=2)
+    (annotator,) = annotators(project, 1)
+    item = WorkItem.objects.get(project=project)
+    assignment = Assignment.objects.create(
+        example_id=item.pk, project=project, annotator=annotator, round=1, status=Assignment.Status.ACTIVE
+    )
+    seen = Counter()
+    for status in Assignment.Status.values:
+        for assignment_round in (1, 2):
+            for live in (0, 1, 2):
+                WorkItem.objects.filter(pk=item.pk).update(round=1, live=live, done=0, target=2)
+                Assignment.objects.filter(pk=assignment.pk).update(status=status, round=assignment_round)
+                item.refresh_from_db()
+                assignment.refresh_from_db()
+                in_sql = answerable().filter(pk=assignment.pk).exists()
+                assert takes_answer(item, assignment) == in_sql, (status, assignment_round, live)
+                seen[in_sql] += 1
+    assert seen[True] and seen[False]  # both outcomes were exercised
