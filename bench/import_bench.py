@@ -32,6 +32,7 @@ import time
 import uuid
 from pathlib import Path
 
+import bench_setup
 import orjson
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -220,19 +221,8 @@ def measure(args: argparse.Namespace, project: object, user: object, prefix: str
 
 def main() -> int:
     args = parse_args()
-    if not os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://")):
-        print(
-            "import_bench measures the PostgreSQL path: set DATABASE_URL to a postgres:// URL of a migrated "
-            "database (and SECRET_KEY), e.g.\n  DATABASE_URL=postgres://postgres@127.0.0.1:5432/winnow "
-            "SECRET_KEY=bench .venv/bin/python bench/import_bench.py --records 20000",
-            file=sys.stderr,
-        )
+    if not bench_setup.django_on_postgres("import_bench", "--records 20000"):
         return 2
-    sys.path.insert(0, str(ROOT))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    import django
-
-    django.setup()
     from django.contrib.auth import get_user_model
     from django.db import connection
 

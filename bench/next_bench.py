@@ -46,6 +46,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import bench_setup
 import orjson
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -701,19 +702,8 @@ def report(
 
 def main() -> int:
     args = parse_args()
-    if not os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://")):
-        print(
-            "next_bench measures the PostgreSQL path: set DATABASE_URL to a postgres:// URL of a migrated "
-            "database (and SECRET_KEY), e.g.\n  DATABASE_URL=postgres://postgres@127.0.0.1:5432/winnow "
-            "SECRET_KEY=bench .venv/bin/python bench/next_bench.py --examples 20000",
-            file=sys.stderr,
-        )
+    if not bench_setup.django_on_postgres("next_bench", "--examples 20000"):
         return 2
-    sys.path.insert(0, str(ROOT))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    import django
-
-    django.setup()
     from django.db import connections
 
     from annotate.models import Example, Project

@@ -38,7 +38,8 @@ from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
-import next_bench  # noqa: E402 - the bench folder is not a package
+import bench_setup  # noqa: E402 - the bench folder is not a package
+import next_bench  # noqa: E402
 
 NAME_PREFIX = "review bench"
 ANNOTATORS = 30
@@ -256,14 +257,8 @@ def server_times(access_log: Path) -> dict[str, float]:
 
 def main() -> int:
     args = parse_args()
-    if not os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://")):
-        print("review_bench needs DATABASE_URL=postgres://… (and SECRET_KEY)", file=sys.stderr)
+    if not bench_setup.django_on_postgres("review_bench", "--examples 20000"):
         return 2
-    sys.path.insert(0, str(ROOT))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    import django
-
-    django.setup()
     from django.db import connections
 
     from annotate.models import Project

@@ -51,26 +51,19 @@ def integer_out_of_range(number: int) -> str:
     )
 
 
+def _out_of_range(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and not INT_MIN <= value <= INT_MAX
+
+
 def find_big_integer(document: Any) -> str | None:
     """The message for the first integer beyond 64 bits in a document parsed exactly (Python's json), naming
-    where it is, or None. Iterative, like ``find_json_problem``."""
-    frames = [_children(document)] if isinstance(document, (dict, list)) else []
-    keys: list[str | int] = [0]
-    if isinstance(document, int) and not isinstance(document, bool) and not INT_MIN <= document <= INT_MAX:
+    where it is, or None."""
+    if _out_of_range(document):
         return f"The JSON body {integer_out_of_range(document)}."
     # Named like a field's error ("answers.quality: …"), as the API names every other bad value.
-    while frames:
-        for key, child in frames[-1]:
-            keys[-1] = key
-            if isinstance(child, int) and not isinstance(child, bool) and not INT_MIN <= child <= INT_MAX:
-                return f"{json_path(keys)}: {integer_out_of_range(child)}."
-            if isinstance(child, (dict, list)):
-                frames.append(_children(child))
-                keys.append(0)
-                break
-        else:
-            frames.pop()
-            keys.pop()
+    for keys, _, value, _ in _walk(document):
+        if _out_of_range(value):
+            return f"{json_path(keys)}: {integer_out_of_range(value)}."
     return None
 
 
@@ -88,34 +81,41 @@ def _children(container: dict | list) -> Iterator[tuple[Any, Any]]:
     return iter(container.items()) if isinstance(container, dict) else enumerate(container)
 
 
-def find_json_problem(document: Any, *, max_depth: int, check_text: bool = True) -> str | None:
-    """What is wrong with a parsed JSON document, naming where: nesting deeper than ``max_depth`` containers or
-    (unless ``check_text`` is false) a key or string value that the database cannot store. None if nothing is.
+def _walk(document: Any) -> Iterator[tuple[list[str | int], Any, Any, int]]:
+    """Every key (or index) and value inside ``document``, depth first: the path's keys (a list the walk goes on
+    changing: read it before the next step), the key, the value, and how many containers hold the value.
 
     The walk keeps its own stack rather than recursing, so a document of any depth cannot exhaust Python's stack
     (a recursive walk, or ``json.dumps``, raises RecursionError at about a thousand levels).
     """
-    if isinstance(document, str):
-        return unstorable_message("The JSON body", document) if check_text else None
     if not isinstance(document, (dict, list)):
-        return None
+        return
     frames = [_children(document)]
     keys: list[str | int] = [0]  # keys[i]: the key being visited in frames[i]
     while frames:
         for key, child in frames[-1]:
             keys[-1] = key
-            if check_text and isinstance(key, str) and (message := unstorable_message(f"The key {key!r}", key)):
-                return message
-            if isinstance(child, str):
-                if check_text and (message := unstorable_message(f"The value of {json_path(keys)}", child)):
-                    return message
-            elif isinstance(child, (dict, list)):
-                if len(frames) >= max_depth:
-                    return f"JSON may be nested at most {max_depth} levels deep, and {json_path(keys)} is deeper."
+            yield keys, key, child, len(frames)
+            if isinstance(child, (dict, list)):
                 frames.append(_children(child))
                 keys.append(0)
                 break
         else:
             frames.pop()
             keys.pop()
+
+
+def find_json_problem(document: Any, *, max_depth: int, check_text: bool = True) -> str | None:
+    """What is wrong with a parsed JSON document, naming where: nesting deeper than ``max_depth`` containers or
+    (unless ``check_text`` is false) a key or string value that the database cannot store. None if nothing is."""
+    if isinstance(document, str):
+        return unstorable_message("The JSON body", document) if check_text else None
+    for keys, key, child, depth in _walk(document):
+        if check_text and isinstance(key, str) and (message := unstorable_message(f"The key {key!r}", key)):
+            return message
+        if isinstance(child, str):
+            if check_text and (message := unstorable_message(f"The value of {json_path(keys)}", child)):
+                return message
+        elif isinstance(child, (dict, list)) and depth >= max_depth:
+            return f"JSON may be nested at most {max_depth} levels deep, and {json_path(keys)} is deeper."
     return None
