@@ -47,27 +47,37 @@ class Summaries:
 
 def _summarise(project: Project, questions: list[Question], examples: Sequence[int] | range) -> Iterator[Summaries]:
     by_name = labels.load(project, questions, examples=examples)
+    measured = {}
+    for question in questions:
+        current = by_name[question.name]
+        measured[question.pk] = per_example(current.example, current.code, current.scale)
+    # Only examples with two or more labels have a summary: a first answer has none, nor a resolution to look up.
+    any_kept = any((result.labels >= 2).any() for result in measured.values())
+    resolved_pairs = _resolved(project, questions, examples) if any_kept else np.zeros((0, 2), dtype=np.int64)
+    for question in questions:
+        current, result = by_name[question.name], measured[question.pk]
+        keep = result.labels >= 2
+        example = result.example[keep]
+        category_json = [orjson.dumps(category) for category in current.categories]
+        yield Summaries(
+            question=question,
+            example=example,
+            labels=result.labels[keep],
+            disagreement=result.disagreement[keep],
+            consensus=[category_json[code] for code in result.consensus[keep].tolist()],
+            consensus_share=result.consensus_share[keep],
+            resolved=np.isin(example, resolved_pairs[resolved_pairs[:, 0] == question.pk, 1]),
+        )
+
+
+def _resolved(project: Project, questions: list[Question], examples: Sequence[int] | range) -> npt.NDArray[np.int64]:
+    """(question id, example id) of every resolution among these examples."""
     settled = Resolution.objects.filter(project=project, question__in=questions)
     if isinstance(examples, range):
         settled = settled.filter(example_id__gte=examples.start, example_id__lt=examples.stop)
     else:
         settled = settled.filter(example_id__in=examples)
-    resolved_pairs = np.array(list(settled.values_list("question_id", "example_id")), dtype=np.int64).reshape(-1, 2)
-    for question in questions:
-        current = by_name[question.name]
-        measured = per_example(current.example, current.code, current.scale)
-        keep = measured.labels >= 2
-        example = measured.example[keep]
-        category_json = [orjson.dumps(category) for category in current.categories]
-        yield Summaries(
-            question=question,
-            example=example,
-            labels=measured.labels[keep],
-            disagreement=measured.disagreement[keep],
-            consensus=[category_json[code] for code in measured.consensus[keep].tolist()],
-            consensus_share=measured.consensus_share[keep],
-            resolved=np.isin(example, resolved_pairs[resolved_pairs[:, 0] == question.pk, 1]),
-        )
+    return np.array(list(settled.values_list("question_id", "example_id")), dtype=np.int64).reshape(-1, 2)
 
 
 def _rows(project: Project, summaries: Summaries) -> Iterator[LabelSummary]:

@@ -6,7 +6,7 @@ Any member may annotate. Annotators read only their own annotations: every read 
 
 from __future__ import annotations
 
-from django.db.models import QuerySet, prefetch_related_objects
+from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, generics, status
 from rest_framework.request import Request
@@ -103,7 +103,7 @@ class AnnotationListView(generics.ListAPIView):
             started_at=data.get("started_at"),
             display_order=data.get("display_order"),
         )
-        prefetch_related_objects([annotation], "revisions")  # the annotation itself is as stored
+        # The annotation is as stored; the serializer reads its revisions (one query).
         return Response(AnnotationDetailSerializer(annotation).data, status=status.HTTP_201_CREATED)
 
 
