@@ -149,6 +149,7 @@ class Tally:
     shapes: Counter[str] = field(default_factory=Counter)
     moved_to_metadata: Counter[str] = field(default_factory=Counter)
     file_error: str | None = None
+    given_like_made: bool = False  # a given id starts as the ids made for records without one do
 
 
 def _holds_nul(data: bytes) -> bool:
@@ -177,7 +178,7 @@ def _value_problem(
     return None
 
 
-def _check(raw: RawRecord, job_pk: int, limits: Limits) -> tuple[CanonicalRecord, Row] | str:
+def _check(raw: RawRecord, id_prefix: str, limits: Limits) -> tuple[CanonicalRecord, Row] | str:
     """The canonical row of a read record and its shape, or why the record cannot be imported."""
     try:
         record = canonicalize(raw.value)
@@ -200,7 +201,7 @@ def _check(raw: RawRecord, job_pk: int, limits: Limits) -> tuple[CanonicalRecord
     if external_id is not None and not external_id.isascii() and values.problem(external_id, limit=1):
         return f"'id' {values.UNPAIRED_SURROGATE}"
     row = Row(
-        external_id if external_id is not None else f"j{job_pk}-{raw.number}",
+        external_id if external_id is not None else f"{id_prefix}{raw.number}",
         content_json,
         metadata_json,
         hashlib.sha256(content_json).hexdigest(),
@@ -209,9 +210,10 @@ def _check(raw: RawRecord, job_pk: int, limits: Limits) -> tuple[CanonicalRecord
 
 
 def good_rows(
-    job: Job, path: Path, *, problems: Problems, tally: Tally, ids: IdLog, reporter: Reporter
+    job: Job, path: Path, *, id_prefix: str, problems: Problems, tally: Tally, ids: IdLog, reporter: Reporter
 ) -> Iterator[Row]:
-    """Yield a row for every good record of the file; bad records and unreadable files are noted, not raised."""
+    """Yield a row for every good record of the file; bad records and unreadable files are noted, not raised.
+    A record without an id gets ``id_prefix`` and its number."""
     import_limits = limits()
 
     def reading(done: int, total: int) -> None:
@@ -223,11 +225,13 @@ def good_rows(
             if raw.error is not None:
                 problems.add(raw.number, raw.line, raw.error)
                 continue
-            checked = _check(raw, job.pk, import_limits)
+            checked = _check(raw, id_prefix, import_limits)
             if isinstance(checked, str):
                 problems.add(raw.number, raw.line, checked)
                 continue
             record, row = checked
+            if record.external_id is not None and record.external_id.startswith(id_prefix):
+                tally.given_like_made = True
             ids.add(raw.number, raw.line, record.external_id is None, row.external_id)
             tally.shapes[record.shape] += 1
             tally.moved_to_metadata.update(record.extra_keys)

@@ -13,6 +13,7 @@ SQLite (embedded): the records wait in a spool file until all have passed, then 
 from __future__ import annotations
 
 import logging
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,9 @@ logger = logging.getLogger(__name__)
 # Rows per COPY statement, in bytes of COPY data: about half of PostgreSQL's default shared_buffers, so that
 # the chunk is still in memory when its queue entries' foreign keys are checked.
 COPY_CHUNK = 64 << 20
+# Runs of one import at most: the first with the plain made-up ids, then (only if a given id looked like one)
+# under a random prefix; a third is there should a file also guess a random one, which nobody can.
+MADE_ID_ATTEMPTS = 3
 RESERVE_SQL = """
 SELECT MIN(v), MAX(v) FROM (
     SELECT v, v - ROW_NUMBER() OVER (ORDER BY v) AS run
@@ -86,9 +90,9 @@ def _plan_defaults(cursor: Any, knobs: tuple[str, ...]) -> None:
 class _Run:
     """One run of an import job; ``write_postgres``/``write_sqlite`` do the writing."""
 
-    def __init__(self, job: Job, path: Path):
+    def __init__(self, job: Job, path: Path, id_prefix: str):
         assert job.project is not None
-        self.job, self.path, self.project = job, path, job.project
+        self.job, self.path, self.project, self.id_prefix = job, path, job.project, id_prefix
         self.problems = Problems(limit=settings.WINNOW_IMPORT_MAX_ERRORS_SHOWN)
         self.tally = Tally()
         self.reporter = Reporter(job)
@@ -100,8 +104,21 @@ class _Run:
 
     def rows(self) -> Any:
         return good_rows(
-            self.job, self.path, problems=self.problems, tally=self.tally, ids=self.ids, reporter=self.reporter
+            self.job,
+            self.path,
+            id_prefix=self.id_prefix,
+            problems=self.problems,
+            tally=self.tally,
+            ids=self.ids,
+            reporter=self.reporter,
         )
+
+    def made_ids_may_clash(self) -> bool:
+        """Whether an id this run made for a record without one may be what clashed: a given id, in the file or
+        already in the project, has the form of the made ones."""
+        if self.tally.given_like_made:
+            return True
+        return Example.objects.for_project(self.project).filter(external_id__startswith=self.id_prefix).exists()
 
     def duplicates_shown(self, positions: list[int], total: int) -> dict[str, Any]:
         records = [position + 1 for position in positions]  # every record was good, so row n is record n + 1
@@ -249,23 +266,39 @@ class _Run:
 
 
 def run_import_job(job: Job, path: Path) -> None:
-    """Check and write the job's records; leave the job succeeded or failed (or raise JobInterrupted)."""
-    run = _Run(job, path)
-    try:
-        parquet = format_for(job.params["filename"]) == "parquet"
-        size = job.params.get("size") or path.stat().st_size
-        run.reporter.stage("reading", total=None if parquet else size, unit="records" if parquet else "bytes")
-        had_examples = Example.objects.for_project(run.project).exists()
-        if connection.vendor == "postgresql":
-            written = run.write_postgres(had_examples)
-        else:
-            written = run.write_sqlite(had_examples)
-        if written.succeeded:
-            logger.info("import job %s: %s examples into project %s", job.pk, written.rows, run.project.pk)
+    """Check and write the job's records; leave the job succeeded or failed (or raise JobInterrupted).
+
+    A record without an id gets one made up, ``j<job>-<record number>``. Ids made up must never clash with given
+    ones: if a write clashed and some given id has that form, the import runs again with the made-up ids under a
+    prefix nobody can have guessed (``j<job>-<random>-<record number>``). What still clashes is a given id used
+    twice, or one the project already has, and is named as such.
+    """
+    id_prefix = f"j{job.pk}-"
+    for attempt in range(1, MADE_ID_ATTEMPTS + 1):
+        run = _Run(job, path, id_prefix)
+        try:
+            written = _write(run)
+            if written.clash and attempt < MADE_ID_ATTEMPTS and run.made_ids_may_clash():
+                id_prefix = f"j{job.pk}-{secrets.token_hex(4)}-"
+                logger.info("import job %s: a given id looks made up; making ids under %r", job.pk, id_prefix)
+                continue
+            if written.succeeded:
+                logger.info("import job %s: %s examples into project %s", job.pk, written.rows, run.project.pk)
+                return
+            _fail(run, written)
             return
-        _fail(run, written)
-    finally:
-        run.ids.close()
+        finally:
+            run.ids.close()
+
+
+def _write(run: _Run) -> Written:
+    parquet = format_for(run.job.params["filename"]) == "parquet"
+    size = run.job.params.get("size") or run.path.stat().st_size
+    run.reporter.stage("reading", total=None if parquet else size, unit="records" if parquet else "bytes")
+    had_examples = Example.objects.for_project(run.project).exists()
+    if connection.vendor == "postgresql":
+        return run.write_postgres(had_examples)
+    return run.write_sqlite(had_examples)
 
 
 def _fail(run: _Run, written: Written) -> None:

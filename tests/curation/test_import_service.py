@@ -11,6 +11,7 @@ import hashlib
 import json
 import struct
 import tracemalloc
+from collections.abc import Callable
 from unittest import mock
 
 import pyarrow as pa
@@ -507,30 +508,71 @@ def test_it_refuses_both_a_file_and_records(project, manager):
         )
 
 
-@runs_imports
-def test_it_names_a_given_id_that_equals_the_id_made_for_a_record_without_one(project, manager):
+def posted_job_with_file(project, manager, content: Callable[[int], bytes]) -> Job:
+    """A queued import whose file is ``content(job number)``: records can name the job's own number, which is
+    known only once the job exists."""
     job = import_start(project=project, created_by=manager, records=[{"text": "x"}], enqueue=False)
-    # The job's own number is known only now: rewrite the upload so its record 2 claims record 1's made-up id.
-    path = import_dirs_path(job)
-    path.write_bytes(b'{"text": "no id"}\n{"id": "j%d-1", "text": "claims it"}\n' % job.pk)
+    import_dirs_path(job).write_bytes(content(job.pk))
+    return job
+
+
+def made_up_id(job: Job, external_id: str, number: int) -> bool:
+    """Whether ``external_id`` is an id made up by this job for its record ``number``."""
+    return external_id.startswith(f"j{job.pk}-") and external_id.endswith(f"-{number}")
+
+
+@runs_imports
+def test_it_never_makes_up_an_id_that_a_later_record_gives(project, manager):
+    job = posted_job_with_file(
+        project, manager, lambda pk: b'{"text": "no id"}\n{"id": "j%d-1", "text": "gives it"}\n' % pk
+    )
+
+    job = run(job)
+
+    assert job.status == Job.Status.SUCCEEDED, job.error
+    ids = dict(Example.objects.filter(project=project).values_list("content__text", "external_id"))
+    assert ids["gives it"] == f"j{job.pk}-1"
+    assert ids["no id"] != f"j{job.pk}-1" and made_up_id(job, ids["no id"], 1)
+
+
+@runs_imports
+def test_it_never_makes_up_an_id_that_an_earlier_record_gave(project, manager):
+    job = posted_job_with_file(
+        project, manager, lambda pk: b'{"id": "j%d-2", "text": "gives it"}\n{"text": "no id"}\n' % pk
+    )
+
+    job = run(job)
+
+    assert job.status == Job.Status.SUCCEEDED, job.error
+    ids = dict(Example.objects.filter(project=project).values_list("content__text", "external_id"))
+    assert ids["gives it"] == f"j{job.pk}-2"
+    assert ids["no id"] != f"j{job.pk}-2" and made_up_id(job, ids["no id"], 2)
+
+
+@runs_imports
+def test_it_never_makes_up_an_id_the_project_already_has(project, manager):
+    job = posted_job_with_file(project, manager, lambda pk: b'{"text": "no id"}\n')
+    ExampleFactory(project=project, external_id=f"j{job.pk}-1")
+
+    job = run(job)
+
+    assert job.status == Job.Status.SUCCEEDED, job.error
+    made = Example.objects.get(project=project, content__text="no id").external_id
+    assert made != f"j{job.pk}-1" and made_up_id(job, made, 1)
+
+
+@runs_imports
+def test_it_still_names_a_given_id_used_twice_even_when_it_looks_made_up(project, manager):
+    job = posted_job_with_file(
+        project, manager, lambda pk: b'{"id": "j%d-7", "text": "a"}\n{"id": "j%d-7", "text": "b"}\n' % (pk, pk)
+    )
 
     job = run(job)
 
     [error] = errors_of_failed_import(job, project)
     assert error["record"] == 2
-    assert f"the id 'j{job.pk}-1' is the one made for record 1, which has no id" in error["reason"]
-
-
-@runs_imports
-def test_it_names_a_record_whose_made_up_id_an_earlier_record_took(project, manager):
-    job = import_start(project=project, created_by=manager, records=[{"text": "x"}], enqueue=False)
-    import_dirs_path(job).write_bytes(b'{"id": "j%d-2", "text": "takes it"}\n{"text": "no id"}\n' % job.pk)
-
-    job = run(job)
-
-    [error] = errors_of_failed_import(job, project)
-    assert error["record"] == 2
-    assert "this record has no id, and the one made for it" in error["reason"]
+    assert f"'j{job.pk}-7'" in error["reason"] and "record 1" in error["reason"]
+    assert not Example.objects.filter(project=project).exists()
 
 
 def import_dirs_path(job):
