@@ -7,13 +7,28 @@ from django.http import HttpRequest
 
 from annotate.access import signed_in
 from annotate.models import Example, Guideline, Membership, Project, Question
-from annotate.services import guideline_add
+from annotate.services import guideline_add, project_update
 
 
-class MembershipInline(admin.TabularInline):
+class MembershipReadOnly:
+    """Shown, never written here: members change on the project's members page or through the API, whose service
+    keeps the queue (what a removed member held goes back) and the last-manager rule in step."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class MembershipInline(MembershipReadOnly, admin.TabularInline):
     model = Membership
     extra = 0
-    autocomplete_fields = ["user"]
+    fields = ("user", "role", "created_at")
+    readonly_fields = fields
 
 
 class QuestionInline(admin.TabularInline):
@@ -24,15 +39,27 @@ class QuestionInline(admin.TabularInline):
 
 @admin.register(Project)
 class ProjectAdmin(admin.ModelAdmin):
+    """Projects are created in the app (which makes their first manager and guideline); here their settings change
+    through ``project_update``, so that a new overlap reaches every example in the queue."""
+
     list_display = ["name", "overlap", "created_by", "created_at"]
     search_fields = ["name", "description"]
     date_hierarchy = "created_at"
-    raw_id_fields = ["created_by"]
+    fields = ["name", "description", "overlap", "assignment_timeout", "created_by", "created_at"]
+    readonly_fields = ["created_by", "created_at"]
     inlines = [MembershipInline, QuestionInline]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def save_model(self, request: HttpRequest, obj: Project, form: Any, change: bool) -> None:
+        settings = {field: getattr(obj, field) for field in ("name", "description", "assignment_timeout")}
+        overlap = obj.overlap if "overlap" in form.changed_data else None
+        project_update(project=obj, overlap=overlap, **settings)
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(MembershipReadOnly, admin.ModelAdmin):
     list_display = ["user", "project", "role", "created_at"]
     list_filter = ["role"]
     search_fields = ["user__username", "project__name"]
