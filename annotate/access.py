@@ -135,6 +135,16 @@ def role_in(user: AnyUser, project: Project) -> Role | None:
     return Role(role) if role is not None else None
 
 
+def role_in_project_id(user: AnyUser, project_id: int) -> Role | None:
+    """``role_in`` for a project known only by its id (a project that does not exist: None)."""
+    if not user.is_authenticated:
+        return None
+    if user.is_staff:
+        return Role.MANAGER if Project.objects.filter(pk=project_id).exists() else None
+    role = Membership.objects.filter(user=user, project_id=project_id).values_list("role", flat=True).first()
+    return Role(role) if role is not None else None
+
+
 def roles_in(user: AnyUser, projects: Iterable[Project]) -> dict[int, Role]:
     """The user's role in each of the projects they may see, by project id (one query)."""
     ids = [project.pk for project in projects]

@@ -5,8 +5,8 @@ anonymous 95 MB JSON body to the token endpoint was parsed whole. This middlewar
 
 - the sign-in page and the token endpoint, and any request without a signed-in user or a valid API token:
   ``WINNOW_MAX_ANONYMOUS_BODY_BYTES`` (64 KB);
-- a multipart upload to an import endpoint: ``WINNOW_MAX_UPLOAD_BYTES`` (uploads stream to a temporary file, so
-  this can be many GB);
+- a multipart upload to an import endpoint by someone who may import there (a manager of the project):
+  ``WINNOW_MAX_UPLOAD_BYTES`` (uploads stream to a temporary file, so this can be many GB);
 - any other request of a signed-in user: ``WINNOW_MAX_JSON_BODY_BYTES`` (64 MB; a JSON body is parsed in memory).
 
 A body over its limit is answered 413. The declared Content-Length is checked before anything is read; the body is
@@ -25,6 +25,8 @@ from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
 from rest_framework.authtoken.models import Token
 
+from annotate.access import role_in_project_id
+from annotate.roles import may_manage
 from config.middleware.responses import error_response
 
 # Views addressed by URL name (namespace:name). A renamed URL must be renamed here too (tests/security checks that
@@ -100,30 +102,44 @@ def declared_length(request: HttpRequest) -> int | None:
     return length if length >= 0 else None
 
 
-def has_valid_token(request: HttpRequest) -> bool:
-    """Whether the request carries the API token of an active user (as DRF's TokenAuthentication reads it)."""
+def token_user(request: HttpRequest) -> Any:
+    """The active user whose API token the request carries (as DRF's TokenAuthentication reads it), or None."""
     parts = request.META.get("HTTP_AUTHORIZATION", "").split()
     if len(parts) != 2 or parts[0].lower() != "token" or not TOKEN_KEY.fullmatch(parts[1]):
-        return False
-    return Token.objects.filter(key=parts[1], user__is_active=True).exists()
+        return None
+    token = Token.objects.select_related("user").filter(key=parts[1], user__is_active=True).first()
+    return token.user if token is not None else None
 
 
-def is_signed_in(request: HttpRequest) -> bool:
+def sender(request: HttpRequest) -> Any:
+    """The signed-in user (session) or the token's user; None for an anonymous request."""
     user = getattr(request, "user", None)
-    return bool(user is not None and user.is_authenticated) or has_valid_token(request)
+    if user is not None and user.is_authenticated:
+        return user
+    return token_user(request)
 
 
-def limit_for(request: HttpRequest, view_name: str) -> Limit:
+def may_upload(user: Any, kwargs: dict[str, Any]) -> bool:
+    """Whether the user may import into the project the URL names: only they may send a file of upload size (an
+    outsider's file would otherwise be streamed to disk before the view refuses them)."""
+    project_id = kwargs.get("project_id")
+    return isinstance(project_id, int) and may_manage(role_in_project_id(user, project_id))
+
+
+def limit_for(request: HttpRequest, view_name: str, kwargs: dict[str, Any]) -> Limit:
     small = settings.WINNOW_MAX_ANONYMOUS_BODY_BYTES
     if view_name in SIGN_IN_VIEWS:
         return Limit(small, f"the {human_size(small)} a sign-in request may send")
-    if not is_signed_in(request):
+    user = sender(request)
+    if user is None:
         return Limit(small, f"the {human_size(small)} a request without a signed-in user may send: sign in first")
     upload = request.content_type == "multipart/form-data" and view_name in UPLOAD_VIEWS
+    size = settings.WINNOW_MAX_JSON_BODY_BYTES
+    if upload and not may_upload(user, kwargs):
+        return Limit(size, f"the {human_size(size)} a request may send to a project you may not import into")
     if upload:
         size = settings.WINNOW_MAX_UPLOAD_BYTES
         return Limit(size, f"the {human_size(size)} an upload may be (WINNOW_MAX_UPLOAD_BYTES)")
-    size = settings.WINNOW_MAX_JSON_BODY_BYTES
     return Limit(
         size,
         f"the {human_size(size)} a request body may be (WINNOW_MAX_JSON_BODY_BYTES); "
@@ -162,7 +178,7 @@ class BodyLimitMiddleware:
         if declared is not None and declared <= settings.WINNOW_MAX_ANONYMOUS_BODY_BYTES:
             return None  # within every limit, and the server reads no more than the declared length
         match = request.resolver_match
-        limit = limit_for(request, match.view_name if match else "")
+        limit = limit_for(request, match.view_name if match else "", kwargs)
         if declared is not None and declared > limit.bytes:
             return too_large(request, limit)
         bounded = BoundedStream(request._stream, limit)

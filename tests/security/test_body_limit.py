@@ -107,6 +107,30 @@ def test_it_refuses_an_upload_over_the_upload_limit(api_as, project, settings):
     assert_too_large(response, "WINNOW_MAX_UPLOAD_BYTES")
 
 
+@pytest.mark.parametrize("role", ["reviewer", "annotator", "outsider"])
+def test_it_gives_the_upload_limit_only_to_those_who_may_import_there(api_as, project, settings, role):
+    """A file from someone who may not import into the project is refused at the JSON limit, before it is
+    streamed to disk for a view that would refuse it anyway."""
+    settings.WINNOW_MAX_JSON_BODY_BYTES = 100 * KB
+    upload = SimpleUploadedFile("big.jsonl", b'{"text": "x"}\n' * (20 * KB))
+
+    response = api_as(role).post(imports_url(project), {"file": upload}, format="multipart")
+
+    assert_too_large(response, "may not import into")
+    assert not Job.objects.exists()
+
+
+def test_it_gives_the_upload_limit_on_the_import_page_only_to_a_manager(client, cast, project, settings):
+    settings.WINNOW_MAX_JSON_BODY_BYTES = 100 * KB
+    upload = SimpleUploadedFile("big.jsonl", b'{"text": "x"}\n' * (20 * KB))
+    client.force_login(cast["annotator"])
+
+    response = client.post(reverse("curation:import", args=[project.pk]), {"file": upload})
+
+    assert response.status_code == 413
+    assert b"may not import into" in response.content
+
+
 def test_it_gives_the_upload_limit_only_to_the_import_endpoints(api_as, project, settings):
     settings.WINNOW_MAX_JSON_BODY_BYTES = 100 * KB
     upload = SimpleUploadedFile("big.txt", b"x" * (200 * KB))
