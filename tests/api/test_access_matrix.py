@@ -28,6 +28,7 @@ MATRIX = [
     ("post", "/api/v1/projects/{p}/imports/", {"records": [{"text": "hi"}]}, (202, 403, 403, 404, 401)),
     ("get", "/api/v1/projects/{p}/jobs/", None, (200, 403, 403, 404, 401)),
     ("get", "/api/v1/jobs/{j}/", None, (200, 404, 404, 404, 401)),
+    ("post", "/api/v1/jobs/{j}/cancel/", None, (200, 404, 404, 404, 401)),
     ("get", "/api/v1/projects/{p}/examples/", None, (200, 200, 403, 404, 401)),
     ("get", "/api/v1/examples/{e}/", None, (200, 200, 403, 404, 401)),
     ("put", "/api/v1/examples/{e}/", {"content": {"text": "changed"}}, (405, 405, 405, 405, 401)),

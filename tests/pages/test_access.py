@@ -8,6 +8,7 @@ from django.urls import reverse
 from tests.conftest import ROLES
 
 OK, LOGIN, FORBIDDEN, MISSING = 200, 302, 403, 404
+DONE = 302  # a change made, and sent back to the page that shows it
 
 MATRIX = {
     "annotate:project_list": {"manager": OK, "reviewer": OK, "annotator": OK, "outsider": OK, "anonymous": LOGIN},
@@ -41,6 +42,34 @@ MATRIX = {
         "anonymous": LOGIN,
     },
 }
+
+
+# Pages that change something, posted to by each role: the job (started by the manager) is queued.
+POST_MATRIX = {
+    "curation:job_cancel": {
+        "manager": DONE,
+        "reviewer": MISSING,
+        "annotator": MISSING,
+        "outsider": MISSING,
+        "anonymous": LOGIN,
+    },
+}
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("name", POST_MATRIX)
+def test_it_answers_each_roles_post_as_the_matrix_says(client_as, project, job, name, role):
+    url = reverse(name, args=[job.pk])
+
+    response = client_as(role).post(url)
+
+    assert response.status_code == POST_MATRIX[name][role]
+    job.refresh_from_db()
+    assert job.status == ("cancelled" if role == "manager" else "queued")
+    if role == "anonymous":
+        assert response["Location"] == f"{reverse('login')}?next={url}"
+    elif role == "manager":
+        assert response["Location"] == reverse("curation:job_detail", args=[job.pk])
 
 
 def url_for(name: str, project, job) -> str:
