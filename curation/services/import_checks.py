@@ -130,8 +130,10 @@ class IdLog:
         self.file: IO[bytes] = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed in close()
             dir=directory, prefix="import-ids-", suffix=".tsv"
         )
+        self.count = 0
 
     def add(self, number: int, line: int | None, generated: bool, external_id: str) -> None:
+        self.count += 1
         if "\\" in external_id or "\t" in external_id or "\n" in external_id or "\r" in external_id:
             external_id = copy_text(external_id)
         line_text = "\\N" if line is None else line

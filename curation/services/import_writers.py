@@ -160,7 +160,7 @@ class _Run:
                 return Written()
             duplicates, removed = self._duplicates(cursor, blocks, had_examples)
             imported = blocks.count - removed
-            self.reporter.stage("committing", total=imported)
+            self.reporter.stage("committing", total=imported, done=imported)
             self._succeed(imported, duplicates)
             return Written(succeeded=True, rows=imported)
 
@@ -239,8 +239,9 @@ class _Run:
                 last = first + spool.rows - 1
                 duplicates, removed = self._sqlite_duplicates(cursor, first, last, had_examples)
                 self.reporter.stage("queueing", total=spool.rows - removed)
-                work_items_create(project=self.project)
-                self.reporter.stage("committing", total=spool.rows - removed)
+                queued = work_items_create(project=self.project)
+                self.reporter.update(queued, spool.rows - removed, force=True)
+                self.reporter.stage("committing", total=spool.rows - removed, done=spool.rows - removed)
                 self._succeed(spool.rows - removed, duplicates)
             return Written(succeeded=True, rows=spool.rows - removed)
         finally:
@@ -304,8 +305,9 @@ def _write(run: _Run) -> Written:
 def _fail(run: _Run, written: Written) -> None:
     job = run.job
     if written.clash or run.problems.total or run.tally.file_error:
-        run.reporter.stage("checking_ids", total=None)
+        run.reporter.stage("checking_ids", total=run.ids.count)
         shown, total = id_problems(run.ids, project=run.project, limit=run.problems.limit)
+        run.reporter.update(run.ids.count, run.ids.count, force=True)
         run.problems.merge(shown, total)
     details = run.problems.details() if run.problems.total else None
     if run.tally.file_error is not None:

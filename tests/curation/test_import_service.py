@@ -858,3 +858,45 @@ def test_it_leaves_out_duplicates_written_by_earlier_copies(project, manager, sm
     assert (job.result["imported"], job.result["duplicates"]["total"]) == (200, 100)
     assert job.result["duplicates"]["records"][:3] == [1, 4, 7]
     assert Example.objects.for_project(project).count() == 300 == WorkItem.objects.filter(project=project).count()
+
+
+def stages_reported(monkeypatch) -> list[tuple[str, int, int | None]]:
+    """Every (stage, done, total) an import publishes, as it publishes them."""
+    reported: list[tuple[str, int, int | None]] = []
+    publish = Job.report_progress
+
+    def spy(self, **progress):
+        reported.append((progress["stage"], progress["done"], progress["total"]))
+        return publish(self, **progress)
+
+    monkeypatch.setattr(Job, "report_progress", spy)
+    return reported
+
+
+@runs_imports
+def test_every_stage_of_an_import_shows_a_count(project, manager, monkeypatch):
+    ExampleFactory(project=project, external_id="old")  # so that duplicates are looked for
+    reported = stages_reported(monkeypatch)
+
+    records = [{"text": f"t{n}"} for n in range(40)]
+    job = run(import_start(project=project, created_by=manager, records=records, enqueue=False))
+
+    assert job.status == Job.Status.SUCCEEDED, job.error
+    last = {stage: (done, total) for stage, done, total in reported}
+    assert list(last) == ["reading", "queueing", "checking_duplicates", "committing"]
+    assert last["queueing"][0] == 40
+    assert last["checking_duplicates"] == (40, 40)
+    assert last["committing"] == (40, 40)
+
+
+@runs_imports
+def test_the_id_check_of_a_failed_import_shows_a_count(project, manager, monkeypatch):
+    ExampleFactory(project=project, external_id="taken")
+    reported = stages_reported(monkeypatch)
+    records = [{"id": f"r{n}", "text": f"t{n}"} for n in range(30)] + [{"id": "taken", "text": "x"}]
+
+    job = run(import_start(project=project, created_by=manager, records=records, enqueue=False))
+
+    assert job.status == Job.Status.FAILED
+    checking = [(done, total) for stage, done, total in reported if stage == "checking_ids"]
+    assert checking[0] == (0, 31) and checking[-1] == (31, 31)
