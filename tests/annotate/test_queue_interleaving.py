@@ -30,7 +30,7 @@ from tests.factories import ExampleFactory, ProjectFactory, QuestionFactory, Use
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-ANNOTATORS = 9
+ANNOTATORS = 10  # with the reviewer and the manager, a dozen threads
 EXAMPLES = 60
 OVERLAP = 3
 
