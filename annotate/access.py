@@ -50,7 +50,6 @@ __all__ = [
     "may_see_members",
     "may_see_others_work",
     "project_access",
-    "project_for_user",
     "role_in",
     "roles_in",
     "signed_in",
@@ -179,14 +178,6 @@ def project_access(
     if not may(role):
         raise PermissionDenied(f"This needs the {may.needs} role in project {project.name!r} (to {may.doc}).")
     return ProjectAccess(project=project, role=role, user=user)
-
-
-NEEDS = {Role.ANNOTATOR: may_annotate, Role.REVIEWER: may_review, Role.MANAGER: may_manage}
-
-
-def project_for_user(user: AnyUser, project_id: int | str, *, at_least: Role = Role.ANNOTATOR) -> Project:
-    """The project alone, for callers that need no more than the access check."""
-    return project_access(user, project_id, may=NEEDS[at_least]).project
 
 
 def access_to_object(user: AnyUser, project_id: int | None, *, may: Rule = may_annotate, missing: str) -> ProjectAccess:

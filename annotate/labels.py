@@ -35,8 +35,9 @@ CHUNK = 20_000
 FEW_EXAMPLES = 100  # up to this many examples' labels are fetched without a server-side cursor
 
 
-def current_annotations(project: Project) -> QuerySet[Annotation]:
-    """The project's annotations that hold current labels: those made in their example's current round."""
+def current_annotations(project: Project | int) -> QuerySet[Annotation]:
+    """The project's (a Project or its id) annotations that hold current labels: those made in their example's
+    current round."""
     this_round = WorkItem.objects.filter(pk=OuterRef("example_id"), round=OuterRef("round"))
     return Annotation.objects.filter(project=project).filter(Exists(this_round))
 

@@ -16,7 +16,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 
 from annotate import labels, metadata
-from annotate.models import Annotation, Example, LabelSummary, Project, Question, Resolution, WorkItem
+from annotate.models import Example, LabelSummary, Project, Question, Resolution
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -76,11 +76,10 @@ def _narrowed_to(filters: Filters, example_ids: list[int]) -> set[int]:
     ids (primary-key and unique-index probes), so its cost follows the window, never the project."""
     kept = set(example_ids)
     if filters.annotator is not None:
-        labelled = Annotation.objects.filter(example_id__in=example_ids, annotator=filters.annotator)
-        rounds = dict(WorkItem.objects.filter(pk__in=example_ids).values_list("pk", "round"))
-        kept &= {
-            example for example, round_ in labelled.values_list("example_id", "round") if rounds.get(example) == round_
-        }
+        # Examples whose current labels include theirs (one probe per id, with the labels layer's rule).
+        current = labels.current_annotations(filters.question.project_id)
+        labelled = current.filter(example_id__in=example_ids, annotator=filters.annotator)
+        kept &= set(labelled.values_list("example_id", flat=True))
     if filters.metadata and kept:
         matching = metadata.matching(Example.objects.filter(pk__in=list(kept)), "metadata", filters.metadata)
         kept &= set(matching.values_list("pk", flat=True))

@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotate import access
-from annotate.models import Example, Role
+from annotate.models import Example
 from api.exceptions import Conflict
 from api.pagination import NewestFirst
 from api.serializers import (
@@ -36,7 +36,8 @@ class ExampleListView(generics.ListAPIView):
         return super().get(request, *args, **kwargs)
 
     def get_queryset(self) -> QuerySet[Example]:
-        project = access.project_for_user(self.request.user, self.kwargs["project_id"], at_least=Role.REVIEWER)
+        project_id = self.kwargs["project_id"]
+        project = access.project_access(self.request.user, project_id, may=access.may_browse_examples).project
         examples = Example.objects.for_project(project)
         if external_id := self.request.query_params.get("external_id"):
             examples = examples.filter(external_id=external_id)
