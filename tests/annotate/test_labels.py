@@ -1,0 +1,74 @@
+"""The labels read layer: which labels are current, and the columns it gives them in."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from annotate import labels
+from annotate.models import Membership
+from annotate.services import guideline_add
+from annotate.services.annotations import annotation_submit
+from annotate.services.queue import next_assignment, work_items_create
+from annotate.services.reviews import reopen
+from tests.factories import ExampleFactory, UserFactory
+
+
+@pytest.fixture
+def annotators(project):
+    users = [UserFactory(username=f"labeller-{n}") for n in range(2)]
+    for user in users:
+        Membership.objects.create(user=user, project=project, role="annotator")
+    return users
+
+
+def answer(project, user, answers, duration_ms=None) -> int:
+    held = next_assignment(project=project, annotator=user)
+    annotation_submit(
+        project=project, annotator=user, example_id=held.example_id, answers=answers, duration_ms=duration_ms
+    )
+    return held.example_id
+
+
+@pytest.mark.django_db
+def test_it_gives_the_current_labels_as_columns(project, annotators):
+    project.overlap = 2
+    project.save()
+    project.questions.filter(name="topic").update(required=False)
+    ExampleFactory.create_batch(2, project=project)
+    work_items_create(project=project)
+    first, second = annotators
+
+    shared = answer(project, first, {"quality": 2, "topic": "code"}, duration_ms=1000)
+    assert answer(project, second, {"quality": 4}) == shared  # the example closest to completion comes first
+    # An edit: the earlier answers become history, the new ones are current.
+    annotation_submit(
+        project=project, annotator=first, example_id=shared, answers={"quality": 3, "topic": "math"}, duration_ms=1500
+    )
+    guideline_add(project=project, text="v2", created_by=None)
+    sent_back = answer(project, first, {"quality": 5, "topic": "code"}, duration_ms=700)
+    reopen(project=project, example_ids=[sent_back])  # a new round: its earlier labels are no longer current
+
+    by_name = labels.load(project, project.questions.all())
+
+    quality = by_name["quality"]
+    assert quality.example.tolist() == [shared, shared]
+    # In submission order: the second annotator's answer came before the first one's edit.
+    assert quality.annotator.tolist() == [second.pk, first.pk]
+    assert [quality.value(row) for row in range(len(quality))] == [4, 3]
+    assert quality.round.tolist() == [1, 1]
+    assert quality.guideline_version.tolist() == [1, 1]
+    assert quality.submitted_at.dtype == np.dtype("datetime64[us]")
+    assert quality.submitted_at[0] < quality.submitted_at[1]
+    assert np.isnan(quality.duration_ms[0]) and quality.duration_ms[1] == 1500
+    assert quality.categories[:5] == [1, 2, 3, 4, 5]  # a rating's scale, in order, whatever was answered
+    topic = by_name["topic"]  # the second annotator left it unanswered: no label of it
+    assert (topic.example.tolist(), topic.annotator.tolist()) == ([shared], [first.pk])
+    assert topic.value(0) == "math"
+
+    only_v2 = labels.load(project, project.questions.all(), guideline_version=2)
+    assert len(only_v2["quality"]) == 0  # v2's only label was sent back
+
+    answer(project, second, {"quality": 1, "topic": "general"}, duration_ms=10)  # the reopened example, round 2
+    again = labels.load(project, project.questions.all(), examples=[sent_back])["quality"]
+    assert (again.annotator.tolist(), again.round.tolist(), again.guideline_version.tolist()) == ([second.pk], [2], [2])
