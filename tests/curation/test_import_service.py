@@ -522,31 +522,26 @@ def made_up_id(job: Job, external_id: str, number: int) -> bool:
 
 
 @runs_imports
-def test_it_never_makes_up_an_id_that_a_later_record_gives(project, manager):
+@pytest.mark.parametrize(
+    ("lines", "given", "number"),
+    [
+        # A later record gives the id record 1 would get; an earlier record gives record 2's.
+        ([b'{"text": "no id"}', b'{"id": "j%d-1", "text": "gives it"}'], "j{}-1", 1),
+        ([b'{"id": "j%d-2", "text": "gives it"}', b'{"text": "no id"}'], "j{}-2", 2),
+    ],
+    ids=["later record", "earlier record"],
+)
+def test_it_never_makes_up_an_id_that_another_record_gives(project, manager, lines, given, number):
     job = posted_job_with_file(
-        project, manager, lambda pk: b'{"text": "no id"}\n{"id": "j%d-1", "text": "gives it"}\n' % pk
+        project, manager, lambda pk: b"\n".join(line.replace(b"%d", b"%d" % pk) for line in lines)
     )
 
     job = run(job)
 
     assert job.status == Job.Status.SUCCEEDED, job.error
     ids = dict(Example.objects.filter(project=project).values_list("content__text", "external_id"))
-    assert ids["gives it"] == f"j{job.pk}-1"
-    assert ids["no id"] != f"j{job.pk}-1" and made_up_id(job, ids["no id"], 1)
-
-
-@runs_imports
-def test_it_never_makes_up_an_id_that_an_earlier_record_gave(project, manager):
-    job = posted_job_with_file(
-        project, manager, lambda pk: b'{"id": "j%d-2", "text": "gives it"}\n{"text": "no id"}\n' % pk
-    )
-
-    job = run(job)
-
-    assert job.status == Job.Status.SUCCEEDED, job.error
-    ids = dict(Example.objects.filter(project=project).values_list("content__text", "external_id"))
-    assert ids["gives it"] == f"j{job.pk}-2"
-    assert ids["no id"] != f"j{job.pk}-2" and made_up_id(job, ids["no id"], 2)
+    assert ids["gives it"] == given.format(job.pk)
+    assert ids["no id"] != ids["gives it"] and made_up_id(job, ids["no id"], number)
 
 
 @runs_imports
