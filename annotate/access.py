@@ -124,22 +124,15 @@ def signed_in(user: AnyUser) -> User:
     return user
 
 
-def role_in(user: AnyUser, project: Project) -> Role | None:
-    """The user's role in the project; staff act as managers everywhere."""
+def role_in(user: AnyUser, project: Project | int) -> Role | None:
+    """The user's role in the project (a Project, or its id: a project that does not exist gives None); staff act
+    as managers everywhere."""
     if not user.is_authenticated:
         return None
+    project_id = project.pk if isinstance(project, Project) else project
     if user.is_staff:
-        return Role.MANAGER
-    role = Membership.objects.filter(user=user, project=project).values_list("role", flat=True).first()
-    return Role(role) if role is not None else None
-
-
-def role_in_project_id(user: AnyUser, project_id: int) -> Role | None:
-    """``role_in`` for a project known only by its id (a project that does not exist: None)."""
-    if not user.is_authenticated:
-        return None
-    if user.is_staff:
-        return Role.MANAGER if Project.objects.filter(pk=project_id).exists() else None
+        exists = isinstance(project, Project) or Project.objects.filter(pk=project_id).exists()
+        return Role.MANAGER if exists else None
     role = Membership.objects.filter(user=user, project_id=project_id).values_list("role", flat=True).first()
     return Role(role) if role is not None else None
 

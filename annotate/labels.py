@@ -192,7 +192,7 @@ def _common(columns: list[list[Any]]) -> dict[str, Any]:
         "round": np.asarray(round_, dtype=np.int64),
         "guideline_version": np.asarray(version, dtype=np.int64),
         "submitted_at": _times(submitted_at),
-        "duration_ms": np.array([np.nan if value is None else value for value in duration], dtype=np.float64),
+        "duration_ms": np.array(duration, dtype=np.float64),  # None (unknown) becomes NaN
     }
 
 

@@ -104,9 +104,8 @@ def summaries_refresh(
     """Summarise these examples afresh (their work items locked by the caller). ``questions``: the project's, when
     the caller has them already; ``labels_may_drop`` False when the change only adds or edits labels (an answer),
     so no summary can have to go."""
-    if questions is None:
-        questions = reviewable_questions(project)
-    questions = [question for question in questions if question.kind in labels.REVIEWABLE_KINDS]
+    asked = project.questions.all() if questions is None else questions
+    questions = [question for question in asked if question.kind in labels.REVIEWABLE_KINDS]
     if not example_ids or not questions:
         return
     fresh = [row for summaries in _summarise(project, questions, example_ids) for row in _rows(project, summaries)]

@@ -25,7 +25,7 @@ from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
 from rest_framework.authtoken.models import Token
 
-from annotate.access import role_in_project_id
+from annotate.access import role_in
 from annotate.roles import may_manage
 from config.middleware.responses import error_response
 
@@ -123,7 +123,7 @@ def may_upload(user: Any, kwargs: dict[str, Any]) -> bool:
     """Whether the user may import into the project the URL names: only they may send a file of upload size (an
     outsider's file would otherwise be streamed to disk before the view refuses them)."""
     project_id = kwargs.get("project_id")
-    return isinstance(project_id, int) and may_manage(role_in_project_id(user, project_id))
+    return isinstance(project_id, int) and may_manage(role_in(user, project_id))
 
 
 def limit_for(request: HttpRequest, view_name: str, kwargs: dict[str, Any]) -> Limit:
