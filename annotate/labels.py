@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -26,6 +26,7 @@ from django.db.models.fields.json import KeyTextTransform
 from django.db.models.sql.constants import MULTI
 
 from annotate.models import Annotation, Project, Question, WorkItem
+from annotate.quality.alpha import Level
 from annotate.quality.disagreement import Scale
 from annotate.questions import PREFERENCE_SCALE, QuestionSpec
 
@@ -76,15 +77,19 @@ def scale_of(spec: QuestionSpec, categories: Sequence[Any]) -> Scale:
         return Scale("ranking", rankings=[list(c) for c in categories])
     if spec.level in (None, "nominal") or spec.kind in ("multi_label", "text"):
         return Scale("nominal")
+    level = cast(Level, spec.level)
     if spec.kind == "rating":
         low, high = spec.options["min"], spec.options["max"]
-        positions = np.array([float(value - low) for value in categories])
-        return Scale("ordered", positions=positions, span=float(high - low))
+        # At the ratio level distances are relative to the true zero, so values are kept as they are.
+        offset = 0 if level == "ratio" else low
+        positions = np.array([float(value - offset) for value in categories])
+        return Scale("ordered", positions=positions, span=float(high - low), level=level)
     if spec.kind == "preference":
         positions = np.array([float(PREFERENCE_SCALE.get(value, 1)) for value in categories])
-        return Scale("ordered", positions=positions, span=2.0)
-    # An ordered label: its list of labels is the scale.
-    return Scale("ordered", positions=np.arange(len(categories), dtype=np.float64), span=float(len(categories) - 1))
+        return Scale("ordered", positions=positions, span=2.0, level=level)
+    # An ordered label: its list of labels is the scale (counted from 1, a true zero being below the first label).
+    places = np.arange(len(categories), dtype=np.float64) + (1 if level == "ratio" else 0)
+    return Scale("ordered", positions=places, span=float(len(categories) - 1), level=level)
 
 
 def _known_categories(spec: QuestionSpec) -> list[Any]:

@@ -115,6 +115,9 @@ def parse_question(raw: Any) -> QuestionSpec:
             errors["max"] = "must be greater than min"
         elif high - low + 1 > MAX_SCALE_POINTS:
             errors["max"] = f"a scale may have at most {MAX_SCALE_POINTS} points"
+        elif level == "ratio" and low < 0:
+            # The ratio metric measures distances relative to a true zero; below it the figures mean nothing.
+            errors["level"] = "a ratio scale starts at a true zero: min must be 0 or more (or use interval)"
         else:
             options.update({"min": low, "max": high})
     if errors or not isinstance(name, str):  # a name that is not a string is among the errors

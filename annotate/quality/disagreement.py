@@ -4,9 +4,12 @@ The input is columnar (see annotate/labels.py): one row per current label, the e
 answer as a code (an index into the question's categories). Every example is measured in the same vectorised
 pass, whether there is one (a submit refreshing its example) or a million (a rebuild).
 
-Nominal questions: 1 − the share of annotator pairs that gave the same answer. Ordered questions (ordinal,
-interval, ratio): the spread of the answers (highest − lowest) as a share of the scale. Rankings: the mean
-normalised Kendall distance between pairs of rankings. 0 is full agreement, 1 the most disagreement there can be.
+The score is the item's observed disagreement in Krippendorff's sense (annotate/quality/alpha.py,
+``per_item_disagreement``), so the review queue sorts by the very quantity alpha sums: nominal questions,
+1 − the share of annotator pairs that gave the same answer; ordered questions (ordinal, interval), the mean over
+pairs of the squared distance between the answers' places on the scale, over the squared span; ratio questions,
+the mean ratio distance. Rankings: the mean normalised Kendall distance between pairs of rankings. 0 is full
+agreement, 1 the most disagreement there can be.
 The consensus is the most common answer; a tie goes to the answer given first (rows come in submission order).
 """
 
@@ -20,6 +23,8 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
+from annotate.quality.alpha import Level, pairable, per_item_disagreement
+
 Ints = npt.NDArray[np.int64]
 Floats = npt.NDArray[np.float64]
 # Stored scores are rounded so that equal disagreements compare equal (the review queue sorts and pages by them).
@@ -28,13 +33,15 @@ DECIMALS = 6
 
 @dataclass(frozen=True)
 class Scale:
-    """How the answers of a question compare. ``ordered``: ``positions[code]`` on a scale ``span`` long.
+    """How the answers of a question compare. ``ordered``: ``positions[code]`` on a scale ``span`` long, measured
+    at ``level`` (for the ratio level the positions are the values themselves, from their true zero).
     ``ranking``: ``rankings[code]`` lists response indices, best first. ``nominal``: equal or not."""
 
     kind: Literal["nominal", "ordered", "ranking"]
     positions: Floats | None = None
     span: float = 0.0
     rankings: Sequence[Sequence[int]] | None = None
+    level: Level = "interval"
 
 
 @dataclass(frozen=True)
@@ -59,25 +66,18 @@ def _pairs(sizes: Ints) -> Floats:
     return (sizes * (sizes - 1) / 2).astype(np.float64)
 
 
-def _nominal(group: Ints, code: Ints, sizes: Ints) -> Floats:
-    """1 − agreeing pairs / pairs, from the count of each answer within each example."""
-    order = np.lexsort((code, group))
-    g, c = group[order], code[order]
-    run_starts = np.flatnonzero(np.r_[True, (g[1:] != g[:-1]) | (c[1:] != c[:-1])])
-    run_sizes = np.diff(np.r_[run_starts, len(g)])
-    agreeing = np.zeros(len(sizes))
-    np.add.at(agreeing, g[run_starts], run_sizes * (run_sizes - 1) / 2)
-    pairs = _pairs(sizes)
-    return np.where(pairs > 0, 1.0 - agreeing / np.maximum(pairs, 1), 0.0)
-
-
-def _spread(code: Ints, starts: Ints, sizes: Ints, scale: Scale) -> Floats:
-    assert scale.positions is not None
-    position = scale.positions[code]
-    spread = np.maximum.reduceat(position, starts) - np.minimum.reduceat(position, starts)
-    if scale.span <= 0:
-        return np.zeros(len(sizes))
-    return np.where(sizes > 1, spread / scale.span, 0.0)
+def _measured(example: Ints, code: Ints, sizes: Ints, scale: Scale) -> Floats:
+    """Each example's observed disagreement (examples with one label: 0)."""
+    n_codes = int(code.max(initial=-1)) + 1
+    counts = pairable(example, code, n_codes)
+    if scale.kind == "ordered":
+        assert scale.positions is not None
+        level, values = scale.level, scale.positions
+    else:
+        level, values = "nominal", np.arange(n_codes, dtype=np.float64)
+    score = np.zeros(len(sizes))
+    score[sizes >= 2] = per_item_disagreement(counts, level, values, scale.span)
+    return score
 
 
 def kendall_distance(first: Sequence[int], second: Sequence[int]) -> float:
@@ -138,10 +138,8 @@ def per_example(example: npt.ArrayLike, code: npt.ArrayLike, scale: Scale) -> Pe
     group = np.repeat(np.arange(len(starts), dtype=np.int64), sizes)
     if scale.kind == "ranking":
         disagreement = _rankings(group, codes, sizes, scale)
-    elif scale.kind == "ordered":
-        disagreement = _spread(codes, starts, sizes, scale)
     else:
-        disagreement = _nominal(group, codes, sizes)
+        disagreement = _measured(example_ids, codes, sizes, scale)
     consensus, share = _consensus(group, codes, sizes)
     # Clipped apart from the rounding: numpy's stubs type the nested call as float16.
     clipped = np.clip(disagreement, 0.0, 1.0)

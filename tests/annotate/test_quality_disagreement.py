@@ -10,15 +10,19 @@ import random
 from collections import Counter
 from itertools import combinations, permutations
 
+import numpy as np
 import orjson
 import pytest
 
 from annotate.labels import _code, scale_of
+from annotate.quality.alpha import krippendorff_alpha, pairable
 from annotate.quality.disagreement import kendall_distance, per_example
 from annotate.questions import parse_question
 
 RATING = parse_question({"name": "q", "kind": "rating", "min": 1, "max": 5})
 INTERVAL_RATING = parse_question({"name": "q", "kind": "rating", "min": 0, "max": 100, "level": "interval"})
+INTERVAL_1_TO_5 = parse_question({"name": "q", "kind": "rating", "min": 1, "max": 5, "level": "interval"})
+RATIO_RATING = parse_question({"name": "q", "kind": "rating", "min": 0, "max": 100, "level": "ratio"})
 LABEL = parse_question({"name": "q", "kind": "label", "labels": ["a", "b", "c"]})
 ORDINAL_LABEL = parse_question({"name": "q", "kind": "label", "labels": ["low", "mid", "high"], "level": "ordinal"})
 MULTI = parse_question({"name": "q", "kind": "multi_label", "labels": ["x", "y", "z"]})
@@ -55,13 +59,26 @@ def test_it_measures_nominal_disagreement_as_the_share_of_disagreeing_pairs():
     assert disagreement(PREFERENCE, ["a", "tie"]) == 1
 
 
-def test_it_measures_ordered_disagreement_as_spread_over_the_scale():
+def test_it_measures_ordered_disagreement_as_mean_squared_distance_over_the_scale():
     assert disagreement(RATING, [3, 3]) == 0
-    assert disagreement(RATING, [2, 3, 4]) == pytest.approx(0.5)
+    assert disagreement(RATING, [2, 3, 4]) == pytest.approx((1 + 4 + 1) / 3 / 16)
     assert disagreement(RATING, [1, 5]) == 1
-    assert disagreement(ORDINAL_LABEL, ["low", "mid"]) == pytest.approx(0.5)
-    assert disagreement(ORDINAL_PREFERENCE, ["a", "tie"]) == pytest.approx(0.5)
-    assert disagreement(INTERVAL_RATING, [10, 35]) == pytest.approx(0.25)
+    assert disagreement(ORDINAL_LABEL, ["low", "mid"]) == pytest.approx(0.25)
+    assert disagreement(ORDINAL_PREFERENCE, ["a", "tie"]) == pytest.approx(0.25)
+    assert disagreement(INTERVAL_RATING, [10, 35]) == pytest.approx(0.0625)
+    assert disagreement(RATIO_RATING, [10, 30]) == pytest.approx(0.25)  # ((30 − 10) / (30 + 10))²
+
+
+def test_the_stored_score_is_the_items_share_of_krippendorffs_observed_disagreement():
+    # Summed over items with weights (m − 1)·m / (m − 1) = m and divided by n, the stored scores times span² are
+    # alpha's D_o: the queue sorts by the very quantity alpha measures.
+    examples = {1: [1, 5, 5], 2: [2, 2], 3: [3, 4, 1, 2]}
+    found = measure(INTERVAL_1_TO_5, examples)
+    observed = sum(found[e][0] * 16 * len(v) for e, v in examples.items()) / sum(len(v) for v in examples.values())
+    items = np.repeat(list(examples), [len(v) for v in examples.values()])
+    codes = np.concatenate([np.array(v) - 1 for v in examples.values()])
+    alpha = krippendorff_alpha(pairable(items, codes, 5), "interval", np.arange(1.0, 6.0))
+    assert observed == pytest.approx(alpha.observed / sum(len(v) for v in examples.values()))
 
 
 def test_it_compares_label_sets_whole():
@@ -109,7 +126,11 @@ def reference(spec, values):
             position, span = {"a": 0, "tie": 1, "b": 2}.__getitem__, 2
         else:
             position, span = spec.options["labels"].index, len(spec.options["labels"]) - 1
-        score = (max(map(position, values)) - min(map(position, values))) / span
+        if spec.level == "ratio":
+            distance = [((a - b) / (a + b)) ** 2 if a + b else 0.0 for a, b in pairs]
+        else:
+            distance = [((position(a) - position(b)) / span) ** 2 for a, b in pairs]
+        score = sum(distance) / len(pairs) if pairs else 0.0
     keys = [orjson.dumps(v) for v in values]
     counts = Counter(keys)
     best = max(counts.values())
@@ -130,7 +151,8 @@ def random_answer(spec, rng):
 
 
 @pytest.mark.parametrize(
-    "spec", [RATING, INTERVAL_RATING, LABEL, ORDINAL_LABEL, MULTI, PREFERENCE, ORDINAL_PREFERENCE, RANKING]
+    "spec",
+    [RATING, INTERVAL_RATING, RATIO_RATING, LABEL, ORDINAL_LABEL, MULTI, PREFERENCE, ORDINAL_PREFERENCE, RANKING],
 )
 def test_it_agrees_with_the_reference_on_many_random_examples(spec):
     rng = random.Random(spec.kind + str(spec.level))

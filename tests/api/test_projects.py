@@ -51,6 +51,7 @@ def test_it_creates_a_project_with_questions_and_a_first_guideline(alice):
         ({"name": "q", "kind": "multi_label", "labels": ["a", "a"]}, "questions[0].labels"),
         ({"name": "q", "kind": "rating", "min": 1, "max": 5, "level": "nominal", "color": 1}, "questions[0].question"),
         ({"name": "q", "kind": "text", "level": "ordinal"}, "questions[0].level"),
+        ({"name": "q", "kind": "rating", "min": -2, "max": 2, "level": "ratio"}, "questions[0].level"),
     ],
 )
 def test_it_rejects_a_bad_question_naming_it(alice, question, named):
