@@ -21,10 +21,12 @@ import numpy as np
 import numpy.typing as npt
 import orjson
 import pandas as pd
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, QuerySet, TextField
 from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast
 from django.db.models.sql.constants import MULTI
 
+from annotate import metadata
 from annotate.models import Annotation, Project, Question, WorkItem
 from annotate.quality.alpha import Level
 from annotate.quality.disagreement import Scale
@@ -58,6 +60,8 @@ class Labels:
     guideline_version: npt.NDArray[np.int64]
     submitted_at: npt.NDArray[np.datetime64]
     duration_ms: npt.NDArray[np.float64]  # NaN where unknown
+    # The example's metadata value (as text; None where absent) under the key ``load`` was asked to slice by.
+    slice: npt.NDArray[np.object_] | None = None
 
     def __len__(self) -> int:
         return len(self.code)
@@ -140,9 +144,11 @@ def load(
     *,
     examples: Iterable[int] | None = None,
     guideline_version: int | None = None,
+    slice_by: str | None = None,
 ) -> dict[str, Labels]:
     """The current labels of each question, by question name; ``examples`` (ids, or a range of ids) limits them to
-    those examples."""
+    those examples; ``slice_by`` (a metadata key, checked by metadata.filterable_key) adds each label's example's
+    value of it as the ``slice`` column."""
     specs = [question.as_spec() for question in questions]
     annotations = current_annotations(project)
     server_side = True
@@ -156,19 +162,34 @@ def load(
     if guideline_version is not None:
         annotations = annotations.filter(guideline_version=guideline_version)
     answers = {f"answer_{index}": KeyTextTransform(spec.name, "answers") for index, spec in enumerate(specs)}
+    extra: dict[str, Any] = {}
+    if slice_by is not None:
+        if not metadata.filterable_key(slice_by):
+            raise ValueError(f"cannot slice by the metadata key {slice_by!r}")
+        extra["slice_value"] = Cast(KeyTextTransform(slice_by, "example__metadata"), output_field=TextField())
     rows = (
-        annotations.annotate(**answers)
+        annotations.annotate(**answers, **extra)
         .order_by("example_id", "submitted_at", "id")
         .values_list(
-            "example_id", "annotator_id", "round", "guideline_version", "submitted_at", "duration_ms", *answers
+            "example_id",
+            "annotator_id",
+            "round",
+            "guideline_version",
+            "submitted_at",
+            "duration_ms",
+            *extra,
+            *answers,
         )
     )
-    columns: list[list[Any]] = [[] for _ in range(6 + len(specs))]
+    shared = 6 + len(extra)
+    columns: list[list[Any]] = [[] for _ in range(shared + len(specs))]
     for chunk in _raw_chunks(rows, server_side=server_side):
         for column, values in zip(columns, zip(*chunk, strict=True), strict=True):
             column.extend(values)
     common = _common(columns[:6])
-    return {spec.name: _labels(spec, common, columns[6 + index]) for index, spec in enumerate(specs)}
+    if extra:
+        common["slice"] = np.array(columns[6], dtype=object)
+    return {spec.name: _labels(spec, common, columns[shared + index]) for index, spec in enumerate(specs)}
 
 
 def _raw_chunks(rows: QuerySet[Any], *, server_side: bool = True) -> Iterator[list[tuple[Any, ...]]]:

@@ -1,7 +1,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
-from api.views import annotating, auth, data, projects, reviewing
+from api.views import annotating, auth, data, projects, quality, reviewing
 
 app_name = "api"
 urlpatterns = [
@@ -28,6 +28,7 @@ urlpatterns = [
     ),
     path("projects/<int:project_id>/tiebreak/", reviewing.TiebreakView.as_view(), name="tiebreak"),
     path("projects/<int:project_id>/reopen/", reviewing.ReopenView.as_view(), name="reopen"),
+    path("projects/<int:project_id>/agreement/", quality.AgreementView.as_view(), name="agreement"),
     path("examples/<int:example_id>/", data.ExampleDetailView.as_view(), name="example"),
     path("annotations/<int:annotation_id>/", annotating.AnnotationDetailView.as_view(), name="annotation"),
     path("jobs/<int:job_id>/", data.JobDetailView.as_view(), name="job"),

@@ -102,8 +102,12 @@ def cohen_kappas(
         return []
     first, second = np.concatenate(firsts), np.concatenate(seconds)
     a, b = np.concatenate(first_codes), np.concatenate(second_codes)
-    pair_keys, pair = np.unique(np.stack([first, second], axis=1), axis=0, return_inverse=True)
-    pair = pair.ravel()
+    # One integer per pair of raters (np.unique over rows would sort far slower).
+    rater_ids, rater_index = np.unique(np.r_[first, second], return_inverse=True)
+    width = len(rater_ids)
+    keys = rater_index[: len(first)] * width + rater_index[len(first) :]
+    unique_keys, pair = np.unique(keys, return_inverse=True)
+    pair_keys = np.stack([rater_ids[unique_keys // width], rater_ids[unique_keys % width]], axis=1)
     shared = np.bincount(pair, minlength=len(pair_keys)).astype(np.float64)
     if values is None:
         kappas = _unweighted_kappas(pair, a, b, shared)

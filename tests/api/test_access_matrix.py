@@ -60,6 +60,9 @@ MATRIX = [
     ),
     ("post", "/api/v1/projects/{p}/tiebreak/", {"examples": ["{d}"]}, (200, 200, 403, 404, 401)),
     ("post", "/api/v1/projects/{p}/reopen/", {"examples": ["{d}"]}, (200, 200, 403, 404, 401)),
+    # Agreement and annotator statistics: built from everyone's labels
+    ("get", "/api/v1/projects/{p}/agreement/", None, (200, 200, 403, 404, 401)),
+    ("get", "/api/v1/projects/{p}/agreement/?by=lang&by_guideline_version=true", None, (200, 200, 403, 404, 401)),
 ]
 
 

@@ -1,0 +1,42 @@
+"""Request validation and response shapes for agreement and annotator statistics (API.md, Agreement)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from annotate import metadata
+
+
+class AgreementQuerySerializer(serializers.Serializer):
+    by = serializers.CharField(
+        required=False, max_length=metadata.MAX_KEY, help_text="A metadata key: the figures per value of it too."
+    )
+    guideline_version = serializers.IntegerField(
+        required=False, min_value=1, help_text="Only labels made under this guideline version."
+    )
+    by_guideline_version = serializers.BooleanField(
+        required=False, default=False, help_text="true: the figures per guideline version the labels were made under."
+    )
+
+    def validate_by(self, key: str) -> str:
+        if not metadata.filterable_key(key):
+            raise serializers.ValidationError(f"cannot slice by the metadata key {key!r}")
+        return key
+
+
+class AgreementSerializer(serializers.Serializer):
+    """The shape of the response, for the schema (the figures are documented in API.md)."""
+
+    questions = serializers.DictField(
+        child=serializers.DictField(), help_text="Per question name: its agreement figures."
+    )
+    by = serializers.CharField(required=False)
+    guideline_version = serializers.IntegerField(required=False)
+    slices = serializers.ListField(child=serializers.DictField(), required=False)
+    slices_not_shown = serializers.IntegerField(required=False)
+    guideline_versions = serializers.ListField(child=serializers.DictField(), required=False)
+
+    def to_representation(self, instance: Any) -> Any:
+        return instance

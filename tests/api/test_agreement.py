@@ -1,0 +1,172 @@
+"""Agreement through the API (API.md, Agreement): the figures of real labels written through the queue, equal to the
+reference packages on the same ratings; slices by metadata and by guideline version; caching until labels change."""
+
+from __future__ import annotations
+
+import krippendorff
+import numpy as np
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from sklearn.metrics import cohen_kappa_score
+
+from annotate.models import Membership
+from annotate.services.annotations import annotation_submit
+from annotate.services.projects import guideline_add
+from annotate.services.queue import next_assignment, skip, work_items_create
+from tests.conftest import api_client_for
+from tests.factories import ExampleFactory, UserFactory
+
+ANNOTATORS = ("ann-a", "ann-b", "ann-c")
+# Per example: its metadata and each annotator's (quality 1–5, topic); None: the annotator skipped it.
+LABELS = {
+    "e1": ({"lang": "en"}, [(1, "code"), (5, "code"), (3, "code")]),
+    "e2": ({"lang": "de"}, [(2, "code"), (3, "math"), (3, "general")]),
+    "e3": ({"lang": "en"}, [(4, "math"), (4, "math"), (4, "code")]),
+    "e4": ({}, [(4, "general"), (5, "general"), None]),
+    "e5": ({"lang": "en"}, [(2, "math"), (2, "math"), (1, "math")]),
+    "e6": ({"lang": "de"}, [(5, "general"), (4, "code"), (5, "general")]),
+}
+TOPICS = ["code", "math", "general"]
+
+
+@pytest.fixture
+def labelled(project, cast):
+    """LABELS written through the queue and the submit service; returns the annotators by username."""
+    ids = {
+        ExampleFactory(project=project, external_id=name, metadata=metadata).pk: name
+        for name, (metadata, _) in LABELS.items()
+    }
+    work_items_create(project=project)
+    users = {}
+    for column, username in enumerate(ANNOTATORS):
+        users[username] = user = UserFactory(username=username)
+        Membership.objects.create(user=user, project=project, role="annotator")
+        while (assignment := next_assignment(project=project, annotator=user)) is not None:
+            answer = LABELS[ids[assignment.example_id]][1][column]
+            if answer is None:
+                skip(project=project, annotator=user, example_id=assignment.example_id)
+                continue
+            quality, topic = answer
+            annotation_submit(
+                project=project,
+                annotator=user,
+                example_id=assignment.example_id,
+                answers={"quality": quality, "topic": topic},
+            )
+    return users
+
+
+def reliability(names=LABELS, field=0) -> np.ndarray:
+    """Raters × items, as the krippendorff package takes them."""
+    rows = []
+    for column in range(len(ANNOTATORS)):
+        row = []
+        for name in names:
+            answer = LABELS[name][1][column]
+            value = np.nan if answer is None else answer[field]
+            row.append(TOPICS.index(value) if field == 1 and answer is not None else value)
+        rows.append(row)
+    return np.array(rows, dtype=float)
+
+
+def agreement(project, user, query=""):
+    response = api_client_for(user).get(f"/api/v1/projects/{project.pk}/agreement/{query}")
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+def test_the_figures_equal_the_reference_packages_on_the_same_labels(project, cast, labelled):
+    figures = agreement(project, cast["reviewer"])["questions"]
+
+    quality, topic = figures["quality"], figures["topic"]
+    expected_quality = krippendorff.alpha(
+        reliability(field=0), level_of_measurement="ordinal", value_domain=[1, 2, 3, 4, 5]
+    )
+    expected_topic = krippendorff.alpha(reliability(field=1), level_of_measurement="nominal")
+    assert quality["level"] == "ordinal" and topic["level"] == "nominal"
+    assert quality["krippendorff_alpha"] == pytest.approx(expected_quality, abs=1e-9)
+    assert topic["krippendorff_alpha"] == pytest.approx(expected_topic, abs=1e-9)
+    assert (topic["items"], topic["items_used"], topic["annotators"], topic["ratings"]) == (6, 6, 3, 17)
+    assert topic["fleiss_kappa"] is None  # e4 has two ratings, the others three
+    low, high = quality["alpha_interval"]
+    assert low <= quality["krippendorff_alpha"] <= high
+
+
+def test_cohens_kappa_names_each_pair_of_annotators_by_username(project, cast, labelled):
+    pairs = agreement(project, cast["manager"])["questions"]["quality"]["cohen_kappa"]
+
+    assert [pair["annotators"] for pair in pairs] == [["ann-a", "ann-b"], ["ann-a", "ann-c"], ["ann-b", "ann-c"]]
+    data = reliability(field=0)
+    first, second = data[0], data[1]
+    expected = cohen_kappa_score(first, second, labels=[1, 2, 3, 4, 5], weights="quadratic")
+    assert pairs[0]["items"] == 6
+    assert pairs[0]["kappa"] == pytest.approx(expected, abs=1e-9)
+
+
+def test_slices_by_a_metadata_key_measure_each_value_alone(project, cast, labelled):
+    result = agreement(project, cast["reviewer"], "?by=lang")
+
+    slices = {entry["value"]: entry for entry in result["slices"]}
+    assert result["by"] == "lang"
+    assert [entry["value"] for entry in result["slices"]] == ["en", "de", None]
+    assert (slices["en"]["examples"], slices["de"]["examples"], slices[None]["examples"]) == (3, 2, 1)
+    english = [name for name, (metadata, _) in LABELS.items() if metadata.get("lang") == "en"]
+    expected = krippendorff.alpha(reliability(english, field=1), level_of_measurement="nominal")
+    assert slices["en"]["questions"]["topic"]["krippendorff_alpha"] == pytest.approx(expected, abs=1e-9)
+    assert slices[None]["questions"]["topic"]["items_used"] == 1
+
+
+def test_figures_by_guideline_version_show_whether_a_change_helped(project, cast, labelled):
+    guideline_add(project=project, text="v2: quality 3 means adequate", created_by=cast["manager"])
+    e2 = project.examples.get(external_id="e2").pk
+    annotation_submit(
+        project=project, annotator=labelled["ann-c"], example_id=e2, answers={"quality": 3, "topic": "math"}
+    )
+
+    split = agreement(project, cast["reviewer"], "?by_guideline_version=true")["guideline_versions"]
+    only_v2 = agreement(project, cast["reviewer"], "?guideline_version=2")
+
+    assert [entry["version"] for entry in split] == [1, 2]
+    assert split[0]["questions"]["topic"]["ratings"] == 16  # every v1 label but the one edited under v2
+    assert split[1]["questions"]["topic"]["items"] == 1
+    assert only_v2["guideline_version"] == 2
+    assert only_v2["questions"]["topic"]["items_used"] == 0
+    assert only_v2["questions"]["topic"]["krippendorff_alpha"] is None
+
+
+def test_cached_figures_are_served_without_reading_labels_until_a_label_changes(
+    project, cast, labelled, django_capture_on_commit_callbacks
+):
+    before = agreement(project, cast["reviewer"])["questions"]["topic"]["percent_agreement"]
+    with CaptureQueriesContext(connection) as queries:
+        assert agreement(project, cast["reviewer"])["questions"]["topic"]["percent_agreement"] == before
+    assert not [query for query in queries if "annotate_annotation" in query["sql"]]
+
+    e2 = project.examples.get(external_id="e2").pk
+    with django_capture_on_commit_callbacks(execute=True):
+        annotation_submit(
+            project=project, annotator=labelled["ann-c"], example_id=e2, answers={"quality": 3, "topic": "math"}
+        )
+
+    assert agreement(project, cast["reviewer"])["questions"]["topic"]["percent_agreement"] > before
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [("?by=123", "by"), ("?guideline_version=0", "guideline_version"), ("?guideline_version=x", "guideline_version")],
+)
+def test_it_rejects_a_bad_query_naming_the_parameter(project, cast, query, field):
+    response = api_client_for(cast["manager"]).get(f"/api/v1/projects/{project.pk}/agreement/{query}")
+
+    assert response.status_code == 400
+    assert field in response.json()["error"]["message"]
+
+
+def test_a_project_without_labels_has_null_figures_not_errors(project, cast):
+    figures = agreement(project, cast["manager"])["questions"]
+
+    assert figures["topic"]["items"] == 0
+    assert figures["topic"]["krippendorff_alpha"] is None
+    assert figures["quality"]["percent_agreement"] is None
+    assert figures["quality"]["cohen_kappa"] == []
