@@ -105,7 +105,8 @@ def _on_a_scale(
         "percent_agreement": kappa.percent_agreement(counts),
         "unanimous_share": kappa.unanimous_share(counts),
         "krippendorff_alpha": alpha.value,
-        "alpha_interval": list(interval) if interval is not None else None,
+        "alpha_interval": [interval.low, interval.high] if interval is not None else None,
+        "alpha_interval_resamples": interval.resamples if interval is not None else None,
         "fleiss_kappa": kappa.fleiss_kappa(counts),
         "gwet_ac1": kappa.gwet_ac1(counts, n_categories or declared_size(spec) or len(categories)),
         "cohen_kappa": [

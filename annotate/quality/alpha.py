@@ -30,6 +30,10 @@ Floats = npt.NDArray[np.float64]
 Level = Literal["nominal", "ordinal", "interval", "ratio"]
 LEVELS: tuple[Level, ...] = ("nominal", "ordinal", "interval", "ratio")
 RESAMPLES = 500
+# Items drawn one by one (a wide scale: nearly every item its own pattern) cost a draw per item per resample; past
+# this many patterns fewer resamples are drawn (the interval is narrow there anyway).
+MANY_PATTERNS = 50_000
+FEWER_RESAMPLES = 200
 CONFIDENCE = 0.95
 # Up to this many (item, value) cells, counts are kept in a dense table (linear time, matrix products) rather than
 # as sorted entries.
@@ -209,14 +213,21 @@ def krippendorff_alpha(counts: Pairable, level: Level, values: npt.ArrayLike | N
     return Alpha(result, observed, expected, delta)
 
 
+@dataclass(frozen=True)
+class Interval:
+    low: float
+    high: float
+    resamples: int
+
+
 def alpha_interval(
     counts: Pairable,
     alpha: Alpha,
     *,
-    resamples: int = RESAMPLES,
+    resamples: int | None = None,
     confidence: float = CONFIDENCE,
     seed: int = 0,
-) -> tuple[float, float] | None:
+) -> Interval | None:
     """A percentile bootstrap interval for alpha, resampling items with replacement (seeded, so the same data gives
     the same interval). Each resample recomputes both disagreements from its items' counts; the distance metric
     stays the full data's (for the ordinal level it is built from the marginals, which a resample would otherwise
@@ -226,10 +237,12 @@ def alpha_interval(
     a few hundred patterns whatever the number of items, and a resample is one multinomial draw over them."""
     if alpha.value is None or counts.units < 2:
         return None
-    table, observed_per_item, weight = _patterns(counts, alpha.delta)
+    table, observed_per_item, weight, pattern_of = _patterns(counts, alpha.delta)
+    patterns = len(weight)
+    if resamples is None:
+        resamples = RESAMPLES if patterns <= MANY_PATTERNS else FEWER_RESAMPLES
     rng = np.random.default_rng(seed)
     estimates = np.empty(resamples)
-    patterns = len(weight)
     by_pattern = patterns * 4 <= counts.units
     batch = max(1, min(resamples, BOOTSTRAP_CELLS // max(patterns, 1)))
     for start in range(0, resamples, batch):
@@ -239,7 +252,8 @@ def alpha_interval(
         else:
             taken = np.empty((size, patterns))
             for row in range(size):
-                taken[row] = np.bincount(rng.integers(0, patterns, size=patterns), minlength=patterns)
+                drawn = pattern_of[rng.integers(0, counts.units, size=counts.units)]
+                taken[row] = np.bincount(drawn, minlength=patterns)
         observed = taken @ observed_per_item
         marginals = np.asarray(table.T @ taken.T).T  # each resample's value counts n_c
         n = marginals.sum(axis=1)
@@ -251,24 +265,27 @@ def alpha_interval(
         return None
     tail = (1 - confidence) / 2 * 100
     low, high = np.percentile(estimates, [tail, 100 - tail])
-    return float(low), float(high)
+    return Interval(float(low), float(high), resamples)
 
 
-def _patterns(counts: Pairable, delta: Floats) -> tuple[Floats | sparse.csr_array, Floats, Floats]:
+def _patterns(counts: Pairable, delta: Floats) -> tuple[Floats | sparse.csr_array, Floats, Floats, Ints]:
     """The distinct items by their counts: each pattern's counts (a row of a table), its observed disagreement
-    n_uᵀ Δ n_u / (m_u − 1), and how many items have it. Without a dense table every item is its own pattern."""
+    n_uᵀ Δ n_u / (m_u − 1), how many items have it, and each item's pattern. Without a dense table every item is
+    its own pattern."""
     observed = _pair_disagreement(counts, delta) / (counts.raters - 1)
     if counts.table is None:
         unit, code, count = counts.unit_code_count
         table = sparse.csr_array((count, (unit, code)), shape=(counts.units, counts.n_codes))
-        return table, observed, np.ones(counts.units)
+        return table, observed, np.ones(counts.units), np.arange(counts.units, dtype=np.int64)
     base = int(counts.raters.max()) + 1
     if counts.n_codes * np.log2(base) < 62:  # a row's counts fit one integer, written in base m + 1
         key = counts.table.astype(np.int64) @ (base ** np.arange(counts.n_codes, dtype=np.int64))
-        _, first, weight = np.unique(key, return_index=True, return_counts=True)
+        _, first, inverse, weight = np.unique(key, return_index=True, return_inverse=True, return_counts=True)
     else:
-        _, first, weight = np.unique(counts.table, axis=0, return_index=True, return_counts=True)
-    return counts.table[first], observed[first], weight.astype(np.float64)
+        _, first, inverse, weight = np.unique(
+            counts.table, axis=0, return_index=True, return_inverse=True, return_counts=True
+        )
+    return counts.table[first], observed[first], weight.astype(np.float64), inverse.ravel().astype(np.int64)
 
 
 def per_item_disagreement(counts: Pairable, level: Level, values: npt.ArrayLike, span: float) -> Floats:

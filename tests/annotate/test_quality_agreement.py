@@ -235,7 +235,8 @@ def test_the_bootstrap_interval_is_seeded_contains_alpha_and_narrows_with_more_i
         item, _, code = columns(data)
         counts = pairable(item, code, 5)
         alpha = krippendorff_alpha(counts, "nominal")
-        return alpha.value, alpha_interval(counts, alpha, seed=seed)
+        found = alpha_interval(counts, alpha, seed=seed)
+        return alpha.value, (found.low, found.high)
 
     alpha, (low, high) = interval(40)
     assert low < alpha < high
@@ -246,23 +247,28 @@ def test_the_bootstrap_interval_is_seeded_contains_alpha_and_narrows_with_more_i
     assert narrow_high - narrow_low < (wide_high - wide_low) / 4
 
 
-def test_the_bootstrap_draws_by_pattern_or_by_item_to_the_same_distribution():
-    # Many items share a few count patterns (drawn as a multinomial over patterns); a slider has as many patterns
-    # as items (drawn item by item). Both must give intervals close to a plain per-item bootstrap.
+@pytest.mark.parametrize(("values", "items", "level"), [(3, 3000, "nominal"), (101, 600, "interval")])
+def test_the_bootstrap_matches_a_plain_resampling_of_items(values, items, level):
+    # Three values make a few count patterns (drawn as a multinomial over patterns); a 0–100 slider makes nearly as
+    # many patterns as items (drawn item by item). Either way the interval must match resampling the items plainly.
     rng = np.random.default_rng(2)
-    data = random_ratings(rng, raters=3, items=3000, values=3, missing=0.0)
+    data = random_ratings(rng, raters=3, items=items, values=values, missing=0.0)
     item, _, code = columns(data)
-    counts = pairable(item, code, 3)
-    alpha = krippendorff_alpha(counts, "nominal")
-    low, high = alpha_interval(counts, alpha, resamples=400)
+    scale = np.arange(values, dtype=np.float64)
+    counts = pairable(item, code, values)
+    alpha = krippendorff_alpha(counts, level, scale)
+    found = alpha_interval(counts, alpha, resamples=400)
 
     estimates = []
     for _ in range(400):
-        chosen = rng.integers(0, data.shape[1], data.shape[1])
-        estimates.append(krippendorff.alpha(data[:, chosen], level_of_measurement="nominal"))
+        chosen = data[:, rng.integers(0, items, items)]
+        resampled_item, _, resampled_code = columns(chosen)
+        estimates.append(krippendorff_alpha(pairable(resampled_item, resampled_code, values), level, scale).value)
     reference_low, reference_high = np.percentile(estimates, [2.5, 97.5])
-    assert low == pytest.approx(reference_low, abs=0.01)
-    assert high == pytest.approx(reference_high, abs=0.01)
+    width = reference_high - reference_low
+    assert found.low == pytest.approx(reference_low, abs=width / 5)
+    assert found.high == pytest.approx(reference_high, abs=width / 5)
+    assert found.resamples == 400
 
 
 def test_per_item_disagreement_is_on_a_0_to_1_scale():
