@@ -1,4 +1,12 @@
 # One image for the web server, the Celery worker and the migrate step (see docker-compose.yml).
+
+# Browser assets (Chart.js for the quality dashboard) from npm, pinned by package-lock.json; only their files reach
+# the image, served as static files like the rest (the app works offline).
+FROM node:20-slim AS assets
+WORKDIR /assets
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund
+
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -18,6 +26,7 @@ RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml
     && rm /tmp/requirements.txt
 
 COPY . .
+COPY --from=assets /assets/node_modules/chart.js/dist node_modules/chart.js/dist
 RUN pip install --no-deps . \
     && rm -rf build ./*.egg-info
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from annotate.views import annotating, guidelines, projects, reviewing
+from annotate.views import annotating, guidelines, projects, quality, reviewing
 
 app_name = "annotate"
 urlpatterns = [
@@ -10,4 +10,5 @@ urlpatterns = [
     *annotating.urlpatterns,
     *reviewing.urlpatterns,
     *guidelines.urlpatterns,
+    *quality.urlpatterns,
 ]

@@ -184,7 +184,9 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATICFILES_DIRS = [BASE_DIR / "static"]
+# Our own files, and the browser libraries installed from npm (package-lock.json; scripts/run and scripts/test run
+# npm ci), served under vendor/ so that the pages load nothing from elsewhere.
+STATICFILES_DIRS = [BASE_DIR / "static", ("vendor/chart.js", BASE_DIR / "node_modules" / "chart.js" / "dist")]
 STATIC_ROOT = BASE_DIR / "staticfiles"
 MEDIA_ROOT = Path(env_str("WINNOW_MEDIA_ROOT") or DATA_DIR / "media")
 MEDIA_URL = "media/"

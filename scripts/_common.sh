@@ -49,3 +49,22 @@ ensure_chromium() {
         exit 1
     fi
 }
+
+# The browser assets the pages use (Chart.js for the quality dashboard) come from npm, pinned by package-lock.json,
+# into node_modules/, which Django serves as static files: nothing is fetched at run time.
+ensure_assets() {
+    local stamp=node_modules/.winnow-installed wanted
+    wanted=$(sha256sum package-lock.json | cut -d' ' -f1)
+    [ "$(cat "$stamp" 2>/dev/null)" = "$wanted" ] && return 0
+    if ! command -v npm >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+        echo "==> installing npm for the browser assets (apt-get)"
+        apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null
+    fi
+    if ! command -v npm >/dev/null 2>&1; then
+        echo "Winnow's pages use Chart.js from npm: install Node.js and npm (Debian: sudo apt-get install npm)." >&2
+        exit 1
+    fi
+    echo "==> installing the browser assets (npm ci)"
+    npm ci --omit=dev --no-audit --no-fund --silent
+    echo "$wanted" >"$stamp"
+}

@@ -68,3 +68,13 @@ def megabytes(size: int | None) -> str:
         return "?"
     value = size / 1_000_000
     return f"{value:,.1f}" if value >= 1 else f"{value:.2f}"
+
+
+@register.filter
+def figure(value: Any) -> str:
+    """A statistic as the quality pages show it: three decimals, or a dash where it is undefined."""
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:.3f}"
+    return str(value)

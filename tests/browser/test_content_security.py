@@ -79,6 +79,7 @@ def test_the_main_pages_break_no_content_security_rule(watched, project, cast, b
         reverse("annotate:review_queue", args=[p]) + "?question=topic",
         reverse("annotate:review_example", args=[p, busy_project["split"].pk]) + "?question=topic",
         reverse("annotate:review_consensus", args=[p]) + "?question=topic",
+        reverse("annotate:quality", args=[p]),
         reverse("annotate:guideline_edit", args=[p]),
         reverse("annotate:guideline_versions", args=[p]),
         reverse("curation:import", args=[p]),

@@ -26,6 +26,13 @@ MATRIX = {
         "outsider": MISSING,
         "anonymous": LOGIN,
     },
+    "annotate:quality": {
+        "manager": OK,
+        "reviewer": OK,
+        "annotator": FORBIDDEN,
+        "outsider": MISSING,
+        "anonymous": LOGIN,
+    },
     "curation:import": {
         "manager": OK,
         "reviewer": FORBIDDEN,

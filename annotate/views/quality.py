@@ -1,0 +1,214 @@
+"""The quality dashboard for reviewers and managers: agreement per question with its interval, agreement by guideline
+version, the pairwise kappas, and each chart's numbers as a table and as CSV. Filterable by a metadata slice.
+
+The figures come from annotate.measures (cached until the labels change); the page draws them with Chart.js, served
+from our own static files (vendor/chart.js, installed from npm), from data in a ``json_script`` block.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from django import forms
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponse
+from django.shortcuts import render
+from django.urls import URLPattern, path
+
+from annotate import measures, metadata
+from annotate.access import may_review, project_access
+from annotate.models import Project
+from annotate.views.review_common import metadata_keys
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest
+
+# Kappa and alpha on the heat map, in tenths from −1 to 1 (a CSS class each, as the page may carry no inline style).
+HEAT_STEPS = 20
+
+
+class SliceForm(forms.Form):
+    key = forms.CharField(required=False, max_length=metadata.MAX_KEY)
+    value = forms.CharField(required=False, max_length=1000)
+
+    def clean_key(self) -> str:
+        key: str = self.cleaned_data["key"]
+        if key and not metadata.filterable_key(key):
+            raise forms.ValidationError("That metadata key cannot be used.")
+        return key
+
+
+@dataclass(frozen=True)
+class Slice:
+    key: str
+    value: str | None  # None: the examples without the key
+
+    @property
+    def label(self) -> str:
+        return f"{self.key} = {self.value}" if self.value is not None else f"{self.key} missing"
+
+
+def _chosen_slice(request: HttpRequest) -> tuple[SliceForm, Slice | None]:
+    form = SliceForm(request.GET)
+    if not form.is_valid() or not form.cleaned_data["key"]:
+        return form, None
+    value = form.cleaned_data["value"]
+    return form, Slice(form.cleaned_data["key"], value if "value" in request.GET and value != "" else None)
+
+
+def _figures(project: Project, chosen: Slice | None) -> tuple[dict[str, Any], dict[str, Any], list[Any]]:
+    """The agreement per question, per guideline version, and the slices there are (for the filter)."""
+    if chosen is None:
+        result = measures.project_agreement(project, by_guideline_version=True)
+        return result["questions"], result, []
+    result = measures.project_agreement(project, by=chosen.key)
+    slices = result["slices"]
+    picked = next((entry for entry in slices if entry["value"] == chosen.value), None)
+    if picked is None:
+        raise Http404("No labelled example has that metadata value.")
+    return picked["questions"], {}, slices
+
+
+def _heat(kappa: float | None) -> str:
+    if kappa is None:
+        return "heat heat--none"
+    step = max(0, min(HEAT_STEPS, round((kappa + 1) / 2 * HEAT_STEPS)))
+    return f"heat heat--{step}"
+
+
+def _kappa_grid(figures: dict[str, Any]) -> dict[str, Any]:
+    """The pairwise kappas of one question as a square table of annotators."""
+    pairs = figures.get("cohen_kappa") or []
+    names = sorted({name for pair in pairs for name in pair["annotators"]})
+    by_pair = {tuple(pair["annotators"]): pair for pair in pairs}
+    rows = []
+    for first in names:
+        cells = []
+        for second in names:
+            pair = by_pair.get((first, second)) or by_pair.get((second, first))
+            kappa = pair["kappa"] if pair else None
+            cells.append({"kappa": kappa, "items": pair["items"] if pair else 0, "css": _heat(kappa)})
+        rows.append({"name": first, "cells": cells})
+    return {"names": names, "rows": rows}
+
+
+@login_required
+def dashboard(request: HttpRequest, project_id: int) -> HttpResponse:
+    access = project_access(request.user, project_id, may=may_review)
+    project = access.project
+    form, chosen = _chosen_slice(request)
+    questions, overall, slices = _figures(project, chosen)
+    scale_questions = {name: figures for name, figures in questions.items() if "krippendorff_alpha" in figures}
+    versions = overall.get("guideline_versions", [])
+    chart_data = {
+        "agreement": [
+            {"question": name, "alpha": figures["krippendorff_alpha"], "interval": figures["alpha_interval"]}
+            for name, figures in scale_questions.items()
+        ],
+        "versions": [
+            {
+                "question": name,
+                "points": [
+                    {
+                        "version": entry["version"],
+                        "alpha": entry["questions"][name].get("krippendorff_alpha"),
+                        "interval": entry["questions"][name].get("alpha_interval"),
+                    }
+                    for entry in versions
+                ],
+            }
+            for name in scale_questions
+        ],
+    }
+    context = {
+        "project": project,
+        "access": access,
+        "form": form,
+        "chosen": chosen,
+        "keys": metadata_keys(project),
+        "slices": slices,
+        "questions": questions,
+        "versions": versions,
+        "kappa_grids": {name: _kappa_grid(figures) for name, figures in scale_questions.items()},
+        "chart_data": chart_data,
+        "query": request.GET.urlencode(),
+    }
+    return render(request, "annotate/quality.html", context)
+
+
+CSV_COLUMNS = {
+    "agreement": [
+        "question",
+        "level",
+        "items",
+        "items_used",
+        "annotators",
+        "ratings",
+        "krippendorff_alpha",
+        "alpha_low",
+        "alpha_high",
+        "percent_agreement",
+        "unanimous_share",
+        "fleiss_kappa",
+        "gwet_ac1",
+        "kendall_w",
+        "exact_match_rate",
+        "mean_similarity",
+    ],
+    "versions": ["question", "guideline_version", "items_used", "krippendorff_alpha", "alpha_low", "alpha_high"],
+    "kappas": ["question", "annotator", "other_annotator", "items", "kappa"],
+}
+
+
+def _agreement_row(name: str, figures: dict[str, Any]) -> dict[str, Any]:
+    interval = figures.get("alpha_interval") or [None, None]
+    return {"question": name, **figures, "alpha_low": interval[0], "alpha_high": interval[1]}
+
+
+def _cell(value: Any) -> Any:
+    """A value a spreadsheet will not run as a formula (a name such as "=cmd()" or "+1" is quoted)."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+@login_required
+def dashboard_csv(request: HttpRequest, project_id: int, table: str) -> HttpResponse:
+    """One of the dashboard's tables as CSV, for the same slice as the page."""
+    if table not in CSV_COLUMNS:
+        raise Http404("No such table.")
+    project = project_access(request.user, project_id, may=may_review).project
+    _, chosen = _chosen_slice(request)
+    questions, overall, _ = _figures(project, chosen)
+    rows: list[dict[str, Any]] = []
+    if table == "agreement":
+        rows = [_agreement_row(name, figures) for name, figures in questions.items()]
+    elif table == "versions":
+        for entry in overall.get("guideline_versions", []):
+            for name, figures in entry["questions"].items():
+                if "krippendorff_alpha" in figures:
+                    row = _agreement_row(name, figures)
+                    rows.append(row | {"guideline_version": entry["version"]})
+    else:
+        for name, figures in questions.items():
+            for pair in figures.get("cohen_kappa") or []:
+                first, second = pair["annotators"]
+                rows.append(
+                    {"question": name, "annotator": first, "other_annotator": second} | pair | {"annotators": None}
+                )
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS[table], extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows({key: _cell(value) for key, value in row.items()} for row in rows)
+    response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="project-{project.pk}-{table}.csv"'
+    return response
+
+
+urlpatterns: list[URLPattern] = [
+    path("projects/<int:project_id>/quality/", dashboard, name="quality"),
+    path("projects/<int:project_id>/quality/<str:table>.csv", dashboard_csv, name="quality_csv"),
+]
