@@ -62,6 +62,8 @@ class Labels:
     duration_ms: npt.NDArray[np.float64]  # NaN where unknown
     # The example's metadata value (as text; None where absent) under the key ``load`` was asked to slice by.
     slice: npt.NDArray[np.object_] | None = None
+    # The order the page showed the candidate responses in (a list of response indices, or None), when asked for.
+    display_order: npt.NDArray[np.object_] | None = None
 
     def __len__(self) -> int:
         return len(self.code)
@@ -145,6 +147,7 @@ def load(
     examples: Iterable[int] | None = None,
     guideline_version: int | None = None,
     slice_by: str | None = None,
+    with_display_order: bool = False,
 ) -> dict[str, Labels]:
     """The current labels of each question, by question name; ``examples`` (ids, or a range of ids) limits them to
     those examples; ``slice_by`` (a metadata key, checked by metadata.filterable_key) adds each label's example's
@@ -167,6 +170,9 @@ def load(
         if not metadata.filterable_key(slice_by):
             raise ValueError(f"cannot slice by the metadata key {slice_by!r}")
         extra["slice_value"] = Cast(KeyTextTransform(slice_by, "example__metadata"), output_field=TextField())
+    names = list(extra)
+    if with_display_order:
+        names.append("display_order")
     rows = (
         annotations.annotate(**answers, **extra)
         .order_by("example_id", "submitted_at", "id")
@@ -177,18 +183,22 @@ def load(
             "guideline_version",
             "submitted_at",
             "duration_ms",
-            *extra,
+            *names,
             *answers,
         )
     )
-    shared = 6 + len(extra)
+    shared = 6 + len(names)
     columns: list[list[Any]] = [[] for _ in range(shared + len(specs))]
     for chunk in _raw_chunks(rows, server_side=server_side):
         for column, values in zip(columns, zip(*chunk, strict=True), strict=True):
             column.extend(values)
     common = _common(columns[:6])
-    if extra:
-        common["slice"] = np.array(columns[6], dtype=object)
+    for index, name in enumerate(names):
+        column = columns[6 + index]
+        if name == "slice_value":
+            common["slice"] = np.array(column, dtype=object)
+        else:  # JSON as the driver gives it: text (PostgreSQL, SQLite) or already parsed
+            common["display_order"] = _objects([orjson.loads(v) if isinstance(v, str | bytes) else v for v in column])
     return {spec.name: _labels(spec, common, columns[shared + index]) for index, spec in enumerate(specs)}
 
 
@@ -200,6 +210,14 @@ def _raw_chunks(rows: QuerySet[Any], *, server_side: bool = True) -> Iterator[li
     chunks = compiler.execute_sql(MULTI, chunked_fetch=server_side, chunk_size=CHUNK)
     for chunk in chunks or ():
         yield [tuple(row) for row in chunk]
+
+
+def _objects(values: list[Any]) -> npt.NDArray[np.object_]:
+    """An object array holding each value as it is (numpy would make lists of equal length a 2-D array)."""
+    array = np.empty(len(values), dtype=object)
+    for index, value in enumerate(values):
+        array[index] = value
+    return array
 
 
 def _times(values: list[Any]) -> npt.NDArray[np.datetime64]:

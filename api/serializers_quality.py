@@ -40,3 +40,32 @@ class AgreementSerializer(serializers.Serializer):
 
     def to_representation(self, instance: Any) -> Any:
         return instance
+
+
+class AnnotatorsQuerySerializer(serializers.Serializer):
+    question = serializers.CharField(max_length=100, help_text="The question's name.")
+    by = serializers.CharField(
+        required=False, max_length=metadata.MAX_KEY, help_text="A metadata key: a row per annotator and value of it."
+    )
+
+    def validate_by(self, key: str) -> str:
+        if not metadata.filterable_key(key):
+            raise serializers.ValidationError(f"cannot slice by the metadata key {key!r}")
+        return key
+
+
+class AnnotatorsSerializer(serializers.Serializer):
+    """The shape of the response, for the schema (each figure is documented in the README, "Annotator bias")."""
+
+    question = serializers.CharField()
+    by = serializers.CharField(allow_null=True)
+    annotators = serializers.ListField(child=serializers.DictField(), help_text="A row per annotator (and slice).")
+    flags = serializers.ListField(child=serializers.DictField(), help_text="{annotator, slice, kind, detail}")
+    fatigue = serializers.ListField(child=serializers.DictField())
+    median_duration_ms = serializers.FloatField(allow_null=True)
+    fast_below_ms = serializers.FloatField(allow_null=True)
+    tests = serializers.IntegerField(help_text="How many tests the flags' Holm correction was over.")
+    consistency = serializers.DictField(help_text="{inconsistent: [...], cycles: [...]}")
+
+    def to_representation(self, instance: Any) -> Any:
+        return instance

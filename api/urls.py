@@ -29,6 +29,7 @@ urlpatterns = [
     path("projects/<int:project_id>/tiebreak/", reviewing.TiebreakView.as_view(), name="tiebreak"),
     path("projects/<int:project_id>/reopen/", reviewing.ReopenView.as_view(), name="reopen"),
     path("projects/<int:project_id>/agreement/", quality.AgreementView.as_view(), name="agreement"),
+    path("projects/<int:project_id>/annotators/", quality.AnnotatorsView.as_view(), name="annotators"),
     path("examples/<int:example_id>/", data.ExampleDetailView.as_view(), name="example"),
     path("annotations/<int:annotation_id>/", annotating.AnnotationDetailView.as_view(), name="annotation"),
     path("jobs/<int:job_id>/", data.JobDetailView.as_view(), name="job"),

@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy.special import rel_entr
 
-from annotate.quality.others import Others, others_mean
+from annotate.quality.others import Others, annotator_effects, others_mean
 from annotate.quality.significance import (
     binomial_half,
     chi_squared_homogeneity,
@@ -104,7 +104,10 @@ class AnnotatorStats:
       ``agreement_p``: one-sided Fisher's exact test that majority_agreement is below the others'.
     - Ordered questions: ``mean``, the mean answer on the scale. ``offset``: over the items shared with others
       (``offset_items``), the mean of (own answer − the mean of the others' answers to the item); ``offset_ci`` its
-      95% t interval over those items, ``offset_p`` the two-sided one-sample t-test against 0. ``spread_ratio``:
+      95% t interval over those items, ``offset_p`` the two-sided one-sample t-test against 0. ``adjusted_offset``
+      (with ``_ci`` and ``_p``): the same against the others' answers each corrected for its own annotator's
+      effect (others.annotator_effects), so that a lenient co-annotator does not make an honest annotator look
+      severe; the lenient and severe flags use it. ``spread_ratio``:
       on the same items, sqrt(mean (own − c)² / mean of the others' mean (answer − c)²), c the mean of all answers
       to the question: 1 is as spread out as the others, 0 the same answer every time. ``spread_p``: the two-sided
       paired t-test that the per-item difference of squared deviations is 0 (annotators of an item are
@@ -139,6 +142,9 @@ class AnnotatorStats:
     offset_ci: list[float] | None
     offset_items: int
     offset_p: float | None
+    adjusted_offset: float | None
+    adjusted_offset_ci: list[float] | None
+    adjusted_offset_p: float | None
     spread_ratio: float | None
     spread_p: float | None
     label_distribution: list[float] | None
@@ -255,6 +261,11 @@ def _ratings(data: BiasInput, others: Others, groups: _Groups) -> dict[str, Floa
     value = data.positions[data.code]
     shared = others.count > 0
     items, offset, low, high, offset_p = _mean_test(groups, value - others_mean(others, value), shared)
+    # The same offset against the others' answers once each is corrected for its own annotator's effect.
+    effect = annotator_effects(others.item, data.annotator, value)
+    _, adjusted, adjusted_low, adjusted_high, adjusted_p = _mean_test(
+        groups, value - others_mean(others, value - effect), shared
+    )
     squared = (value - value.mean()) ** 2
     others_squared = others_mean(others, squared)
     *_, spread_p = _mean_test(groups, squared - others_squared, shared)
@@ -265,6 +276,10 @@ def _ratings(data: BiasInput, others: Others, groups: _Groups) -> dict[str, Floa
         "offset_high": high,
         "offset_items": items,
         "offset_p": offset_p,
+        "adjusted_offset": adjusted,
+        "adjusted_offset_low": adjusted_low,
+        "adjusted_offset_high": adjusted_high,
+        "adjusted_offset_p": adjusted_p,
         "spread_ratio": np.sqrt(_share(groups.total(squared, shared), groups.total(others_squared, shared))),
         "spread_p": spread_p,
     }
@@ -372,7 +387,10 @@ def _row(columns: dict[str, Floats], groups: _Groups, index: int) -> AnnotatorSt
             return None
         return [float(share) for share in columns[name][index]]
 
-    low, high = number("offset_low"), number("offset_high")
+    def interval(name: str) -> list[float] | None:
+        low, high = number(f"{name}_low"), number(f"{name}_high")
+        return None if low is None or high is None else [low, high]
+
     return AnnotatorStats(
         annotator=int(groups.annotator[index]),
         slice=None if groups.slice is None else int(groups.slice[index]),
@@ -386,9 +404,12 @@ def _row(columns: dict[str, Floats], groups: _Groups, index: int) -> AnnotatorSt
         agreement_p=number("agreement_p"),
         mean=number("mean"),
         offset=number("offset"),
-        offset_ci=None if low is None or high is None else [low, high],
+        offset_ci=interval("offset"),
         offset_items=count("offset_items"),
         offset_p=number("offset_p"),
+        adjusted_offset=number("adjusted_offset"),
+        adjusted_offset_ci=interval("adjusted_offset"),
+        adjusted_offset_p=number("adjusted_offset_p"),
         spread_ratio=number("spread_ratio"),
         spread_p=number("spread_p"),
         label_distribution=shares("label_distribution"),

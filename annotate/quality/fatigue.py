@@ -14,7 +14,7 @@ task, so a change of pace alone is not a fault.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
@@ -23,6 +23,7 @@ from scipy import stats
 Ints = npt.NDArray[np.int64]
 Floats = npt.NDArray[np.float64]
 SESSION_GAP = np.timedelta64(30, "m")
+CURVE_BUCKETS = 10
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,9 @@ class Trend:
     late: float | None
     decline: float | None
     p: float | None
+    # The curve to draw: [first position of the bucket, share agreeing, labels] for up to CURVE_BUCKETS equal
+    # buckets of position (buckets without labels left out).
+    curve: list[list[float]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -91,7 +95,19 @@ def trend(position: Ints, agrees: Floats) -> Trend:
         late=late_share,
         decline=None if late_share is None else early_share - late_share,
         p=p,
+        curve=_curve(x, y),
     )
+
+
+def _curve(position: Ints, agrees: Floats) -> list[list[float]]:
+    width = max(1, -(-(int(position.max()) + 1) // CURVE_BUCKETS))
+    bucket = position // width
+    labels = np.bincount(bucket)
+    agreeing = np.bincount(bucket, weights=agrees)
+    return [
+        [float(index * width), float(agreeing[index] / labels[index]), float(labels[index])]
+        for index in np.flatnonzero(labels)
+    ]
 
 
 def fatigue(

@@ -104,14 +104,16 @@ def annotator_tests(row: AnnotatorStats, span: float) -> list[Evidence]:
         if p is not None and items >= MIN_ITEMS:
             tests.append(Evidence(row.annotator, row.slice, kind, p, test, {**detail, "items": items}))
 
-    if row.offset is not None:
+    if row.adjusted_offset is not None:
         add(
-            offset_kind(row.offset, span),
-            row.offset_p,
+            offset_kind(row.adjusted_offset, span),
+            row.adjusted_offset_p,
             row.offset_items,
-            "two-sided one-sample t-test of the per-item offset from the others' mean against 0",
-            offset=row.offset,
-            ci=row.offset_ci,
+            "two-sided one-sample t-test against 0 of the per-item offset from the others' mean, each of the others "
+            "corrected for their own leniency or severity",
+            offset=row.adjusted_offset,
+            ci=row.adjusted_offset_ci,
+            raw_offset=row.offset,
             mean=row.mean,
         )
     if row.spread_ratio is not None:

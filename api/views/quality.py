@@ -8,9 +8,15 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotate import access, measures
+from annotate import access, annotator_report, measures
+from annotate.services.reviews import question_named
 from api.serializers_annotating import query_params
-from api.serializers_quality import AgreementQuerySerializer, AgreementSerializer
+from api.serializers_quality import (
+    AgreementQuerySerializer,
+    AgreementSerializer,
+    AnnotatorsQuerySerializer,
+    AnnotatorsSerializer,
+)
 
 
 class AgreementView(APIView):
@@ -28,3 +34,15 @@ class AgreementView(APIView):
             by_guideline_version=query.validated_data["by_guideline_version"],
         )
         return Response(figures)
+
+
+class AnnotatorsView(APIView):
+    """Each annotator's figures on one question against the others, and the annotators who stand out (flags)."""
+
+    @extend_schema(parameters=[AnnotatorsQuerySerializer], responses=AnnotatorsSerializer)
+    def get(self, request: Request, project_id: int) -> Response:
+        project = access.project_access(request.user, project_id, may=access.may_review).project
+        query = AnnotatorsQuerySerializer(data=query_params(request))
+        query.is_valid(raise_exception=True)
+        question = question_named(project, query.validated_data["question"])
+        return Response(annotator_report.project_annotators(project, question, by=query.validated_data.get("by")))

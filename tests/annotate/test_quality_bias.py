@@ -157,7 +157,8 @@ def test_a_lenient_flag_carries_the_offset_and_its_interval():
     low, high = detail["ci"]
     assert 0.5 < low < detail["offset"] < high < 1.1
     row = next(r for r in report.annotators if r.annotator == 0)
-    assert detail["offset"] == row.offset and detail["p_uncorrected"] == row.offset_p
+    assert detail["offset"] == row.adjusted_offset and detail["p_uncorrected"] == row.adjusted_offset_p
+    assert detail["raw_offset"] == row.offset
 
 
 @pytest.mark.parametrize(

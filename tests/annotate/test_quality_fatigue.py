@@ -55,3 +55,17 @@ def test_each_annotator_has_their_own_sessions_and_trends():
     assert (first.drift.early, first.drift.late) == (1.0, 0.5)
     assert second.duration_rho is None, "one known time on task says nothing about pace"
     assert fatigue(np.array([], np.int64), np.array([], "datetime64[us]"), np.array([]), np.array([])) == []
+
+
+def test_the_curve_gives_the_share_agreeing_per_bucket_of_position():
+    from annotate.quality.fatigue import trend
+
+    position = np.arange(20, dtype=np.int64)
+    agrees = np.r_[np.ones(10), np.zeros(10)]
+    agrees[0] = np.nan  # no majority to agree with: left out
+
+    curve = trend(position, agrees).curve
+
+    assert [bucket for bucket, _, _ in curve] == [0, 2, 4, 6, 8, 10, 12, 14, 16, 18]
+    assert curve[0] == [0.0, 1.0, 1.0]
+    assert curve[4][1:] == [1.0, 2.0] and curve[5][1:] == [0.0, 2.0]

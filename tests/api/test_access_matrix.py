@@ -63,6 +63,8 @@ MATRIX = [
     # Agreement and annotator statistics: built from everyone's labels
     ("get", "/api/v1/projects/{p}/agreement/", None, (200, 200, 403, 404, 401)),
     ("get", "/api/v1/projects/{p}/agreement/?by=lang&by_guideline_version=true", None, (200, 200, 403, 404, 401)),
+    ("get", "/api/v1/projects/{p}/annotators/?question=quality", None, (200, 200, 403, 404, 401)),
+    ("get", "/api/v1/projects/{p}/annotators/?question=topic&by=lang", None, (200, 200, 403, 404, 401)),
 ]
 
 

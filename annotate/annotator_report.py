@@ -1,0 +1,232 @@
+"""Each annotator's figures on one question (API.md, ``annotators``): read through the labels layer, measured by the
+pure kernels of annotate/quality/bias.py and consistency.py, named for people, and cached like the agreement
+figures (annotate/measures.py) until the project's labels change.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import orjson
+import pandas as pd
+from django.contrib.auth import get_user_model
+from django.core.cache import cache
+from django.db.models.fields.json import KeyTextTransform, KeyTransform
+
+from annotate import labels, measures
+from annotate.models import Example, Project, Question
+from annotate.quality.agreement import scale_values
+from annotate.quality.bias import BiasInput, annotator_bias
+from annotate.quality.concordance import normalise_text
+from annotate.quality.consistency import inconsistent_answers, preference_cycles
+
+UNKNOWN = -1
+
+
+def project_annotators(project: Project, question: Question, *, by: str | None = None) -> dict[str, Any]:
+    """The annotators report of one question, optionally per value of the metadata key ``by``."""
+    spec = question.as_spec()
+    params = orjson.dumps([spec.as_dict(), by], option=orjson.OPT_SORT_KEYS)
+    key = f"annotators:{project.pk}:{measures.labels_version(project.pk)}:{hashlib.sha256(params).hexdigest()[:32]}"
+    result = cache.get(key)
+    if result is None:
+        result = _compute(project, question, by=by)
+        cache.set(key, result, measures.CACHE_SECONDS)
+    return _named(result)
+
+
+def _compute(project: Project, question: Question, *, by: str | None) -> dict[str, Any]:
+    spec = question.as_spec()
+    current = labels.load(project, [question], slice_by=by, with_display_order=spec.kind == "preference")[spec.name]
+    slice_codes, slice_values = _slices(current.slice)
+    values = scale_values(spec, current.categories) if spec.kind in ("label", "rating", "preference") else None
+    on_scale = np.ones(len(current), dtype=bool)
+    if values is not None:
+        on_scale = ~np.isnan(values[current.code]) if len(current) else on_scale
+    rows = np.flatnonzero(on_scale)
+    data = BiasInput(
+        example=current.example[rows],
+        annotator=current.annotator[rows],
+        code=current.code[rows],
+        n_categories=len(current.categories),
+        submitted_at=current.submitted_at[rows],
+        duration_ms=current.duration_ms[rows],
+        positions=np.nan_to_num(values, nan=0.0) if values is not None else None,
+        shown_left=_shown_left(current)[rows] if spec.kind == "preference" else None,
+        tie_code=_code_of(current.categories, "tie") if spec.kind == "preference" else None,
+        text_length=_text_lengths(current)[rows] if spec.kind == "text" else None,
+        slice=slice_codes[rows] if slice_codes is not None else None,
+    )
+    report = annotator_bias(data)
+    shown = [_shown(answer) for answer in current.categories]
+    return {
+        "question": spec.name,
+        "by": by,
+        "annotators": [_row(dataclasses.asdict(row), shown, slice_values) for row in report.annotators],
+        "flags": [
+            {"annotator": flag.annotator, "slice": _slice_value(flag.slice, slice_values), "kind": flag.kind}
+            | {"detail": flag.detail}
+            for flag in report.flags
+        ],
+        "fatigue": [dataclasses.asdict(entry) for entry in report.fatigue],
+        "median_duration_ms": report.median_duration_ms,
+        "fast_below_ms": report.fast_below_ms,
+        "tests": report.tests,
+        "consistency": _consistency(current, spec.kind, shown),
+    }
+
+
+def _slices(column: npt.NDArray[np.object_] | None) -> tuple[npt.NDArray[np.int64] | None, list[Any]]:
+    if column is None:
+        return None, []
+    codes, uniques = pd.factorize(pd.Series(column, dtype=object), use_na_sentinel=False)
+    return codes.astype(np.int64), [None if pd.isna(value) else value for value in uniques]
+
+
+def _slice_value(code: int | None, values: list[Any]) -> Any:
+    return None if code is None else values[code]
+
+
+def _code_of(categories: list[Any], answer: Any) -> int | None:
+    return categories.index(answer) if answer in categories else None
+
+
+def _shown_left(current: labels.Labels) -> npt.NDArray[np.int64]:
+    """Per label, the code of the answer that prefers the response shown on the left: "a" (responses[0]) when the
+    page showed responses[0] first, "b" when it showed responses[1] first; unknown without a display order."""
+    a, b = _code_of(current.categories, "a"), _code_of(current.categories, "b")
+    orders = current.display_order if current.display_order is not None else np.full(len(current), None)
+    first = np.array([order[0] if order else UNKNOWN for order in orders], dtype=np.int64)
+    shown_left = np.full(len(current), UNKNOWN, dtype=np.int64)
+    if a is not None:
+        shown_left[first == 0] = a
+    if b is not None:
+        shown_left[first == 1] = b
+    return shown_left
+
+
+def _text_lengths(current: labels.Labels) -> npt.NDArray[np.float64]:
+    lengths = np.array([len(str(answer)) for answer in current.categories], dtype=np.float64)
+    return lengths[current.code] if len(current) else np.zeros(0)
+
+
+def _shown(answer: Any) -> str:
+    """An answer as a key of the label distribution (lists and numbers as JSON)."""
+    return answer if isinstance(answer, str) else orjson.dumps(answer).decode()
+
+
+def _row(row: dict[str, Any], shown: list[str], slice_values: list[Any]) -> dict[str, Any]:
+    for name in ("label_distribution", "others_distribution"):
+        if row[name] is not None:
+            row[name] = {shown[code]: share for code, share in enumerate(row[name]) if share}
+    row["slice"] = _slice_value(row["slice"], slice_values)
+    return row
+
+
+def _consistency(current: labels.Labels, kind: str, shown: list[str]) -> dict[str, Any]:
+    """An annotator who answered the same item twice differently (examples whose content is the same after
+    normalising: the same prompt with the same response, or the same text), and circular preferences among the
+    responses to one prompt."""
+    if len(current) == 0 or kind == "text":
+        return {"inconsistent": [], "cycles": []}
+    contents = _contents(current.example)
+    items: dict[str, int] = {}
+    item = np.array(
+        [items.setdefault(contents[e].item, len(items)) if e in contents else UNKNOWN for e in current.example],
+        dtype=np.int64,
+    )
+    item_text = {index: text for text, index in items.items()}
+    inconsistent = [
+        {
+            "annotator": entry.annotator,
+            "content": item_text[entry.prompt][:300],
+            "examples": entry.examples,
+            "answers": [shown[code] for code in entry.answers],
+        }
+        for entry in inconsistent_answers(
+            example=current.example, annotator=current.annotator, code=current.code, prompt=item
+        )
+    ]
+    cycles: list[dict[str, Any]] = []
+    if kind == "preference":
+        ids: dict[str, int] = {}
+
+        def known(text: str | None) -> int:
+            return UNKNOWN if text is None else ids.setdefault(text, len(ids))
+
+        found = [contents.get(int(e)) for e in current.example]
+        prompts = np.array([known(c.prompt) if c else UNKNOWN for c in found], dtype=np.int64)
+        first = np.array([known(c.first) if c else UNKNOWN for c in found], dtype=np.int64)
+        second = np.array([known(c.second) if c else UNKNOWN for c in found], dtype=np.int64)
+        prompt_text = {index: text for text, index in ids.items()}
+        cycles = [
+            {"annotator": entry.annotator, "prompt": prompt_text[entry.prompt][:300], "examples": entry.examples}
+            for entry in preference_cycles(
+                example=current.example,
+                annotator=current.annotator,
+                prompt=prompts,
+                response_a=first,
+                response_b=second,
+                answer=current.code,
+            )
+        ]
+    return {"inconsistent": inconsistent, "cycles": cycles}
+
+
+@dataclasses.dataclass(frozen=True)
+class _Content:
+    item: str  # the whole content, normalised: what was labelled
+    prompt: str | None  # the prompt, normalised
+    first: str | None  # the two candidate responses, normalised
+    second: str | None
+
+
+def _contents(example_ids: npt.NDArray[np.int64]) -> dict[int, _Content]:
+    """The labelled examples' content, normalised (NFKC, case folded, spaces collapsed), as the consistency checks
+    compare it; read as text fields straight from the JSON, never as whole rows."""
+    fields = ("prompt", "text", "messages", "response", "responses", "chosen", "rejected")
+    rows = (
+        Example.objects.filter(pk__in=np.unique(example_ids).tolist())
+        .annotate(
+            **{f"c_{name}": KeyTextTransform(name, "content") for name in fields},
+            c_first=KeyTextTransform("0", KeyTransform("responses", "content")),
+            c_second=KeyTextTransform("1", KeyTransform("responses", "content")),
+        )
+        .values_list("pk", *(f"c_{name}" for name in fields), "c_first", "c_second")
+    )
+    found = {}
+    for pk, *texts, first, second in rows.iterator(chunk_size=20_000):
+        parts = dict(zip(fields, texts, strict=True))
+        prompt = parts["prompt"] if parts["prompt"] is not None else parts["messages"]
+        whole = " ⟶ ".join(normalise_text(text) for text in texts if text is not None)
+        found[pk] = _Content(
+            item=whole,
+            prompt=normalise_text(prompt) if prompt is not None else None,
+            first=normalise_text(first) if first is not None else None,
+            second=normalise_text(second) if second is not None else None,
+        )
+    return found
+
+
+def _named(result: dict[str, Any]) -> dict[str, Any]:
+    """The report with annotators named by username."""
+    ids = {row["annotator"] for row in result["annotators"]}
+    names = dict(get_user_model().objects.filter(pk__in=ids).values_list("pk", "username"))
+
+    def name(entry: dict[str, Any]) -> dict[str, Any]:
+        return entry | {"annotator": names.get(entry["annotator"], str(entry["annotator"]))}
+
+    consistency = result["consistency"]
+    return result | {
+        "annotators": [name(row) for row in result["annotators"]],
+        "flags": [name(flag) for flag in result["flags"]],
+        "fatigue": [name(entry) for entry in result["fatigue"]],
+        "consistency": {
+            "inconsistent": [name(entry) for entry in consistency["inconsistent"]],
+            "cycles": [name(entry) for entry in consistency["cycles"]],
+        },
+    }

@@ -1,0 +1,183 @@
+"""Annotator statistics through the API (API.md, ``annotators``): figures from labels written through the queue,
+flags earned by an injected bias and not by honest annotators, position bias from the recorded display order,
+consistency with oneself, and bad queries."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+
+from annotate.models import Membership
+from annotate.services.annotations import annotation_submit
+from annotate.services.queue import next_assignment, work_items_create
+from tests.agreement_data import ANNOTATORS, LABELS, write_labels
+from tests.conftest import api_client_for
+from tests.factories import ExampleFactory, ProjectFactory, QuestionFactory, UserFactory
+
+
+def annotators(project, user, query):
+    response = api_client_for(user).get(f"/api/v1/projects/{project.pk}/annotators/{query}")
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+def work_through(project, users, answer_for):
+    """Each user takes examples from the queue until none is left, answering answer_for(username, example)."""
+    for user in users:
+        while (assignment := next_assignment(project=project, annotator=user)) is not None:
+            answers, order = answer_for(user.username, assignment.example)
+            annotation_submit(
+                project=project,
+                annotator=user,
+                example_id=assignment.example_id,
+                answers=answers,
+                display_order=order,
+                duration_ms=4000,
+            )
+
+
+def test_each_annotators_offset_follows_its_definition(project, cast):
+    write_labels(project)
+
+    rows = {row["annotator"]: row for row in annotators(project, cast["reviewer"], "?question=quality")["annotators"]}
+
+    assert set(rows) == set(ANNOTATORS)
+    for column, name in enumerate(ANNOTATORS):
+        differences = []
+        for _, answers in LABELS.values():
+            if answers[column] is None:
+                continue
+            others = [a[0] for i, a in enumerate(answers) if i != column and a is not None]
+            if others:
+                differences.append(answers[column][0] - np.mean(others))
+        assert rows[name]["offset"] == pytest.approx(np.mean(differences))
+        assert rows[name]["annotations"] == sum(1 for _, answers in LABELS.values() if answers[column] is not None)
+    assert sum(rows["ann-a"]["label_distribution"].values()) == pytest.approx(1.0)
+
+
+def test_rows_per_slice_name_the_metadata_value(project, cast):
+    write_labels(project)
+
+    result = annotators(project, cast["manager"], "?question=topic&by=lang")
+
+    assert result["by"] == "lang"
+    assert {(row["annotator"], row["slice"]) for row in result["annotators"]} >= {("ann-a", "en"), ("ann-a", "de")}
+
+
+@pytest.fixture
+def rated(db):
+    """40 examples rated 1–5 by four annotators: three honest (the truth, now and then one off), one lenient (two
+    above the truth, at most 5)."""
+    project = ProjectFactory(overlap=4)
+    QuestionFactory(project=project, name="quality", kind="rating", options={"min": 1, "max": 5}, level="interval")
+    rng = random.Random(3)
+    truth = {}
+    for n in range(40):
+        truth[ExampleFactory(project=project, external_id=f"r{n}").pk] = rng.randint(1, 3)
+    work_items_create(project=project)
+    users = []
+    for name in ("honest-1", "honest-2", "honest-3", "lenient"):
+        users.append(UserFactory(username=name))
+        Membership.objects.create(user=users[-1], project=project, role="annotator")
+
+    def answer(username, example):
+        value = truth[example.pk]
+        if username == "lenient":
+            value = min(5, value + 2)
+        elif rng.random() < 0.2:
+            value = max(1, min(5, value + rng.choice([-1, 1])))
+        return {"quality": value}, None
+
+    work_through(project, users, answer)
+    reviewer = UserFactory(username="rated-reviewer")
+    Membership.objects.create(user=reviewer, project=project, role="reviewer")
+    return project, reviewer
+
+
+def test_a_lenient_annotator_is_flagged_with_the_figure_and_the_test_and_honest_ones_are_not(rated):
+    project, reviewer = rated
+
+    result = annotators(project, reviewer, "?question=quality")
+
+    lenient = [flag for flag in result["flags"] if flag["kind"] == "lenient"]
+    assert [flag["annotator"] for flag in lenient] == ["lenient"]
+    assert lenient[0]["detail"]["offset"] > 1
+    assert lenient[0]["detail"]["p"] < 0.01 and "test" in lenient[0]["detail"]
+    assert not [flag for flag in result["flags"] if flag["annotator"].startswith("honest")]
+
+
+@pytest.fixture
+def compared(db):
+    """40 candidate pairs; the page showed them in alternating orders. "lefty" always picks the response shown on
+    the left; "fair" picks the better response (the first), whatever side it was on."""
+    project = ProjectFactory(overlap=2)
+    QuestionFactory(project=project, name="better", kind="preference", options={}, level="nominal")
+    for n in range(40):
+        ExampleFactory(project=project, external_id=f"c{n}", content={"prompt": f"P{n}", "responses": ["x", "y"]})
+    work_items_create(project=project)
+    users = []
+    for name in ("lefty", "fair"):
+        users.append(UserFactory(username=name))
+        Membership.objects.create(user=users[-1], project=project, role="annotator")
+
+    def answer(username, example):
+        order = [0, 1] if int(example.external_id[1:]) % 2 == 0 else [1, 0]
+        if username == "lefty":
+            return {"better": "a" if order[0] == 0 else "b"}, order
+        return {"better": "a"}, order
+
+    work_through(project, users, answer)
+    reviewer = UserFactory(username="compared-reviewer")
+    Membership.objects.create(user=reviewer, project=project, role="reviewer")
+    return project, reviewer
+
+
+def test_position_bias_is_read_from_the_recorded_display_order(compared):
+    project, reviewer = compared
+
+    result = annotators(project, reviewer, "?question=better")
+
+    rows = {row["annotator"]: row for row in result["annotators"]}
+    assert rows["lefty"]["left_share"] == 1.0 and rows["lefty"]["sided"] == 40
+    assert rows["fair"]["left_share"] == 0.5
+    assert [(flag["annotator"], flag["kind"]) for flag in result["flags"] if flag["kind"] == "position_bias"] == [
+        ("lefty", "position_bias")
+    ]
+
+
+def test_the_same_item_answered_differently_by_one_annotator_is_reported(project, cast):
+    content = {"prompt": "Is water wet?", "response": "Yes."}
+    twins = [ExampleFactory(project=project, external_id=f"twin-{n}", content=content) for n in range(2)]
+    work_items_create(project=project)
+    annotator = cast["annotator"]
+    rating = {twins[0].pk: 2, twins[1].pk: 5}
+    for _ in twins:
+        held = next_assignment(project=project, annotator=annotator).example_id
+        annotation_submit(
+            project=project, annotator=annotator, example_id=held, answers={"quality": rating[held], "topic": "code"}
+        )
+
+    quality = annotators(project, cast["reviewer"], "?question=quality")["consistency"]["inconsistent"]
+    topic = annotators(project, cast["reviewer"], "?question=topic")["consistency"]["inconsistent"]
+
+    assert quality == [
+        {
+            "annotator": "annotator-user",
+            "content": "is water wet? ⟶ yes.",
+            "examples": [twins[0].pk, twins[1].pk],
+            "answers": ["2", "5"],
+        }
+    ]
+    assert topic == []
+
+
+@pytest.mark.parametrize(
+    ("query", "field"), [("", "question"), ("?question=nope", "question"), ("?question=quality&by=7", "by")]
+)
+def test_it_rejects_a_bad_query_naming_the_parameter(project, cast, query, field):
+    response = api_client_for(cast["reviewer"]).get(f"/api/v1/projects/{project.pk}/annotators/{query}")
+
+    assert response.status_code == 400
+    assert field in response.json()["error"]["message"]
