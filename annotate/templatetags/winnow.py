@@ -78,3 +78,9 @@ def figure(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.3f}"
     return str(value)
+
+
+@register.filter
+def seconds(milliseconds: Any) -> str:
+    """Milliseconds as seconds with one decimal."""
+    return f"{float(milliseconds) / 1000:.1f}"

@@ -18,7 +18,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.urls import URLPattern, path
 
-from annotate import measures, metadata
+from annotate import annotator_report, measures, metadata
 from annotate.access import may_review, project_access
 from annotate.models import Project
 from annotate.views.review_common import metadata_keys
@@ -33,6 +33,7 @@ HEAT_STEPS = 20
 class SliceForm(forms.Form):
     key = forms.CharField(required=False, max_length=metadata.MAX_KEY)
     value = forms.CharField(required=False, max_length=1000)
+    question = forms.CharField(required=False, max_length=100)
 
     def clean_key(self) -> str:
         key: str = self.cleaned_data["key"]
@@ -95,6 +96,56 @@ def _kappa_grid(figures: dict[str, Any]) -> dict[str, Any]:
     return {"names": names, "rows": rows}
 
 
+def _annotators(project: Project, request: HttpRequest, chosen: Slice | None) -> dict[str, Any] | None:
+    """The annotators report of the question picked (by default the first), for the slice picked."""
+    questions = list(project.questions.all())
+    if not questions:
+        return None
+    wanted = request.GET.get("question")
+    question = next((q for q in questions if q.name == wanted), questions[0])
+    report = annotator_report.project_annotators(project, question, by=chosen.key if chosen else None)
+    if chosen is not None:
+        report = report | {
+            "annotators": [row for row in report["annotators"] if row["slice"] == chosen.value],
+            "flags": [flag for flag in report["flags"] if flag["slice"] == chosen.value],
+        }
+    # A flag's figures as pairs: the template cannot loop over a dict that has a key named "items".
+    flags = [
+        flag | {"figures": [(k, v) for k, v in flag["detail"].items() if k not in ("test", "p", "p_uncorrected")]}
+        for flag in report["flags"]
+    ]
+    return {"question": question, "questions": questions, "report": report | {"flags": flags}}
+
+
+def _annotator_charts(section: dict[str, Any] | None) -> dict[str, Any]:
+    if section is None:
+        return {}
+    report = section["report"]
+    rows = report["annotators"]
+    return {
+        "offsets": [
+            {"annotator": row["annotator"], "offset": row["adjusted_offset"], "interval": row["adjusted_offset_ci"]}
+            for row in rows
+            if row.get("adjusted_offset") is not None
+        ],
+        "distributions": [
+            {"annotator": row["annotator"], "shares": row["label_distribution"]}
+            for row in rows
+            if row.get("label_distribution")
+        ],
+        "fatigue": [
+            {"annotator": entry["annotator"], "curve": entry["agreement"]["curve"]}
+            for entry in report["fatigue"]
+            if len(entry["agreement"]["curve"]) > 1
+        ],
+        "positions": [
+            {"annotator": row["annotator"], "left_share": row["left_share"], "sided": row["sided"]}
+            for row in rows
+            if row.get("left_share") is not None
+        ],
+    }
+
+
 @login_required
 def dashboard(request: HttpRequest, project_id: int) -> HttpResponse:
     access = project_access(request.user, project_id, may=may_review)
@@ -123,9 +174,12 @@ def dashboard(request: HttpRequest, project_id: int) -> HttpResponse:
             for name in scale_questions
         ],
     }
+    annotators = _annotators(project, request, chosen)
+    chart_data |= _annotator_charts(annotators)
     context = {
         "project": project,
         "access": access,
+        "annotators": annotators,
         "form": form,
         "chosen": chosen,
         "keys": metadata_keys(project),
@@ -160,12 +214,54 @@ CSV_COLUMNS = {
     ],
     "versions": ["question", "guideline_version", "items_used", "krippendorff_alpha", "alpha_low", "alpha_high"],
     "kappas": ["question", "annotator", "other_annotator", "items", "kappa"],
+    "annotators": [
+        "question",
+        "annotator",
+        "slice",
+        "annotations",
+        "agreement_with_others",
+        "majority_agreement",
+        "kappa_vs_majority",
+        "mean",
+        "offset",
+        "adjusted_offset",
+        "spread_ratio",
+        "jsd",
+        "median_duration_ms",
+        "fast_share",
+        "length_ratio",
+        "left_share",
+        "sided",
+    ],
+    "flags": ["question", "annotator", "slice", "kind", "p", "test", "figures"],
+    "fatigue": ["question", "annotator", "sessions", "position_from", "agreement", "labels"],
 }
 
 
 def _agreement_row(name: str, figures: dict[str, Any]) -> dict[str, Any]:
     interval = figures.get("alpha_interval") or [None, None]
     return {"question": name, **figures, "alpha_low": interval[0], "alpha_high": interval[1]}
+
+
+def _annotator_rows(table: str, section: dict[str, Any] | None) -> list[dict[str, Any]]:
+    if section is None:
+        return []
+    question, report = section["question"].name, section["report"]
+    if table == "annotators":
+        return [{"question": question} | row for row in report["annotators"]]
+    if table == "flags":
+        return [
+            {"question": question, "p": flag["detail"].get("p"), "test": flag["detail"].get("test")}
+            | flag
+            | {"figures": "; ".join(f"{key}={value}" for key, value in flag["figures"])}
+            for flag in report["flags"]
+        ]
+    return [
+        {"question": question, "annotator": entry["annotator"], "sessions": entry["sessions"]}
+        | {"position_from": point[0], "agreement": point[1], "labels": point[2]}
+        for entry in report["fatigue"]
+        for point in entry["agreement"]["curve"]
+    ]
 
 
 def _cell(value: Any) -> Any:
@@ -192,6 +288,8 @@ def dashboard_csv(request: HttpRequest, project_id: int, table: str) -> HttpResp
                 if "krippendorff_alpha" in figures:
                     row = _agreement_row(name, figures)
                     rows.append(row | {"guideline_version": entry["version"]})
+    elif table in ("annotators", "flags", "fatigue"):
+        rows = _annotator_rows(table, _annotators(project, request, chosen))
     else:
         for name, figures in questions.items():
             for pair in figures.get("cohen_kappa") or []:

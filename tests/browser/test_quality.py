@@ -40,3 +40,25 @@ def test_the_dashboard_draws_its_charts_and_opens_their_numbers(page, project, c
     assert table.is_visible()
     assert "quality" in table.inner_text()
     assert page.evaluate("window.__cspViolations") == []
+
+
+def test_the_annotator_charts_are_drawn(page):
+    from tests.agreement_data import rated_project
+
+    project, reviewer = rated_project()
+    reviewer.set_password("pw-for-tests")
+    reviewer.save()
+    page.add_init_script(RECORD_VIOLATIONS)
+    sign_in(page, reviewer.username)
+
+    page.goto(reverse("annotate:quality", args=[project.pk]))
+    page.wait_for_load_state("networkidle")
+
+    sizes = page.evaluate(
+        """() => ["chart-offsets", "chart-distributions"].map((id) => {
+            const chart = Chart.getChart(document.getElementById(id));
+            return chart ? chart.data.labels.length : null;
+        })"""
+    )
+    assert sizes == [4, 4]
+    assert page.evaluate("window.__cspViolations") == []

@@ -121,3 +121,29 @@ def test_the_csv_answers_each_role_as_the_page_does(client_as, project, role):
 
 def test_an_unknown_table_is_a_404(client_as, project):
     assert client_as("manager").get(reverse("annotate:quality_csv", args=[project.pk, "secrets"])).status_code == 404
+
+
+def test_the_annotators_section_shows_the_flag_with_its_figures_and_the_csvs_have_the_rows(client, db):
+    from tests.agreement_data import rated_project
+
+    project, reviewer = rated_project()
+    client.force_login(reviewer)
+
+    html = page(client, project)
+    annotator_rows = rows_of(client, project, "annotators")
+    flags = rows_of(client, project, "flags")
+    fatigue = rows_of(client, project, "fatigue")
+
+    assert "Annotators on <code>quality</code>" in html
+    assert 'badge--warn">lenient<' in html and 'id="chart-offsets"' in html and 'id="chart-distributions"' in html
+    assert {row["annotator"] for row in annotator_rows} == {"honest-1", "honest-2", "honest-3", "lenient"}
+    assert [(row["annotator"], row["kind"]) for row in flags if row["kind"] == "lenient"] == [("lenient", "lenient")]
+    assert "offset=" in flags[0]["figures"] and float(flags[0]["p"]) < 0.01
+    assert {row["annotator"] for row in fatigue} <= {"honest-1", "honest-2", "honest-3", "lenient"}
+
+
+def test_the_annotators_section_follows_the_question_picked(client_as, project, labelled):
+    html = page(client_as("reviewer"), project, "?question=topic")
+
+    assert "Annotators on <code>topic</code>" in html
+    assert 'id="chart-offsets"' not in html  # a nominal question has no offsets
