@@ -27,7 +27,14 @@ from annotate.services.queue import work_items_create
 from curation.importing.readers import format_for
 from curation.importing.spool import COPY_SQL, CopyStream, IdBlocks, Spool
 from curation.models import Job
-from curation.services.import_checks import IdLog, JobInterrupted, Problems, Reporter, Tally, good_rows
+from curation.services.import_checks import (
+    IdLog,
+    Problems,
+    Reporter,
+    Tally,
+    good_rows,
+    succeed_unless_interrupted,
+)
 from curation.services.import_ids import id_problems
 
 logger = logging.getLogger(__name__)
@@ -203,11 +210,6 @@ class _Run:
         return shown, total
 
     def _succeed(self, imported: int, duplicates: dict[str, Any]) -> None:
-        """Mark the job succeeded inside the import's transaction, under a lock on its row: a cancellation that
-        came first wins (the import rolls back); one that comes later waits for the commit and finds it done."""
-        job = self.job
-        if not Job.objects.select_for_update().filter(pk=job.pk, status=Job.Status.RUNNING, attempts=job.attempts):
-            raise JobInterrupted(f"job {job.pk} was cancelled or handed to another worker before it committed")
         result = {
             "imported": imported,
             "shapes": dict(self.tally.shapes),
@@ -215,7 +217,7 @@ class _Run:
             "duplicates": duplicates,
             "seconds": self.reporter.finish(),
         }
-        job.succeed(result, progress=(imported, "records"))
+        succeed_unless_interrupted(self.job, result, progress=(imported, "records"))
 
     def write_sqlite(self, had_examples: bool) -> Written:
         spool = Spool(project_id=self.project.pk, directory=Path(settings.DATA_DIR) / "tmp")
