@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -40,6 +40,8 @@ if TYPE_CHECKING:
 
 # How often a claim looks again when every example left for the annotator is being claimed by others.
 CLAIM_ATTEMPTS = 20
+# Work items locked per statement by lock_items_by_id.
+LOCK_CHUNK = 10_000
 # Knuth's multiplicative hash: a fixed, well-spread pseudo-random order of example ids.
 SHUFFLE_SQL = "(e.id * 2654435761) %% 2147483647"
 
@@ -147,6 +149,16 @@ def lock_items(project: Project, example_ids: Iterable[int]) -> list[WorkItem]:
     """Lock the project's work items of these examples, in primary-key order (waiting for other holders). Writes to
     an example's annotations, resolutions and label summaries take this first, as the lock order says."""
     return list(WorkItem.objects.select_for_update().filter(project=project, pk__in=list(example_ids)).order_by("pk"))
+
+
+def lock_items_by_id(project: Project, example_ids: Iterable[int]) -> dict[int, WorkItem]:
+    """``lock_items`` for any number of examples (a bulk import of labels), by example id: a chunk of ascending
+    ids at a time, so that the locks are still taken in primary-key order."""
+    ids = sorted(set(example_ids))
+    items: dict[int, WorkItem] = {}
+    for start in range(0, len(ids), LOCK_CHUNK):
+        items.update((item.pk, item) for item in lock_items(project, ids[start : start + LOCK_CHUNK]))
+    return items
 
 
 def _lock_project_items(project: Project) -> None:
@@ -305,6 +317,65 @@ def answer_recorded(slot: AnswerSlot) -> None:
     assignment.finished_at = timezone.now()
     assignment.save(update_fields=["status", "finished_at"])
     WorkItem.objects.filter(pk=slot.item.pk).update(done=F("done") + 1, **(_one_more_live() if revived else {}))
+
+
+def labels_imported(*, project: Project, items: Mapping[int, WorkItem], pairs: Sequence[tuple[int, int]]) -> None:
+    """Labels made elsewhere are answers: the annotator of each (example id, annotator id) pair has done that
+    example in its current round. Their assignment is made submitted (a held, skipped or released one becomes
+    submitted), so the queue never hands them the example again; the example counts it in ``done`` and ``live``,
+    and a ``target`` that the labels go past grows to ``live`` (nothing is dropped: a target never falls below
+    ``live``, as when the overlap is lowered).
+
+    ``items``: the examples' work items, locked by the caller (``lock_items_by_id``) and kept up to date here,
+    so that a large import can come in several calls. No pair may already have an annotation.
+    """
+    if not pairs:
+        return
+    now = timezone.now()
+    example_ids = sorted({example_id for example_id, _ in pairs})
+    wanted = set(pairs)
+    earlier = Assignment.objects.filter(example_id__in=example_ids, annotator_id__in={a for _, a in pairs})
+    found = {
+        (example_id, annotator_id): (pk, status)
+        for pk, example_id, annotator_id, round_, status in earlier.values_list(
+            "pk", "example_id", "annotator_id", "round", "status"
+        )
+        if (example_id, annotator_id) in wanted and round_ == items[example_id].round
+    }
+    new: list[Assignment] = []
+    revived: list[int] = []
+    live: Counter[int] = Counter()
+    done: Counter[int] = Counter()
+    for example_id, annotator_id in pairs:
+        pk, status = found.get((example_id, annotator_id), (None, None))
+        if status == Assignment.Status.SUBMITTED:
+            continue  # counted already
+        if pk is None:
+            new.append(
+                Assignment(
+                    example_id=example_id,
+                    project=project,
+                    annotator_id=annotator_id,
+                    round=items[example_id].round,
+                    status=Assignment.Status.SUBMITTED,
+                    finished_at=now,
+                )
+            )
+        else:
+            revived.append(pk)
+        live[example_id] += status not in Assignment.LIVE  # a held one is live already
+        done[example_id] += 1
+    Assignment.objects.bulk_create(new, batch_size=5_000)
+    Assignment.objects.filter(pk__in=revived).update(status=Assignment.Status.SUBMITTED, finished_at=now)
+    changed = []
+    for example_id in example_ids:
+        item = items[example_id]
+        item.live += live[example_id]
+        item.done += done[example_id]
+        item.target = max(item.target, item.live)
+        item.open = item.live < item.target
+        changed.append(item)
+    WorkItem.objects.bulk_update(changed, ["live", "done", "target", "open"], batch_size=1_000)
 
 
 def annotation_editable(*, example_id: int, annotator_id: int) -> bool:
