@@ -19,6 +19,7 @@ from curation.heartbeat import Heartbeat
 from curation.models import Job
 from curation.services.imports import JobInterrupted, import_run
 from curation.services.jobs import jobs_reap
+from curation.services.label_imports import annotation_import_run
 from curation.uploads import discard_upload
 
 logger = logging.getLogger(__name__)
@@ -27,6 +28,11 @@ logger = logging.getLogger(__name__)
 @shared_task(name="curation.run_import", acks_late=True, reject_on_worker_lost=True)
 def run_import(job_id: int) -> None:
     _run_import_job(job_id, Job.Kind.IMPORT, import_run)
+
+
+@shared_task(name="curation.run_annotation_import", acks_late=True, reject_on_worker_lost=True)
+def run_annotation_import(job_id: int) -> None:
+    _run_import_job(job_id, Job.Kind.ANNOTATION_IMPORT, annotation_import_run)
 
 
 def _run_import_job(job_id: int, kind: Job.Kind, run: Callable[..., None]) -> None:
@@ -63,4 +69,4 @@ def reap_jobs() -> None:
     jobs_reap()
 
 
-TASKS = {Job.Kind.IMPORT: run_import}
+TASKS = {Job.Kind.IMPORT: run_import, Job.Kind.ANNOTATION_IMPORT: run_annotation_import}

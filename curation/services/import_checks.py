@@ -133,6 +133,25 @@ def succeed_unless_interrupted(job: Job, result: dict[str, Any], *, progress: tu
     job.succeed(result, progress=progress)
 
 
+NO_RECORDS = "The file holds no records. Nothing was imported."
+
+
+def fail_for_records(job: Job, problems: Problems, *, records: int, file_error: str | None) -> bool:
+    """Fail an import whose file could not be read, or held bad records, saying so and listing them; False (the
+    job untouched) when it did neither."""
+    details = problems.details() if problems.total else None
+    if file_error is not None:
+        job.fail(f"The file cannot be read: {file_error}. Nothing was imported.", details)
+    elif problems.total:
+        noun = "record" if records == 1 else "records"
+        verb = "is" if problems.total == 1 else "are"
+        message = f"{problems.total:,} of {records:,} {noun} {verb} invalid; nothing was imported."
+        job.fail(f"{message} Fix them and import again.", details)
+    else:
+        return False
+    return True
+
+
 class IdLog:
     """The id of every good record, in a temporary file (never in memory): if the import fails, these go into
     a table to find, in one query, every id that is repeated or already in the project."""

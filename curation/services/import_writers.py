@@ -28,10 +28,12 @@ from curation.importing.readers import format_for
 from curation.importing.spool import COPY_SQL, CopyStream, IdBlocks, Spool
 from curation.models import Job
 from curation.services.import_checks import (
+    NO_RECORDS,
     IdLog,
     Problems,
     Reporter,
     Tally,
+    fail_for_records,
     good_rows,
     succeed_unless_interrupted,
 )
@@ -311,17 +313,12 @@ def _fail(run: _Run, written: Written) -> None:
         shown, total = id_problems(run.ids, project=run.project, limit=run.problems.limit)
         run.reporter.update(run.ids.count, run.ids.count, force=True)
         run.problems.merge(shown, total)
-    details = run.problems.details() if run.problems.total else None
-    if run.tally.file_error is not None:
-        job.fail(f"The file cannot be read: {run.tally.file_error}. Nothing was imported.", details)
-    elif run.problems.total:
-        noun = "record is" if run.problems.total == 1 else "records are"
-        message = f"{run.problems.total:,} of {run.tally.records:,} {noun} invalid; nothing was imported."
-        job.fail(f"{message} Fix them and import again.", details)
-    elif written.clash:
+    if fail_for_records(job, run.problems, records=run.tally.records, file_error=run.tally.file_error):
+        return
+    if written.clash:
         job.fail(
             "Another import added examples with the same ids while this one ran; nothing was imported. "
             "Import again to see which ids clash."
         )
     else:
-        job.fail("The file holds no records. Nothing was imported.")
+        job.fail(NO_RECORDS)
