@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Case, Exists, F, OuterRef, Q, QuerySet, Value, When
+from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from annotate.models import Assignment, Example, Membership, Project, WorkItem
@@ -326,7 +327,7 @@ def labels_imported(*, project: Project, items: Mapping[int, WorkItem], pairs: S
     and a ``target`` that the labels go past grows to ``live`` (nothing is dropped: a target never falls below
     ``live``, as when the overlap is lowered).
 
-    ``items``: the examples' work items, locked by the caller (``lock_items_by_id``) and kept up to date here,
+    ``items``: the examples' work items, locked by the caller (``lock_items_by_id``) until the transaction ends,
     so that a large import can come in several calls. No pair may already have an annotation.
     """
     if not pairs:
@@ -367,15 +368,18 @@ def labels_imported(*, project: Project, items: Mapping[int, WorkItem], pairs: S
         done[example_id] += 1
     Assignment.objects.bulk_create(new, batch_size=5_000)
     Assignment.objects.filter(pk__in=revived).update(status=Assignment.Status.SUBMITTED, finished_at=now)
-    changed = []
-    for example_id in example_ids:
-        item = items[example_id]
-        item.live += live[example_id]
-        item.done += done[example_id]
-        item.target = max(item.target, item.live)
-        item.open = item.live < item.target
-        changed.append(item)
-    WorkItem.objects.bulk_update(changed, ["live", "done", "target", "open"], batch_size=1_000)
+    # One UPDATE per distinct change, not per example: an import has few (a label or three more per example).
+    by_change: dict[tuple[int, int], list[int]] = {}
+    for example_id in done:
+        by_change.setdefault((live[example_id], done[example_id]), []).append(example_id)
+    for (more_live, more_done), changed in by_change.items():
+        new_live = F("live") + more_live  # SQL reads the row's old values on the right of every SET
+        WorkItem.objects.filter(pk__in=changed).update(
+            live=new_live,
+            done=F("done") + more_done,
+            target=Greatest("target", new_live),
+            open=Case(When(target__gt=new_live, then=Value(True)), default=Value(False)),
+        )
 
 
 def annotation_editable(*, example_id: int, annotator_id: int) -> bool:

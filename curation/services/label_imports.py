@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from annotate.models import Annotation, Project, WorkItem
@@ -171,6 +171,11 @@ class _LabelRun:
         if self.problems.total:
             transaction.set_rollback(True)
             return False
+        if connection.vendor == "postgresql":
+            # The summaries read back what was just written: their plans need statistics that know of it (this
+            # may be the table's first hundred thousand rows, and nothing else analyses it in time).
+            with connection.cursor() as cursor:
+                cursor.execute("ANALYZE annotate_annotation")
         self._summarise(sorted(items))
         reporter.stage("committing", total=total, done=total)
         result = {
