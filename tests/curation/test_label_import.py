@@ -19,10 +19,12 @@ from django.test import Client
 
 from annotate import labels
 from annotate.models import Annotation, Assignment, Guideline, LabelSummary, Membership, WorkItem
+from annotate.services.annotations import annotation_submit
 from annotate.services.queue import next_assignment, work_items_create
 from curation.models import Job
-from curation.services.label_imports import annotation_import_start
+from curation.services.label_imports import _LabelRun, annotation_import_start
 from curation.tasks import run_annotation_import
+from curation.uploads import upload_path
 from tests.conftest import api_client_for
 from tests.factories import ExampleFactory
 
@@ -345,3 +347,30 @@ def test_it_fails_a_file_without_records(project, cast, examples):
     job = import_file(project, cast["manager"], "crowd.jsonl", b"\n\n")
 
     assert (job.status, job.error["message"]) == (Job.Status.FAILED, "The file holds no records. Nothing was imported.")
+
+
+@runs_imports
+def test_it_names_a_label_annotated_in_winnow_between_its_check_and_the_write(project, cast, examples):
+    """The write locks the examples' queue entries, then looks again: an annotation submitted after the check
+    fails the job, naming the record, and the import writes nothing."""
+    annotator = cast["annotator"]
+    held = next_assignment(project=project, annotator=annotator)
+    example = held.example.external_id
+    job = annotation_import_start(
+        project=project, created_by=cast["manager"], records=[label(example, "annotator-user")], enqueue=False
+    )
+    assert job.start()
+    run = _LabelRun(job)
+    run.check(upload_path(job))
+    assert run.checked_all_good()
+    answers = {"quality": 2, "topic": "math"}
+    annotation_submit(project=project, annotator=annotator, example_id=held.example_id, answers=answers)
+    before = written(project)
+
+    assert not run.write()
+
+    run.spool.close()
+    (error,) = run.problems.details()["errors"]
+    assert (error["record"], error["field"]) == (1, "annotator")
+    assert "'annotator-user' already has an annotation" in error["reason"]
+    assert written(project) == before
