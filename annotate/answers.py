@@ -13,6 +13,9 @@ from annotate.questions import QuestionSpec
 
 MAX_TEXT_ANSWER = 100_000
 PREFERENCES = ("a", "b", "tie")
+# Time on task longer than a week is a clock error, not work.
+MAX_DURATION_MS = 7 * 24 * 3600 * 1000
+DURATION_RULE = "must be between 0 and one week in milliseconds"
 
 
 class AnswerError(ValueError):
@@ -98,6 +101,11 @@ def check_answers(specs: Iterable[QuestionSpec], answers: Any, content: dict[str
             continue
         checked[spec.name] = check_value(spec, answers[spec.name], content)
     return checked
+
+
+def duration_allowed(duration_ms: int) -> bool:
+    """Whether a time on task (milliseconds) may be stored with an annotation, however it arrived."""
+    return 0 <= duration_ms <= MAX_DURATION_MS
 
 
 def check_display_order(order: Any, content: dict[str, Any]) -> list[int] | None:

@@ -16,10 +16,9 @@ from typing import TYPE_CHECKING, Any
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from annotate.answers import applies, response_count
+from annotate.answers import applies, duration_allowed, response_count
 from annotate.questions import QuestionSpec
 from annotate.services import ServiceError
-from annotate.services.annotations import MAX_DURATION_MS
 from annotate.templatetags.winnow import letter
 
 if TYPE_CHECKING:
@@ -160,7 +159,7 @@ def timing_from(data: QueryDict, *, now: datetime | None = None) -> Timing:
     duration_ms = int(raw) if raw.isdigit() else None
     if duration_ms is None and started_at is not None:
         duration_ms = int(((now or timezone.now()) - started_at).total_seconds() * 1000)
-    if duration_ms is not None and not 0 <= duration_ms <= MAX_DURATION_MS:
+    if duration_ms is not None and not duration_allowed(duration_ms):
         duration_ms = None
     return Timing(started_at=started_at, duration_ms=duration_ms)
 

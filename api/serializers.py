@@ -253,6 +253,43 @@ class ImportUploadSerializer(serializers.Serializer):
     on_duplicate = serializers.ChoiceField(choices=["keep", "skip"], default="keep", help_text=ON_DUPLICATE_HELP)
 
 
+LABEL_RECORD_SCHEMA = {
+    "type": "object",
+    "required": ["example", "annotator", "answers"],
+    "properties": {
+        "example": {"type": "string", "description": "The example's id in the project (external_id)."},
+        "annotator": {
+            "type": "string",
+            "description": "A username; unknown ones become annotators who cannot sign in.",
+        },
+        "answers": {"type": "object", "description": '{"<question>": <value>}, checked as a submit checks them.'},
+        "submitted_at": {"type": "string", "format": "date-time", "description": "With a timezone; default: now."},
+        "duration_ms": {"type": "integer", "minimum": 0},
+        "guideline_version": {"type": "integer", "minimum": 1, "description": "Default: the current version."},
+    },
+}
+
+
+@extend_schema_field({"type": "array", "items": LABEL_RECORD_SCHEMA, "minItems": 1})
+class LabelRecordListField(serializers.ListField):
+    """Label records as posted: each is checked by the job, which names every bad one (a bad record is not a 400)."""
+
+    child = serializers.JSONField()
+
+
+class LabelImportRecordsSerializer(serializers.Serializer):
+    records = LabelRecordListField(allow_empty=False)
+
+
+class LabelImportUploadSerializer(serializers.Serializer):
+    file = serializers.FileField(
+        help_text=(
+            "JSON Lines, a JSON list, CSV (answers as a JSON object in an 'answers' column) or Parquet, one label "
+            "per record; optionally gzipped (.gz)."
+        )
+    )
+
+
 @extend_schema_field(OpenApiTypes.OBJECT)
 class JobEnvelopeSerializer(serializers.Serializer):
     job = JobSerializer()

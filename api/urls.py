@@ -18,6 +18,11 @@ urlpatterns = [
     path("projects/<int:project_id>/examples/", data.ExampleListView.as_view(), name="examples"),
     path("projects/<int:project_id>/next/", annotating.NextView.as_view(), name="next"),
     path("projects/<int:project_id>/annotations/", annotating.AnnotationListView.as_view(), name="annotations"),
+    path(
+        "projects/<int:project_id>/annotations/import/",
+        data.AnnotationImportView.as_view(),
+        name="annotations-import",
+    ),
     path("projects/<int:project_id>/skips/", annotating.SkipView.as_view(), name="skips"),
     path("projects/<int:project_id>/disagreements/", reviewing.DisagreementListView.as_view(), name="disagreements"),
     path("projects/<int:project_id>/resolutions/", reviewing.ResolutionListView.as_view(), name="resolutions"),

@@ -49,6 +49,7 @@ class Job(models.Model):
 
     class Kind(models.TextChoices):
         IMPORT = "import"
+        ANNOTATION_IMPORT = "annotation_import"
 
     class Status(models.TextChoices):
         QUEUED = "queued"
@@ -68,8 +69,13 @@ class Job(models.Model):
         "checking_ids": "Checking ids",
         "checking_duplicates": "Looking for records already in the project",
         "queueing": "Queueing for annotation",
+        "adding_annotators": "Adding annotators",
+        "writing_labels": "Writing labels",
+        "summarising": "Updating the review queue",
         "committing": "Committing",
     }
+    # Jobs that read an uploaded file, and write nothing unless every record of it is good.
+    IMPORTS = (Kind.IMPORT, Kind.ANNOTATION_IMPORT)
 
     kind = models.CharField(max_length=30, choices=Kind.choices)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)

@@ -9,6 +9,7 @@ an old heartbeat until the reaper (``curation.services.jobs.jobs_reap``, run by 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
@@ -18,6 +19,7 @@ from curation.heartbeat import Heartbeat
 from curation.models import Job
 from curation.services.imports import JobInterrupted, import_run
 from curation.services.jobs import jobs_reap
+from curation.services.label_imports import annotation_import_run
 from curation.uploads import discard_upload
 
 logger = logging.getLogger(__name__)
@@ -25,16 +27,26 @@ logger = logging.getLogger(__name__)
 
 @shared_task(name="curation.run_import", acks_late=True, reject_on_worker_lost=True)
 def run_import(job_id: int) -> None:
-    job = Job.objects.filter(pk=job_id, kind=Job.Kind.IMPORT).first()
+    _run_import_job(job_id, Job.Kind.IMPORT, import_run)
+
+
+@shared_task(name="curation.run_annotation_import", acks_late=True, reject_on_worker_lost=True)
+def run_annotation_import(job_id: int) -> None:
+    _run_import_job(job_id, Job.Kind.ANNOTATION_IMPORT, annotation_import_run)
+
+
+def _run_import_job(job_id: int, kind: Job.Kind, run: Callable[..., None]) -> None:
+    """Claim the import job, run it under a heartbeat, and leave it finished whatever happens."""
+    job = Job.objects.filter(pk=job_id, kind=kind).first()
     # A second delivery of the same message finds the job already claimed (or finished) and does nothing.
     if job is None or not job.start():
         return
     with Heartbeat(job, every=settings.WINNOW_JOB_HEARTBEAT_SECONDS):
         try:
-            import_run(job=job)
+            run(job=job)
         except JobInterrupted as exc:
             # Cancelled (its file is already gone), or reaped and queued again (its file is kept for the retry).
-            logger.info("import job %s stopped: %s", job_id, exc)
+            logger.info("%s job %s stopped: %s", kind, job_id, exc)
         except SoftTimeLimitExceeded:
             hours = settings.CELERY_TASK_TIME_LIMIT / 3600
             if job.fail(
@@ -43,7 +55,7 @@ def run_import(job_id: int) -> None:
             ):
                 discard_upload(job)
         except Exception:
-            logger.exception("import job %s crashed", job_id)
+            logger.exception("%s job %s crashed", kind, job_id)
             if job.fail(
                 "The import stopped on an internal error; nothing was imported. The server log has the details."
             ):
@@ -57,4 +69,4 @@ def reap_jobs() -> None:
     jobs_reap()
 
 
-TASKS = {Job.Kind.IMPORT: run_import}
+TASKS = {Job.Kind.IMPORT: run_import, Job.Kind.ANNOTATION_IMPORT: run_annotation_import}

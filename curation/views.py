@@ -68,6 +68,8 @@ def _render_job(request: HtmxRequest, job: Job, *, notice: str = "", status: int
     context = {
         "job": job,
         "bad_records": bad_records,
+        # Label imports name the key at fault (answers.quality, submitted_at); the example import's reasons say it.
+        "bad_fields": any(isinstance(problem, dict) and problem.get("field") for problem in bad_records),
         "bad_more": max(0, bad_total - len(bad_records)),
         "duplicates": duplicates,
         "duplicates_more": max(0, duplicates.get("total", 0) - len(duplicates.get("records", []))),

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from django.db import transaction
 from django.utils import timezone
 
-from annotate.answers import AnswerError, check_answers, check_display_order
+from annotate.answers import DURATION_RULE, AnswerError, check_answers, check_display_order, duration_allowed
 from annotate.models import Annotation, AnnotationRevision, Project
 from annotate.services import queue
 from annotate.services.errors import ServiceError
@@ -16,8 +16,6 @@ from annotate.services.summaries import summaries_refresh
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
-
-MAX_DURATION_MS = 7 * 24 * 3600 * 1000
 
 
 def annotation_editable(*, annotation: Annotation) -> bool:
@@ -52,8 +50,8 @@ def annotation_submit(
         order = check_display_order(display_order, content)
     except AnswerError as exc:
         raise ServiceError(exc.message, field="display_order") from None
-    if duration_ms is not None and not 0 <= duration_ms <= MAX_DURATION_MS:
-        raise ServiceError("duration_ms must be between 0 and one week in milliseconds", field="duration_ms")
+    if duration_ms is not None and not duration_allowed(duration_ms):
+        raise ServiceError(f"duration_ms {DURATION_RULE}", field="duration_ms")
     now = timezone.now()
     fields = {
         "answers": checked,

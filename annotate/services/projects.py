@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max
 
@@ -15,6 +19,9 @@ from annotate.services.errors import ServiceError
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
+
+# Users and memberships are written (and looked up by name) this many at a time.
+USER_BATCH = 5_000
 
 
 def _lock_project(project: Project) -> None:
@@ -99,6 +106,71 @@ def member_set(*, project: Project, username: str, role: str) -> tuple[Membershi
         membership.role = role
         membership.save(update_fields=["role"])
     return membership, False
+
+
+def username_problem(username: str) -> str | None:
+    """Why this cannot be a username, by the user model's own rules (characters, length), or None."""
+    try:
+        get_user_model()._meta.get_field("username").run_validators(username)
+    except ValidationError as exc:
+        return " ".join(exc.messages)
+    return None
+
+
+@dataclass(frozen=True)
+class Annotators:
+    """The users that imported labels name (``ids``, by username), and what it took to make them annotators:
+    the users ``created``, and the users ``added`` to the project (the created ones among them)."""
+
+    ids: dict[str, int]
+    created: list[str]
+    added: list[str]
+
+
+def _batches(names: Sequence[str]) -> Iterator[Sequence[str]]:
+    for start in range(0, len(names), USER_BATCH):
+        yield names[start : start + USER_BATCH]
+
+
+def _user_ids(names: Sequence[str]) -> dict[str, int]:
+    users = get_user_model().objects
+    return {
+        name: pk
+        for batch in _batches(names)
+        for name, pk in users.filter(username__in=batch).values_list("username", "pk")
+    }
+
+
+@transaction.atomic
+def annotators_ensure(*, project: Project, usernames: Iterable[str]) -> Annotators:
+    """Make everyone named an annotator of the project, for labels they made elsewhere: an unknown name becomes a
+    user without a usable password (they cannot sign in until an administrator sets one), a user who is not a
+    member becomes an annotator, and a member keeps their role."""
+    names = sorted(set(usernames))
+    for name in names:
+        if problem := username_problem(name):
+            raise ServiceError(f"{name[:200]!r} cannot be a username: {problem}", field="annotator")
+    _lock_project(project)
+    ids = _user_ids(names)
+    created = [name for name in names if name not in ids]
+    user_model = get_user_model()
+    # make_password(None) is an unusable password (no hashing involved). A user of the same name created
+    # meanwhile by another request is kept as it is, and found below like any existing user.
+    fresh = (user_model(username=name, password=make_password(None)) for name in created)
+    user_model.objects.bulk_create(fresh, batch_size=USER_BATCH, ignore_conflicts=True)
+    ids.update(_user_ids(created))
+    members: set[int] = set()
+    for batch in _batches(names):
+        batch_ids = [ids[name] for name in batch]
+        members.update(
+            Membership.objects.filter(project=project, user_id__in=batch_ids).values_list("user_id", flat=True)
+        )
+    added = [name for name in names if ids[name] not in members]
+    Membership.objects.bulk_create(
+        (Membership(project=project, user_id=ids[name], role=Role.ANNOTATOR) for name in added),
+        batch_size=USER_BATCH,
+    )
+    return Annotators(ids=ids, created=created, added=added)
 
 
 @transaction.atomic

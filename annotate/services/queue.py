@@ -23,13 +23,14 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Case, Exists, F, OuterRef, Q, QuerySet, Value, When
+from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from annotate.models import Assignment, Example, Membership, Project, WorkItem
@@ -40,6 +41,8 @@ if TYPE_CHECKING:
 
 # How often a claim looks again when every example left for the annotator is being claimed by others.
 CLAIM_ATTEMPTS = 20
+# Work items locked per statement by lock_items_by_id.
+LOCK_CHUNK = 10_000
 # Knuth's multiplicative hash: a fixed, well-spread pseudo-random order of example ids.
 SHUFFLE_SQL = "(e.id * 2654435761) %% 2147483647"
 
@@ -147,6 +150,16 @@ def lock_items(project: Project, example_ids: Iterable[int]) -> list[WorkItem]:
     """Lock the project's work items of these examples, in primary-key order (waiting for other holders). Writes to
     an example's annotations, resolutions and label summaries take this first, as the lock order says."""
     return list(WorkItem.objects.select_for_update().filter(project=project, pk__in=list(example_ids)).order_by("pk"))
+
+
+def lock_items_by_id(project: Project, example_ids: Iterable[int]) -> dict[int, WorkItem]:
+    """``lock_items`` for any number of examples (a bulk import of labels), by example id: a chunk of ascending
+    ids at a time, so that the locks are still taken in primary-key order."""
+    ids = sorted(set(example_ids))
+    items: dict[int, WorkItem] = {}
+    for start in range(0, len(ids), LOCK_CHUNK):
+        items.update((item.pk, item) for item in lock_items(project, ids[start : start + LOCK_CHUNK]))
+    return items
 
 
 def _lock_project_items(project: Project) -> None:
@@ -305,6 +318,68 @@ def answer_recorded(slot: AnswerSlot) -> None:
     assignment.finished_at = timezone.now()
     assignment.save(update_fields=["status", "finished_at"])
     WorkItem.objects.filter(pk=slot.item.pk).update(done=F("done") + 1, **(_one_more_live() if revived else {}))
+
+
+def labels_imported(*, project: Project, items: Mapping[int, WorkItem], pairs: Sequence[tuple[int, int]]) -> None:
+    """Labels made elsewhere are answers: the annotator of each (example id, annotator id) pair has done that
+    example in its current round. Their assignment is made submitted (a held, skipped or released one becomes
+    submitted), so the queue never hands them the example again; the example counts it in ``done`` and ``live``,
+    and a ``target`` that the labels go past grows to ``live`` (nothing is dropped: a target never falls below
+    ``live``, as when the overlap is lowered).
+
+    ``items``: the examples' work items, locked by the caller (``lock_items_by_id``) until the transaction ends,
+    so that a large import can come in several calls. No pair may already have an annotation.
+    """
+    if not pairs:
+        return
+    now = timezone.now()
+    example_ids = sorted({example_id for example_id, _ in pairs})
+    wanted = set(pairs)
+    earlier = Assignment.objects.filter(example_id__in=example_ids, annotator_id__in={a for _, a in pairs})
+    found = {
+        (example_id, annotator_id): (pk, status)
+        for pk, example_id, annotator_id, round_, status in earlier.values_list(
+            "pk", "example_id", "annotator_id", "round", "status"
+        )
+        if (example_id, annotator_id) in wanted and round_ == items[example_id].round
+    }
+    new: list[Assignment] = []
+    revived: list[int] = []
+    live: Counter[int] = Counter()
+    done: Counter[int] = Counter()
+    for example_id, annotator_id in pairs:
+        pk, status = found.get((example_id, annotator_id), (None, None))
+        if status == Assignment.Status.SUBMITTED:
+            continue  # counted already
+        if pk is None:
+            new.append(
+                Assignment(
+                    example_id=example_id,
+                    project=project,
+                    annotator_id=annotator_id,
+                    round=items[example_id].round,
+                    status=Assignment.Status.SUBMITTED,
+                    finished_at=now,
+                )
+            )
+        else:
+            revived.append(pk)
+        live[example_id] += status not in Assignment.LIVE  # a held one is live already
+        done[example_id] += 1
+    Assignment.objects.bulk_create(new, batch_size=5_000)
+    Assignment.objects.filter(pk__in=revived).update(status=Assignment.Status.SUBMITTED, finished_at=now)
+    # One UPDATE per distinct change, not per example: an import has few (a label or three more per example).
+    by_change: dict[tuple[int, int], list[int]] = {}
+    for example_id in done:
+        by_change.setdefault((live[example_id], done[example_id]), []).append(example_id)
+    for (more_live, more_done), changed in by_change.items():
+        new_live = F("live") + more_live  # SQL reads the row's old values on the right of every SET
+        WorkItem.objects.filter(pk__in=changed).update(
+            live=new_live,
+            done=F("done") + more_done,
+            target=Greatest("target", new_live),
+            open=Case(When(target__gt=new_live, then=Value(True)), default=Value(False)),
+        )
 
 
 def annotation_editable(*, example_id: int, annotator_id: int) -> bool:

@@ -1,12 +1,15 @@
-"""Examples, imports and jobs."""
+"""Examples, imports (of examples and of labels) and jobs."""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, generics, status
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.serializers import Serializer
 from rest_framework.views import APIView
 
 from annotate import access
@@ -19,11 +22,17 @@ from api.serializers import (
     ImportUploadSerializer,
     JobEnvelopeSerializer,
     JobSerializer,
+    LabelImportRecordsSerializer,
+    LabelImportUploadSerializer,
 )
 from curation.access import job_for_manager, job_for_user
 from curation.models import Job
 from curation.services.imports import ImportRequestError, import_start
 from curation.services.jobs import JobFinishedError, job_cancel
+from curation.services.label_imports import annotation_import_start
+
+if TYPE_CHECKING:
+    from django.core.files.uploadedfile import UploadedFile
 
 NO_SUCH_EXAMPLE = "No such example."
 
@@ -57,6 +66,35 @@ class ExampleDetailView(generics.RetrieveAPIView):
         return example
 
 
+def _import_body(
+    request: Request, upload_form: type[Serializer], records_form: type[Serializer]
+) -> tuple[UploadedFile | None, dict[str, Any]]:
+    """The file or the posted records of an import request (of examples or of labels), checked by the form that
+    fits."""
+    try:
+        data = request.data
+    except RecursionError:  # a JSON body nested too deeply for the parser
+        raise exceptions.ParseError("The JSON body is nested too deeply; records may nest 64 levels.") from None
+    upload = request.FILES.get("file")
+    if upload is not None:
+        body = upload_form(data=data)
+    elif isinstance(data, dict) and "records" in data:
+        body = records_form(data=data)
+    else:
+        raise exceptions.ValidationError(
+            {"file": ["send a multipart 'file' (.jsonl, .json, .csv, .parquet) or JSON {\"records\": [...]}"]}
+        )
+    body.is_valid(raise_exception=True)
+    return upload, body.validated_data
+
+
+def _import_refused(exc: ImportRequestError, upload: UploadedFile | None) -> exceptions.ValidationError:
+    field = "file" if upload is not None else "records"
+    return exceptions.ValidationError(
+        {field: [str(exc)], **({"records_with_problems": exc.details} if exc.details else {})}
+    )
+
+
 class ImportView(APIView):
     """Import examples from a file (multipart ``file``) or from posted JSON ``{"records": [...]}``."""
 
@@ -66,34 +104,43 @@ class ImportView(APIView):
     )
     def post(self, request: Request, project_id: int) -> Response:
         project_access = access.project_access(request.user, project_id, may=access.may_manage)
-        project = project_access.project
-        try:
-            data = request.data
-        except RecursionError:  # a JSON body nested too deeply for the parser
-            raise exceptions.ParseError("The JSON body is nested too deeply; records may nest 64 levels.") from None
-        upload = request.FILES.get("file")
-        if upload is not None:
-            body: ImportUploadSerializer | ImportRecordsSerializer = ImportUploadSerializer(data=data)
-        elif isinstance(data, dict) and "records" in data:
-            body = ImportRecordsSerializer(data=data)
-        else:
-            raise exceptions.ValidationError(
-                {"file": ["send a multipart 'file' (.jsonl, .json, .csv, .parquet) or JSON {\"records\": [...]}"]}
-            )
-        body.is_valid(raise_exception=True)
+        upload, data = _import_body(request, ImportUploadSerializer, ImportRecordsSerializer)
         try:
             job = import_start(
-                project=project,
+                project=project_access.project,
                 created_by=project_access.user,
                 upload=upload,
-                records=None if upload is not None else body.validated_data["records"],
-                on_duplicate=body.validated_data["on_duplicate"],
+                records=None if upload is not None else data["records"],
+                on_duplicate=data["on_duplicate"],
             )
         except ImportRequestError as exc:
-            field = "file" if upload is not None else "records"
-            raise exceptions.ValidationError(
-                {field: [str(exc)], **({"records_with_problems": exc.details} if exc.details else {})}
-            ) from None
+            raise _import_refused(exc, upload) from None
+        return Response({"job": JobSerializer(job).data}, status=status.HTTP_202_ACCEPTED)
+
+
+class AnnotationImportView(APIView):
+    """Import labels made elsewhere (a crowdsourcing export, another tool) as annotations, from a file (multipart
+    ``file``) or posted JSON ``{"records": [...]}``, one label per record: ``example`` (its external id),
+    ``annotator`` (a username), ``answers``, and optionally ``submitted_at``, ``duration_ms`` and
+    ``guideline_version``. A background job checks every record first and imports all of them or none: a bad
+    record fails the job, which names it (``job.error.details``)."""
+
+    @extend_schema(
+        request={"multipart/form-data": LabelImportUploadSerializer, "application/json": LabelImportRecordsSerializer},
+        responses={202: JobEnvelopeSerializer},
+    )
+    def post(self, request: Request, project_id: int) -> Response:
+        project_access = access.project_access(request.user, project_id, may=access.may_manage)
+        upload, data = _import_body(request, LabelImportUploadSerializer, LabelImportRecordsSerializer)
+        try:
+            job = annotation_import_start(
+                project=project_access.project,
+                created_by=project_access.user,
+                upload=upload,
+                records=None if upload is not None else data["records"],
+            )
+        except ImportRequestError as exc:
+            raise _import_refused(exc, upload) from None
         return Response({"job": JobSerializer(job).data}, status=status.HTTP_202_ACCEPTED)
 
 

@@ -32,7 +32,7 @@ from config.middleware.responses import error_response
 # Views addressed by URL name (namespace:name). A renamed URL must be renamed here too (tests/security checks that
 # every name still resolves).
 SIGN_IN_VIEWS = frozenset({"login", "api:token"})
-UPLOAD_VIEWS = frozenset({"api:imports", "curation:import"})
+UPLOAD_VIEWS = frozenset({"api:imports", "api:annotations-import", "curation:import"})
 TOKEN_KEY = re.compile(r"\w{1,40}", re.ASCII)
 # Where the request's bounded stream is kept: in its environ, beside the server's own entries (Django replaces
 # request._stream once it has read the body, so that cannot be asked afterwards).

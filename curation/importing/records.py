@@ -62,7 +62,7 @@ class CanonicalRecord:
     extra_keys: tuple[str, ...]
 
 
-def _type_name(value: Any) -> str:
+def type_name(value: Any) -> str:
     if value is None:
         return "null"
     return {dict: "an object", list: "a list", str: "a string", bool: "true/false"}.get(type(value), "a number")
@@ -71,7 +71,7 @@ def _type_name(value: Any) -> str:
 def _string(record: dict[str, Any], key: str) -> str:
     value = record[key]
     if not isinstance(value, str):
-        raise RecordError(f"'{key}' must be a string, not {_type_name(value)}")
+        raise RecordError(f"'{key}' must be a string, not {type_name(value)}")
     return value
 
 
@@ -89,7 +89,7 @@ def _external_id(record: dict[str, Any]) -> str | None:
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
     if not isinstance(value, str):
-        raise RecordError(f"'id' must be a string, not {_type_name(value)}")
+        raise RecordError(f"'id' must be a string, not {type_name(value)}")
     if not value.strip():
         raise RecordError("'id' is empty; give a non-empty id or leave it out")
     if len(value) > MAX_ID_LENGTH:
@@ -99,12 +99,12 @@ def _external_id(record: dict[str, Any]) -> str | None:
 
 def _messages(value: Any, key: str, *, sharegpt: bool = False) -> list[dict[str, Any]]:
     if not isinstance(value, list) or not value:
-        raise RecordError(f"'{key}' must be a non-empty list of messages, not {_type_name(value)}")
+        raise RecordError(f"'{key}' must be a non-empty list of messages, not {type_name(value)}")
     messages = []
     for index, raw in enumerate(value):
         where = f"{key}[{index}]"
         if not isinstance(raw, dict):
-            raise RecordError(f"{where} must be an object with 'role' and 'content', not {_type_name(raw)}")
+            raise RecordError(f"{where} must be an object with 'role' and 'content', not {type_name(raw)}")
         # Parquet gives every message every field of its struct type (a user turn gets "tool_calls": null), so a
         # null field means "not given", as for top-level columns; only content may be null (checked below).
         message = {k: v for k, v in raw.items() if v is not None or k == "content"}
@@ -123,7 +123,7 @@ def _messages(value: Any, key: str, *, sharegpt: bool = False) -> list[dict[str,
         if content is None and role == "assistant" and message.get("tool_calls"):
             message["content"] = None
         elif not isinstance(content, str):
-            raise RecordError(f"{where}: 'content' must be a string, not {_type_name(content)}")
+            raise RecordError(f"{where}: 'content' must be a string, not {type_name(content)}")
         messages.append(message)
     return messages
 
@@ -192,7 +192,7 @@ def _candidates(record: dict[str, Any]) -> dict[str, Any]:
         raise RecordError("'responses' must be a list of at least 2 candidate responses")
     for index, response in enumerate(responses):
         if not isinstance(response, str):
-            raise RecordError(f"responses[{index}] must be a string, not {_type_name(response)}")
+            raise RecordError(f"responses[{index}] must be a string, not {type_name(response)}")
     return _with_system({"prompt": _prompt_text(record), "responses": responses}, record)
 
 
@@ -263,13 +263,13 @@ def _shape(record: dict[str, Any]) -> str:
 def canonicalize(raw: Any) -> CanonicalRecord:
     """Check one record and convert it to canonical content, or raise RecordError."""
     if not isinstance(raw, dict):
-        raise RecordError(f"a record must be a JSON object, not {_type_name(raw)}")
+        raise RecordError(f"a record must be a JSON object, not {type_name(raw)}")
     # Columnar sources (CSV, Parquet) give every record every column; an empty cell means "not given".
     record = {key: value for key, value in raw.items() if value is not None}
     external_id = _external_id(record)
     metadata = record.pop("metadata", {})
     if not isinstance(metadata, dict):
-        raise RecordError(f"'metadata' must be an object, not {_type_name(metadata)}")
+        raise RecordError(f"'metadata' must be an object, not {type_name(metadata)}")
     shape = _shape(record)
     consumed = CONSUMED[shape]
     if shape == "chat":

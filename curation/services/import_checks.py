@@ -52,10 +52,10 @@ class Problems:
     shown: list[dict[str, Any]] = field(default_factory=list)
     total: int = 0
 
-    def add(self, number: int, line: int | None, reason: str) -> None:
+    def add(self, number: int, line: int | None, reason: str, *, field: str | None = None) -> None:
         self.total += 1
         if len(self.shown) < self.limit:
-            self.shown.append(entry(number, line, reason))
+            self.shown.append(entry(number, line, reason, field=field))
 
     def merge(self, shown: list[dict[str, Any]], total: int) -> None:
         """Add problems found later (the ids), keeping the first ``limit`` of all by record number."""
@@ -66,10 +66,13 @@ class Problems:
         return {"errors": self.shown, "total": self.total, "shown": len(self.shown)}
 
 
-def entry(number: int, line: int | None, reason: str) -> dict[str, Any]:
+def entry(number: int, line: int | None, reason: str, *, field: str | None = None) -> dict[str, Any]:
+    """A bad record as a job's error lists it; ``field`` names the key at fault, where one is."""
     problem: dict[str, Any] = {"record": number, "reason": reason}
     if line is not None:
         problem["line"] = line
+    if field is not None:
+        problem["field"] = field
     return problem
 
 
@@ -119,6 +122,34 @@ class Reporter:
             self.seconds[self.name] = round(self.seconds.get(self.name, 0) + time.monotonic() - self.started, 3)
             self.name = ""
         return self.seconds
+
+
+def succeed_unless_interrupted(job: Job, result: dict[str, Any], *, progress: tuple[int, str]) -> None:
+    """Mark the job succeeded inside the import's transaction, under a lock on its row: a cancellation that came
+    first wins (raises JobInterrupted, so the import rolls back); one that comes later waits for the commit and
+    finds the job done."""
+    if not Job.objects.select_for_update().filter(pk=job.pk, status=Job.Status.RUNNING, attempts=job.attempts):
+        raise JobInterrupted(f"job {job.pk} was cancelled or handed to another worker before it committed")
+    job.succeed(result, progress=progress)
+
+
+NO_RECORDS = "The file holds no records. Nothing was imported."
+
+
+def fail_for_records(job: Job, problems: Problems, *, records: int, file_error: str | None) -> bool:
+    """Fail an import whose file could not be read, or held bad records, saying so and listing them; False (the
+    job untouched) when it did neither."""
+    details = problems.details() if problems.total else None
+    if file_error is not None:
+        job.fail(f"The file cannot be read: {file_error}. Nothing was imported.", details)
+    elif problems.total:
+        noun = "record" if records == 1 else "records"
+        verb = "is" if problems.total == 1 else "are"
+        message = f"{problems.total:,} of {records:,} {noun} {verb} invalid; nothing was imported."
+        job.fail(f"{message} Fix them and import again.", details)
+    else:
+        return False
+    return True
 
 
 class IdLog:

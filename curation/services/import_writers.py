@@ -27,7 +27,16 @@ from annotate.services.queue import work_items_create
 from curation.importing.readers import format_for
 from curation.importing.spool import COPY_SQL, CopyStream, IdBlocks, Spool
 from curation.models import Job
-from curation.services.import_checks import IdLog, JobInterrupted, Problems, Reporter, Tally, good_rows
+from curation.services.import_checks import (
+    NO_RECORDS,
+    IdLog,
+    Problems,
+    Reporter,
+    Tally,
+    fail_for_records,
+    good_rows,
+    succeed_unless_interrupted,
+)
 from curation.services.import_ids import id_problems
 
 logger = logging.getLogger(__name__)
@@ -203,11 +212,6 @@ class _Run:
         return shown, total
 
     def _succeed(self, imported: int, duplicates: dict[str, Any]) -> None:
-        """Mark the job succeeded inside the import's transaction, under a lock on its row: a cancellation that
-        came first wins (the import rolls back); one that comes later waits for the commit and finds it done."""
-        job = self.job
-        if not Job.objects.select_for_update().filter(pk=job.pk, status=Job.Status.RUNNING, attempts=job.attempts):
-            raise JobInterrupted(f"job {job.pk} was cancelled or handed to another worker before it committed")
         result = {
             "imported": imported,
             "shapes": dict(self.tally.shapes),
@@ -215,7 +219,7 @@ class _Run:
             "duplicates": duplicates,
             "seconds": self.reporter.finish(),
         }
-        job.succeed(result, progress=(imported, "records"))
+        succeed_unless_interrupted(self.job, result, progress=(imported, "records"))
 
     def write_sqlite(self, had_examples: bool) -> Written:
         spool = Spool(project_id=self.project.pk, directory=Path(settings.DATA_DIR) / "tmp")
@@ -309,17 +313,12 @@ def _fail(run: _Run, written: Written) -> None:
         shown, total = id_problems(run.ids, project=run.project, limit=run.problems.limit)
         run.reporter.update(run.ids.count, run.ids.count, force=True)
         run.problems.merge(shown, total)
-    details = run.problems.details() if run.problems.total else None
-    if run.tally.file_error is not None:
-        job.fail(f"The file cannot be read: {run.tally.file_error}. Nothing was imported.", details)
-    elif run.problems.total:
-        noun = "record is" if run.problems.total == 1 else "records are"
-        message = f"{run.problems.total:,} of {run.tally.records:,} {noun} invalid; nothing was imported."
-        job.fail(f"{message} Fix them and import again.", details)
-    elif written.clash:
+    if fail_for_records(job, run.problems, records=run.tally.records, file_error=run.tally.file_error):
+        return
+    if written.clash:
         job.fail(
             "Another import added examples with the same ids while this one ran; nothing was imported. "
             "Import again to see which ids clash."
         )
     else:
-        job.fail("The file holds no records. Nothing was imported.")
+        job.fail(NO_RECORDS)

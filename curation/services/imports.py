@@ -1,9 +1,10 @@
 """Import: a file or posted records become Examples, all or nothing, as a background Job.
 
 ``import_start`` runs in the request: it stores the upload, creates the Job and enqueues the task once the
-transaction commits. ``import_run`` runs in the worker: it validates every record and writes the canonical rows
-in one transaction that is kept only if every record was good (curation/services/import_writers.py), then puts
-the new examples in the annotation queue in the same transaction.
+transaction commits (``import_job_create``, which label imports share: curation/services/label_imports.py).
+``import_run`` runs in the worker: it validates every record and writes the canonical rows in one transaction
+that is kept only if every record was good (curation/services/import_writers.py), then puts the new examples in
+the annotation queue in the same transaction.
 
 Stages the job reports, each with a count: reading (records read and checked, and on PostgreSQL written as they
 pass), writing (SQLite), checking_ids (only when something failed: which ids clash), checking_duplicates,
@@ -13,6 +14,7 @@ queueing, committing.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,7 +35,7 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import User
     from django.core.files.uploadedfile import UploadedFile
 
-__all__ = ["ImportRequestError", "JobInterrupted", "import_run", "import_start"]
+__all__ = ["ImportRequestError", "JobInterrupted", "import_job_create", "import_run", "import_start", "run_with_upload"]
 logger = logging.getLogger(__name__)
 ON_DUPLICATE = ("keep", "skip")
 REQUEST_PROBLEMS_SHOWN = 10
@@ -97,10 +99,35 @@ def import_start(
     ``enqueue=False`` is for command-line callers that run the job themselves (``job.start()`` then
     ``import_run``), such as the demo loader.
     """
-    if (upload is None) == (records is None):
-        raise ImportRequestError("send either a file or a list of records")
     if on_duplicate not in ON_DUPLICATE:
         raise ImportRequestError(f"on_duplicate must be 'keep' or 'skip', not {str(on_duplicate)[:40]!r}")
+    return import_job_create(
+        kind=Job.Kind.IMPORT,
+        project=project,
+        created_by=created_by,
+        upload=upload,
+        records=records,
+        options={"on_duplicate": on_duplicate},
+        enqueue=enqueue,
+    )
+
+
+@transaction.atomic
+def import_job_create(
+    *,
+    kind: Job.Kind,
+    project: Project,
+    created_by: User,
+    upload: UploadedFile | None,
+    records: list[Any] | None,
+    options: dict[str, Any],
+    enqueue: bool = True,
+) -> Job:
+    """Store a file (or posted records) to import and create the job of this kind that reads it, queued once the
+    transaction commits. Every import, of examples or of labels, takes its data this way: the same formats, the
+    same checks of the request, the same stored file that the job removes however it ends."""
+    if (upload is None) == (records is None):
+        raise ImportRequestError("send either a file or a list of records")
     if upload is not None:
         filename = _shown_name(upload.name or "")
         try:
@@ -126,10 +153,10 @@ def import_start(
             _write_records(records, path)
             source = {"posted_records": len(records)}
         job = Job.objects.create(
-            kind=Job.Kind.IMPORT,
+            kind=kind,
             project=project,
             created_by=created_by,
-            params={"path": path.name, "filename": filename, "on_duplicate": on_duplicate, **source},
+            params={"path": path.name, "filename": filename, **options, **source},
             progress_unit="bytes",
         )
         if enqueue:
@@ -143,11 +170,17 @@ def import_start(
 def import_run(*, job: Job) -> None:
     """Validate the job's data and write it, all or nothing. Leaves the job finished and its upload removed;
     raises JobInterrupted, having written nothing, if the job is cancelled or reaped meanwhile."""
+    run_with_upload(job, run_import_job)
+
+
+def run_with_upload(job: Job, work: Callable[[Job, Path], None]) -> None:
+    """Run an import job's ``work`` on its stored file, then remove the file: it has served its purpose, whatever
+    the outcome. A job whose file is gone fails saying so. If ``work`` raises JobInterrupted the file stays (a
+    cancellation has removed it already; a reaped job's retry needs it)."""
     path = upload_path(job)
     if path is None or not path.is_file():
         if job.fail("The uploaded file is no longer on the server; nothing was imported. Import the file again."):
             discard_upload(job)
         return
-    run_import_job(job, path)
-    # Finished (not interrupted): the file has served its purpose, whatever the outcome.
+    work(job, path)
     discard_upload(job)

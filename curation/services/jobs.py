@@ -53,7 +53,7 @@ def job_cancel(*, job: Job) -> Job:
 
 def stopped_message(job: Job) -> str:
     hours = settings.CELERY_TASK_TIME_LIMIT / 3600
-    what = "nothing was imported. Import the file again" if job.kind == Job.Kind.IMPORT else "Start it again"
+    what = "nothing was imported. Import the file again" if job.kind in Job.IMPORTS else "Start it again"
     return (
         f"The worker running this job stopped before the job finished, {job.attempts} times (it may have run out "
         f"of memory, been stopped, or gone over the {hours:g}-hour time limit); {what}. If it stops again, split "

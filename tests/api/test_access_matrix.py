@@ -43,6 +43,12 @@ MATRIX = [
     ("get", "/api/v1/projects/{p}/annotations/", None, (200, 200, 200, 404, 401)),
     ("get", "/api/v1/annotations/{a}/", None, (200, 200, 404, 404, 401)),
     ("post", "/api/v1/projects/{p}/skips/", {"example": "{e}"}, (204, 204, 204, 404, 401)),
+    (
+        "post",
+        "/api/v1/projects/{p}/annotations/import/",
+        {"records": [{"example": "ex-1", "annotator": "crowd-1", "answers": ANSWERS}]},
+        (202, 403, 403, 404, 401),
+    ),
     # Reviewing
     ("get", "/api/v1/projects/{p}/disagreements/?question=quality", None, (200, 200, 403, 404, 401)),
     ("get", "/api/v1/projects/{p}/resolutions/", None, (200, 200, 403, 404, 401)),

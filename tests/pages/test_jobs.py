@@ -66,6 +66,19 @@ def test_it_stops_polling_and_lists_bad_records_when_failed(client_as, job):
     assert "and 10 more" in html
 
 
+def test_it_names_the_field_of_each_bad_label_of_a_failed_annotation_import(client_as, job):
+    job.kind = "annotation_import"
+    job.save()
+    errors = [{"record": 2, "line": 2, "field": "answers.quality", "reason": "must be a whole number from 1 to 5"}]
+    job.fail("1 of 3 records is invalid; nothing was imported.", {"errors": errors, "total": 1, "shown": 1})
+
+    html = client_as("manager").get(job_url(job), HTTP_HX_REQUEST="true").content.decode()
+
+    assert "<code>answers.quality</code>" in html
+    assert "must be a whole number from 1 to 5" in html
+    assert "Import again" not in html  # the import page is for examples
+
+
 def test_it_shows_the_result_and_links_to_the_examples_when_succeeded(client_as, job, project):
     job.succeed({"imported": 1234, "shapes": {"chat": 1000, "text": 234}, "moved_to_metadata": {"source": 1234}})
 
