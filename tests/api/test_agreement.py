@@ -14,6 +14,7 @@ from annotate.services.annotations import annotation_submit
 from annotate.services.projects import guideline_add
 from tests.agreement_data import ANNOTATORS, LABELS, TOPICS, write_labels
 from tests.conftest import api_client_for
+from tests.factories import ExampleFactory
 
 
 @pytest.fixture
@@ -134,3 +135,35 @@ def test_a_project_without_labels_has_null_figures_not_errors(project, cast):
     assert figures["topic"]["krippendorff_alpha"] is None
     assert figures["quality"]["percent_agreement"] is None
     assert figures["quality"]["cohen_kappa"] == []
+
+
+@pytest.mark.django_db(transaction=True, databases=["default", "progress"])
+def test_a_crowdsourced_batch_imported_is_measured_like_labels_made_here(project, cast):
+    from annotate.services.queue import work_items_create
+    from curation.models import Job
+    from curation.tasks import run_annotation_import
+
+    ExampleFactory(project=project, external_id="q1")
+    ExampleFactory(project=project, external_id="q2")
+    work_items_create(project=project)
+    records = [
+        {"example": example, "annotator": worker, "answers": {"quality": quality, "topic": "code"}}
+        for example, ratings in (("q1", (1, 2, 1)), ("q2", (5, 5, 4)))
+        for worker, quality in zip(("w1", "w2", "w3"), ratings, strict=True)
+    ]
+    before = agreement(project, cast["reviewer"])["questions"]["quality"]
+    response = api_client_for(cast["manager"]).post(
+        f"/api/v1/projects/{project.pk}/annotations/import/", {"records": records}, format="json"
+    )
+    assert response.status_code == 202
+    run_annotation_import(response.json()["job"]["id"])  # as the worker would (the test queues no task)
+    job = Job.objects.get(pk=response.json()["job"]["id"])
+    assert job.status == "succeeded", (job.status, job.error)
+
+    after = agreement(project, cast["reviewer"])["questions"]["quality"]
+
+    data = np.array([[1, 5], [2, 5], [1, 4]], dtype=float)
+    expected = krippendorff.alpha(data, level_of_measurement="ordinal", value_domain=[1, 2, 3, 4, 5])
+    assert before["items_used"] == 0
+    assert (after["items_used"], after["annotators"]) == (2, 3)
+    assert after["krippendorff_alpha"] == pytest.approx(expected, abs=1e-9)
