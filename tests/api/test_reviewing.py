@@ -72,8 +72,10 @@ def resolve(client, project, example_id, value, question="quality", **extra):
 
 def test_it_lists_disagreements_most_disagreement_first(api_as, project, labelled):
     cases = disagreements(api_as("reviewer"), project, "question=quality")
-    assert [c["example"] for c in cases] == [labelled["e1"], labelled["e2"], labelled["e4"]]
-    assert [c["disagreement"] for c in cases] == [1.0, 0.25, 0.25]
+    # The mean squared distance between answers over the squared span of the 1–5 scale: e1 (1, 5, 3): 24/3/16;
+    # e4 (4, 5): 1/16; e2 (2, 3, 3): 2/3/16.
+    assert [c["example"] for c in cases] == [labelled["e1"], labelled["e4"], labelled["e2"]]
+    assert [c["disagreement"] for c in cases] == [0.5, 0.0625, 0.041667]
     first = cases[0]
     assert first["question"] == "quality" and first["external_id"] == "e1" and first["resolution"] is None
     assert sorted((a["annotator"], a["value"]) for a in first["annotations"]) == [
@@ -133,7 +135,7 @@ def test_it_filters_disagreements_by_resolution(api_as, project, labelled):
     everything = disagreements(client, project, "question=quality")
     assert everything[0]["resolution"]["value"] == 3 and everything[0]["resolution"]["question"] == "quality"
     open_ = disagreements(client, project, "question=quality&resolved=false")
-    assert [c["example"] for c in open_] == [labelled["e2"], labelled["e4"]]
+    assert [c["example"] for c in open_] == [labelled["e4"], labelled["e2"]]
     done = disagreements(client, project, "question=quality&resolved=true")
     assert [c["example"] for c in done] == [labelled["e1"]]
     assert client.get(url(project, "disagreements/?question=quality&resolved=maybe")).status_code == 400
@@ -155,8 +157,8 @@ def test_it_pages_disagreements_with_an_opaque_cursor(api_as, project, labelled)
     second = client.get(first["next"]).json()
     assert [c["example"] for c in first["results"] + second["results"]] == [
         labelled["e1"],
-        labelled["e2"],
         labelled["e4"],
+        labelled["e2"],
     ]
     assert second["next"] is None
     back = client.get(second["previous"]).json()
@@ -170,7 +172,7 @@ def test_it_skips_no_case_when_the_queue_changes_between_pages(api_as, project, 
     assert [c["example"] for c in first["results"]] == [labelled["e1"]]
     assert resolve(client, project, labelled["e1"], 3).status_code == 201
     second = client.get(first["next"]).json()
-    assert [c["example"] for c in second["results"]] == [labelled["e2"]]
+    assert [c["example"] for c in second["results"]] == [labelled["e4"]]
 
 
 def cursor_of(value) -> str:
@@ -339,8 +341,8 @@ def test_it_reopens_examples_for_a_new_round_under_the_new_guideline(api_as, pro
         "scope": "project",
     }
     assert [c["example"] for c in disagreements(manager, project, "question=quality")] == [
-        labelled["e2"],
         labelled["e4"],
+        labelled["e2"],
     ]
 
     again = annotator.get(url(project, "next/")).json()
