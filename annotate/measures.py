@@ -10,6 +10,7 @@ under. Annotator ids are turned into usernames when a result is served, not when
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +21,7 @@ import orjson
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db import transaction
+from django.utils import timezone
 
 from annotate import labels
 from annotate.models import Project, Question
@@ -28,6 +30,9 @@ from annotate.questions import QuestionSpec
 
 CACHE_SECONDS = 7 * 24 * 3600
 MAX_SLICES = 50  # the slices with the most labelled items; the rest are counted, not measured
+# A project whose figures took this long to compute is measured again by a background job when its labels change;
+# meanwhile requests get the last figures, marked stale (``fresh=True`` waits for new ones instead).
+SLOW_SECONDS = 1.0
 
 
 def labels_changed(project_id: int) -> None:
@@ -78,10 +83,14 @@ def _reports(specs: dict[str, QuestionSpec], rows: dict[str, Rows]) -> dict[str,
     return {name: report(specs[name], rows[name]) for name in specs}
 
 
-def _cache_key(project: Project, questions: Iterable[Question], params: dict[str, Any]) -> str:
+def _digest(questions: Iterable[Question], params: dict[str, Any]) -> str:
     specs = [question.as_spec().as_dict() for question in questions]
-    digest = hashlib.sha256(orjson.dumps([specs, params], option=orjson.OPT_SORT_KEYS)).hexdigest()[:32]
-    return f"agreement:{project.pk}:{labels_version(project.pk)}:{digest}"
+    return hashlib.sha256(orjson.dumps([specs, params], option=orjson.OPT_SORT_KEYS)).hexdigest()[:32]
+
+
+def _keys(project: Project, digest: str, version: int) -> tuple[str, str]:
+    """The cache key of the figures for one labels version, and of the latest figures computed at all."""
+    return f"agreement:{project.pk}:{version}:{digest}", f"agreement-latest:{project.pk}:{digest}"
 
 
 def project_agreement(
@@ -90,20 +99,45 @@ def project_agreement(
     by: str | None = None,
     guideline_version: int | None = None,
     by_guideline_version: bool = False,
+    fresh: bool = False,
 ) -> dict[str, Any]:
     """Every question's agreement (API.md, Agreement): over all current labels, or only those made under one
     guideline version; with ``by``, also per value of that metadata key; with ``by_guideline_version``, also per
-    guideline version the labels were made under (did a guideline change raise agreement?)."""
+    guideline version the labels were made under (did a guideline change raise agreement?).
+
+    Served from the cache while the labels are unchanged. When they changed and the last computation was slow
+    (a large project), the last figures are served marked ``stale`` and a background job measures again, unless
+    ``fresh``."""
     questions = list(project.questions.all())
     params = {"by": by, "guideline_version": guideline_version, "by_guideline_version": by_guideline_version}
-    key = _cache_key(project, questions, params)  # reads the labels version before the labels
-    result = cache.get(key)
+    digest = _digest(questions, params)
+    version = labels_version(project.pk)  # read before the labels, so an entry is never older than its key
+    current_key, latest_key = _keys(project, digest, version)
+    result = cache.get(current_key)
     if result is None:
-        result = _compute(
-            project, questions, by=by, guideline_version=guideline_version, by_guideline_version=by_guideline_version
-        )
-        cache.set(key, result, CACHE_SECONDS)
+        latest = cache.get(latest_key)
+        if latest is not None and latest["seconds"] >= SLOW_SECONDS and not fresh:
+            from curation.services.measure_jobs import agreement_refresh_schedule  # curation builds on annotate
+
+            agreement_refresh_schedule(project=project, params=params, digest=digest)
+            result = latest | {"stale": True}
+        else:
+            result = measure_and_store(project, params, version=version)
     return _with_usernames(result)
+
+
+def measure_and_store(project: Project, params: dict[str, Any], *, version: int) -> dict[str, Any]:
+    """Compute the figures as of labels ``version`` (read before calling) and cache them under it, and as the
+    latest figures of these parameters."""
+    questions = list(project.questions.all())
+    began = time.monotonic()
+    result = _compute(project, questions, **params)
+    seconds = time.monotonic() - began
+    result |= {"labels_version": version, "computed_at": timezone.now().isoformat(), "seconds": round(seconds, 3)}
+    current_key, latest_key = _keys(project, _digest(questions, params), version)
+    cache.set(current_key, result, CACHE_SECONDS)
+    cache.set(latest_key, result, CACHE_SECONDS)
+    return result
 
 
 def _compute(

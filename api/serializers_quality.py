@@ -19,6 +19,12 @@ class AgreementQuerySerializer(serializers.Serializer):
     by_guideline_version = serializers.BooleanField(
         required=False, default=False, help_text="true: the figures per guideline version the labels were made under."
     )
+    fresh = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="true: wait for figures of the labels as they are now, even on a large project whose last figures "
+        "would otherwise be served (marked stale) while a job measures again.",
+    )
 
     def validate_by(self, key: str) -> str:
         if not metadata.filterable_key(key):
@@ -37,6 +43,12 @@ class AgreementSerializer(serializers.Serializer):
     slices = serializers.ListField(child=serializers.DictField(), required=False)
     slices_not_shown = serializers.IntegerField(required=False)
     guideline_versions = serializers.ListField(child=serializers.DictField(), required=False)
+    labels_version = serializers.IntegerField(help_text="The version of the project's labels the figures are of.")
+    computed_at = serializers.DateTimeField()
+    seconds = serializers.FloatField(help_text="How long computing the figures took.")
+    stale = serializers.BooleanField(
+        required=False, help_text="Present (true) when the labels changed since: a job is measuring them again."
+    )
 
     def to_representation(self, instance: Any) -> Any:
         return instance

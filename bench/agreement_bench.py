@@ -22,6 +22,7 @@ million annotations.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -151,7 +152,7 @@ def api_case(args: argparse.Namespace) -> bool:
         project = review_bench.build(args.examples)
     try:
         _, token, _ = review_bench.reviewer(project)
-        client = APIClient()
+        client = APIClient(HTTP_HOST="127.0.0.1")  # a host the settings allow
         client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
         url = f"/api/v1/projects/{project.pk}/agreement/"
 
@@ -196,6 +197,7 @@ def main() -> int:
         sys.path.insert(0, str(ROOT))
         passed = kernel_cases(args)
     else:
+        os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1,localhost")  # the API is called in process, as 127.0.0.1
         if not bench_setup.django_on_postgres("agreement_bench", ""):
             return 2
         passed = kernel_cases(args)

@@ -20,6 +20,7 @@ from curation.models import Job
 from curation.services.imports import JobInterrupted, import_run
 from curation.services.jobs import jobs_reap
 from curation.services.label_imports import annotation_import_run
+from curation.services.measure_jobs import agreement_refresh_run
 from curation.uploads import discard_upload
 
 logger = logging.getLogger(__name__)
@@ -63,10 +64,29 @@ def _run_import_job(job_id: int, kind: Job.Kind, run: Callable[..., None]) -> No
             raise
 
 
+@shared_task(name="curation.run_agreement", acks_late=True, reject_on_worker_lost=True)
+def run_agreement(job_id: int) -> None:
+    """Measure a project's agreement again (curation.services.measure_jobs); nothing is written but the cache."""
+    job = Job.objects.filter(pk=job_id, kind=Job.Kind.AGREEMENT).first()
+    if job is None or not job.start():
+        return
+    with Heartbeat(job, every=settings.WINNOW_JOB_HEARTBEAT_SECONDS):
+        try:
+            agreement_refresh_run(job=job)
+        except Exception:
+            logger.exception("agreement job %s crashed", job_id)
+            job.fail("Measuring agreement stopped on an internal error; the server log has the details.")
+            raise
+
+
 @shared_task(name="curation.reap_jobs", acks_late=True)
 def reap_jobs() -> None:
     """Retry or fail jobs whose worker died; workers also do this on start and on a timer (config/celery.py)."""
     jobs_reap()
 
 
-TASKS = {Job.Kind.IMPORT: run_import, Job.Kind.ANNOTATION_IMPORT: run_annotation_import}
+TASKS = {
+    Job.Kind.IMPORT: run_import,
+    Job.Kind.ANNOTATION_IMPORT: run_annotation_import,
+    Job.Kind.AGREEMENT: run_agreement,
+}

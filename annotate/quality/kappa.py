@@ -11,6 +11,10 @@ import numpy.typing as npt
 
 from annotate.quality.alpha import Floats, Ints, Pairable, weighted_counts
 
+# Pairs of raters counted in a dense table up to this many cells, and rater ids compacted with one up to this id.
+DENSE_PAIRS = 4_000_000
+DENSE_IDS = 50_000_000
+
 
 def _agreeing_pair_share(counts: Pairable) -> Floats:
     """Per used item: the share of its pairs of ratings that agree (Σ n_c(n_c − 1) / m(m − 1))."""
@@ -86,27 +90,33 @@ def cohen_kappas(
     items = np.asarray(item, dtype=np.int64)
     raters = np.asarray(rater, dtype=np.int64)
     codes = np.asarray(code, dtype=np.int64)
-    order = np.lexsort((raters, items))
-    items, raters, codes = items[order], raters[order], codes[order]
+    if len(items) == 0:
+        return []
+    if np.any(items[1:] < items[:-1]):  # the labels layer gives rows by item already
+        order = np.argsort(items, kind="stable")
+        items, raters, codes = items[order], raters[order], codes[order]
+    rater_ids, who = _compact(raters)
+    starts = np.flatnonzero(np.r_[True, items[1:] != items[:-1]])
+    sizes = np.diff(np.r_[starts, len(items)])
     firsts, seconds, first_codes, second_codes = [], [], [], []
-    sizes = np.bincount(np.unique(items, return_inverse=True)[1]) if len(items) else np.zeros(0, dtype=np.int64)
     for offset in range(1, int(sizes.max(initial=1))):
         same = items[offset:] == items[:-offset]
         if not same.any():
             break
-        firsts.append(raters[:-offset][same])
-        seconds.append(raters[offset:][same])
+        firsts.append(who[:-offset][same])
+        seconds.append(who[offset:][same])
         first_codes.append(codes[:-offset][same])
         second_codes.append(codes[offset:][same])
     if not firsts:
         return []
     first, second = np.concatenate(firsts), np.concatenate(seconds)
     a, b = np.concatenate(first_codes), np.concatenate(second_codes)
-    # One integer per pair of raters (np.unique over rows would sort far slower).
-    rater_ids, rater_index = np.unique(np.r_[first, second], return_inverse=True)
+    swap = first > second  # each pair of raters once, the lower id first
+    first, second = np.where(swap, second, first), np.where(swap, first, second)
+    a, b = np.where(swap, b, a), np.where(swap, a, b)
     width = len(rater_ids)
-    keys = rater_index[: len(first)] * width + rater_index[len(first) :]
-    unique_keys, pair = np.unique(keys, return_inverse=True)
+    keys = first * width + second
+    unique_keys, pair = _numbered(keys, width * width)
     pair_keys = np.stack([rater_ids[unique_keys // width], rater_ids[unique_keys % width]], axis=1)
     shared = np.bincount(pair, minlength=len(pair_keys)).astype(np.float64)
     if values is None:
@@ -118,6 +128,24 @@ def cohen_kappas(
         PairKappa(int(f), int(s), int(n), None if not np.isfinite(k) else float(k))
         for (f, s), n, k in zip(pair_keys, shared, kappas, strict=True)
     ]
+
+
+def _numbered(keys: Ints, size: int) -> tuple[Ints, Ints]:
+    """The distinct keys (all below ``size``) ascending, and each key's place among them."""
+    if size <= DENSE_PAIRS:
+        present = np.bincount(keys, minlength=size) > 0
+        return np.flatnonzero(present).astype(np.int64), (np.cumsum(present) - 1)[keys]
+    distinct, place = np.unique(keys, return_inverse=True)
+    return distinct, place.ravel()
+
+
+def _compact(ids: Ints) -> tuple[Ints, Ints]:
+    """The distinct ids ascending, and each row's place among them (without sorting the rows when ids are small)."""
+    if ids.min() >= 0 and ids.max() < DENSE_IDS:
+        present = np.bincount(ids) > 0
+        return np.flatnonzero(present).astype(np.int64), (np.cumsum(present) - 1)[ids]
+    distinct, place = np.unique(ids, return_inverse=True)
+    return distinct, place.ravel()
 
 
 def _unweighted_kappas(pair: Ints, a: Ints, b: Ints, shared: Floats) -> Floats:

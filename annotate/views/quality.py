@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from django import forms
@@ -61,7 +62,8 @@ def _chosen_slice(request: HttpRequest) -> tuple[SliceForm, Slice | None]:
 
 
 def _figures(project: Project, chosen: Slice | None) -> tuple[dict[str, Any], dict[str, Any], list[Any]]:
-    """The agreement per question, per guideline version, and the slices there are (for the filter)."""
+    """The agreement per question, the whole result (per guideline version; when it was computed, whether it is
+    stale), and the slices there are (for the filter)."""
     if chosen is None:
         result = measures.project_agreement(project, by_guideline_version=True)
         return result["questions"], result, []
@@ -70,7 +72,7 @@ def _figures(project: Project, chosen: Slice | None) -> tuple[dict[str, Any], di
     picked = next((entry for entry in slices if entry["value"] == chosen.value), None)
     if picked is None:
         raise Http404("No labelled example has that metadata value.")
-    return picked["questions"], {}, slices
+    return picked["questions"], result, slices
 
 
 def _heat(kappa: float | None) -> str:
@@ -154,6 +156,11 @@ def dashboard(request: HttpRequest, project_id: int) -> HttpResponse:
     questions, overall, slices = _figures(project, chosen)
     scale_questions = {name: figures for name, figures in questions.items() if "krippendorff_alpha" in figures}
     versions = overall.get("guideline_versions", [])
+    computed_at = overall.get("computed_at")
+    freshness = {
+        "computed_at": datetime.fromisoformat(computed_at) if computed_at else None,
+        "stale": overall.get("stale", False),
+    }
     chart_data = {
         "agreement": [
             {"question": name, "alpha": figures["krippendorff_alpha"], "interval": figures["alpha_interval"]}
@@ -186,6 +193,7 @@ def dashboard(request: HttpRequest, project_id: int) -> HttpResponse:
         "slices": slices,
         "questions": questions,
         "versions": versions,
+        "freshness": freshness,
         "kappa_grids": {name: _kappa_grid(figures) for name, figures in scale_questions.items()},
         "chart_data": chart_data,
         "query": request.GET.urlencode(),

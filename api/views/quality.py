@@ -32,6 +32,7 @@ class AgreementView(APIView):
             by=query.validated_data.get("by"),
             guideline_version=query.validated_data.get("guideline_version"),
             by_guideline_version=query.validated_data["by_guideline_version"],
+            fresh=query.validated_data["fresh"],
         )
         return Response(figures)
 

@@ -167,3 +167,37 @@ def test_a_crowdsourced_batch_imported_is_measured_like_labels_made_here(project
     assert before["items_used"] == 0
     assert (after["items_used"], after["annotators"]) == (2, 3)
     assert after["krippendorff_alpha"] == pytest.approx(expected, abs=1e-9)
+
+
+@pytest.mark.django_db(transaction=True, databases=["default", "progress"])
+def test_a_slow_projects_figures_are_served_stale_while_a_job_measures_them_again(project, cast, monkeypatch):
+    from annotate import measures
+    from curation.models import Job
+    from curation.tasks import run_agreement
+
+    monkeypatch.setattr(measures, "SLOW_SECONDS", 0.0)  # every project counts as large
+    labelled = write_labels(project)
+    first = agreement(project, cast["reviewer"])
+    assert "stale" not in first
+    e2 = project.examples.get(external_id="e2").pk
+    annotation_submit(
+        project=project, annotator=labelled["ann-c"], example_id=e2, answers={"quality": 3, "topic": "math"}
+    )
+
+    stale = agreement(project, cast["reviewer"])
+    again = agreement(project, cast["reviewer"])
+
+    assert stale["stale"] is True and again["stale"] is True
+    assert stale["questions"] == first["questions"] and stale["labels_version"] == first["labels_version"]
+    jobs = Job.objects.filter(kind="agreement", project=project)
+    assert jobs.count() == 1  # one job, however many requests find the figures stale
+    fresh = agreement(project, cast["reviewer"], "?fresh=true")
+    assert "stale" not in fresh and fresh["labels_version"] > first["labels_version"]
+
+    run_agreement(jobs.get().pk)  # as the worker does (queued to the broker; no worker runs in this test)
+
+    job = jobs.get()
+    assert job.status == "succeeded" and job.result["labels_version"] == fresh["labels_version"]
+    now = agreement(project, cast["reviewer"])
+    assert "stale" not in now
+    assert now["questions"]["topic"]["percent_agreement"] > first["questions"]["topic"]["percent_agreement"]

@@ -147,3 +147,16 @@ def test_the_annotators_section_follows_the_question_picked(client_as, project, 
 
     assert "Annotators on <code>topic</code>" in html
     assert 'id="chart-offsets"' not in html  # a nominal question has no offsets
+
+
+@pytest.mark.django_db(transaction=True, databases=["default", "progress"])
+def test_stale_figures_say_so(client_as, project, cast, monkeypatch):
+    monkeypatch.setattr(measures, "SLOW_SECONDS", 0.0)  # every project counts as large
+    annotators = write_labels(project)
+    assert "measured again" not in page(client_as("reviewer"), project)
+    e2 = project.examples.get(external_id="e2").pk
+    annotation_submit(
+        project=project, annotator=annotators["ann-c"], example_id=e2, answers={"quality": 3, "topic": "math"}
+    )
+
+    assert "being measured again in the background" in page(client_as("reviewer"), project)
