@@ -72,3 +72,34 @@ def test_it_gives_the_current_labels_as_columns(project, annotators):
     answer(project, second, {"quality": 1, "topic": "general"}, duration_ms=10)  # the reopened example, round 2
     again = labels.load(project, project.questions.all(), examples=[sent_back])["quality"]
     assert (again.annotator.tolist(), again.round.tolist(), again.guideline_version.tolist()) == ([second.pk], [2], [2])
+
+
+@pytest.mark.django_db
+def test_the_bulk_read_and_the_few_examples_read_give_the_same_columns(project, annotators):
+    # Many labels are read through COPY and a CSV parser, a few as rows: awkward text must come through both alike,
+    # an empty answer must stay an answer and an unanswered question no label.
+    from tests.factories import QuestionFactory
+
+    QuestionFactory(project=project, name="note", kind="text", options={}, level=None, required=False)
+    project.questions.filter(name="topic").update(required=False)
+    project.overlap = 2
+    project.save()
+    ExampleFactory.create_batch(3, project=project, metadata={"lang": 'en, "quoted"'})
+    work_items_create(project=project)
+    notes = ['a,b\n"c"', "", "  ünïcode \\N  "]
+    for user in annotators:
+        for note in notes:
+            answer(project, user, {"quality": 3, "note": note} if user == annotators[0] else {"quality": 4})
+
+    questions = list(project.questions.all())
+    bulk = labels.load(project, questions, slice_by="lang")
+    ids = sorted(set(bulk["quality"].example.tolist()))
+    few = labels.load(project, questions, slice_by="lang", examples=ids)
+
+    assert sorted(bulk["note"].categories) == sorted(note.strip() for note in notes)
+    assert len(bulk["note"]) == 3 and len(bulk["quality"]) == 6 and len(bulk["topic"]) == 0
+    for name in ("quality", "note", "topic"):
+        for column in ("example", "annotator", "code", "round", "guideline_version", "submitted_at", "slice"):
+            assert getattr(bulk[name], column).tolist() == getattr(few[name], column).tolist(), (name, column)
+        assert bulk[name].categories == few[name].categories
+    assert set(bulk["quality"].slice.tolist()) == {'en, "quoted"'}
