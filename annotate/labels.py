@@ -125,7 +125,7 @@ def _code(spec: QuestionSpec, texts: npt.NDArray[np.object_]) -> tuple[npt.NDArr
     """Codes for the answers (as text) and the categories the codes index. Each distinct text is read once."""
     categories = _known_categories(spec)
     index: dict[Any, int] = {category: position for position, category in enumerate(categories)}
-    row_codes, distinct = pd.factorize(texts)
+    row_codes, distinct = pd.factorize(np.asarray(texts, dtype=object))
     distinct_codes = np.empty(len(distinct), dtype=np.int64)
     for position, text in enumerate(distinct):
         # A list answer's JSON text is canonical (stored in the question's label order, printed by PostgreSQL), so

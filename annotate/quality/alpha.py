@@ -48,17 +48,37 @@ def weighted_counts(keys: Ints, weights: Floats, length: int) -> Floats:
 
 @dataclass(frozen=True)
 class Pairable:
-    """The used items' ratings as counts, either as a dense ``table`` (units × codes) where that is small enough,
-    or as entries: one per (item, value) with how many raters gave it, sorted by unit then code.
+    """The items' ratings as counts: where that is small enough a dense table of every rated item's count of each
+    value (``full``, items × codes, integers), else entries for the used items only: one per (item, value) with
+    how many raters gave it, sorted by unit then code.
 
-    Units number the used items 0..units−1 in ascending item order; ``raters`` is each used item's number of
-    ratings (``m``)."""
+    Used items (two or more ratings) are numbered 0..units−1 as *units*, in ascending item order: ``raters`` is
+    each unit's number of ratings (``m``), ``items`` its item id and ``table`` its row of counts (as floats)."""
 
-    raters: Floats
-    items: Ints  # the used items' ids, by unit
+    every_count: Ints  # every rated item's number of ratings, in ascending item order
+    every_item: Ints
     n_codes: int
-    table: Floats | None = None
+    full: Ints | None = None
     entries: tuple[Ints, Ints, Floats] | None = None
+
+    @cached_property
+    def used(self) -> npt.NDArray[np.bool_]:
+        return np.asarray(self.every_count >= 2, dtype=bool)
+
+    @cached_property
+    def raters(self) -> Floats:
+        return self.every_count[self.used].astype(np.float64)
+
+    @cached_property
+    def items(self) -> Ints:
+        return self.every_item[self.used]
+
+    @cached_property
+    def table(self) -> Floats | None:
+        if self.full is None:
+            return None
+        rows = self.full if self.used.all() else np.compress(self.used, self.full, axis=0)
+        return rows.astype(np.float64)
 
     @property
     def units(self) -> int:
@@ -80,40 +100,42 @@ class Pairable:
     @property
     def value_totals(self) -> Floats:
         """How often each value occurs among the used items' ratings."""
-        if self.table is not None:
-            return np.ones(self.units) @ self.table
+        if self.full is not None:
+            return self.used.astype(np.float64) @ self.full
         _, code, count = self.unit_code_count
         return weighted_counts(code, count, self.n_codes)
 
 
 def pairable(item: npt.ArrayLike, code: npt.ArrayLike, n_codes: int | None = None) -> Pairable:
-    """Count each used item's values. ``n_codes``: how many values the scale has (default: the largest code + 1).
+    """Count each item's values. ``n_codes``: how many values the scale has (default: the largest code + 1).
     Rows sorted by item (as the labels layer gives them) are counted in linear time; others are sorted first."""
     items = np.asarray(item, dtype=np.int64)
     codes = np.asarray(code, dtype=np.int64)
     size = int(n_codes if n_codes is not None else (codes.max(initial=-1) + 1))
     if len(items) == 0:
-        return Pairable(np.zeros(0), np.zeros(0, dtype=np.int64), size, table=np.zeros((0, size)))
-    if np.any(items[1:] < items[:-1]):
+        nothing = np.zeros(0, dtype=np.int64)
+        return Pairable(nothing, nothing.copy(), size, full=np.zeros((0, size), dtype=np.int64))
+    starts = np.flatnonzero(np.r_[True, items[1:] != items[:-1]])
+    ids = items[starts]
+    if np.any(ids[1:] <= ids[:-1]):  # the runs' items ascend strictly exactly when the rows are sorted by item
         order = np.argsort(items, kind="stable")
         items, codes = items[order], codes[order]
-    starts = np.flatnonzero(np.r_[True, items[1:] != items[:-1]])
+        starts = np.flatnonzero(np.r_[True, items[1:] != items[:-1]])
+        ids = items[starts]
     raters = np.diff(np.r_[starts, len(items)])
     runs = len(starts)
-    ids = items[starts]
     if runs * size <= DENSE_LIMIT:
-        cells = np.repeat(np.arange(runs, dtype=np.int64) * size, raters) + codes
+        cells = np.repeat(np.arange(runs, dtype=np.int64) * size, raters)
+        cells += codes  # in place: at a million ratings every temporary array costs time
         full = np.bincount(cells, minlength=runs * size).reshape(runs, size)
-        used = raters >= 2
-        table = np.compress(used, full, axis=0).astype(np.float64)
-        return Pairable(raters[used].astype(np.float64), ids[used], size, table=table)
+        return Pairable(raters, ids, size, full=full)
     run = np.repeat(np.arange(runs, dtype=np.int64), raters)  # which item (in order) each rating belongs to
     used = raters >= 2
     in_used = used[run]
     unit = (np.cumsum(used) - 1)[run[in_used]]
     keys, counts = np.unique(unit * size + codes[in_used], return_counts=True)
     entries = (keys // size, keys % size, counts.astype(np.float64))
-    return Pairable(raters[used].astype(np.float64), ids[used], size, entries=entries)
+    return Pairable(raters, ids, size, entries=entries)
 
 
 def _pairs_within_units(counts: Pairable) -> tuple[Ints, Ints, Ints, Floats]:
@@ -203,11 +225,21 @@ class Alpha:
 def krippendorff_alpha(counts: Pairable, level: Level, values: npt.ArrayLike | None = None) -> Alpha:
     """Krippendorff's alpha = 1 − D_o / D_e; ``values`` default to the codes themselves."""
     value = np.arange(counts.n_codes, dtype=np.float64) if values is None else np.asarray(values, dtype=np.float64)
-    matrix = coincidences(counts)
-    marginals = matrix.sum(axis=1)
-    n = marginals.sum()
-    delta = distances(level, value, marginals)
-    observed = float((matrix * delta).sum())
+    if level == "nominal" and counts.full is not None:
+        # Nominal distances are 1 off the diagonal, so only the diagonal of the coincidence matrix (Σ n_uc(n_uc − 1)
+        # / (m_u − 1)) and the marginals are needed: no matrix product.
+        counted = counts.full.astype(np.float64)
+        marginals = counts.used.astype(np.float64) @ counted
+        n = marginals.sum()
+        delta = distances(level, value, marginals)
+        weight = np.divide(1.0, counts.every_count - 1.0, out=np.zeros(len(counted)), where=counts.used)
+        observed = float(n - ((counted * (counted - 1.0)) @ np.ones(counts.n_codes)) @ weight)
+    else:
+        matrix = coincidences(counts)
+        marginals = matrix.sum(axis=1)
+        n = marginals.sum()
+        delta = distances(level, value, marginals)
+        observed = float((matrix * delta).sum())
     expected = float(marginals @ delta @ marginals / (n - 1)) if n > 1 else 0.0
     result = 1.0 - observed / expected if expected > 0 else None
     return Alpha(result, observed, expected, delta)
