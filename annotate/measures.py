@@ -46,19 +46,25 @@ def _version_key(project_id: int) -> str:
 
 def _bump(project_id: int) -> None:
     key = _version_key(project_id)
-    cache.add(key, 0, timeout=None)
     try:
-        cache.incr(key)
-    except ValueError:  # evicted between add and incr
-        cache.set(key, 1, timeout=None)
+        cache.incr(key)  # one round trip: this runs after every submit
+    except ValueError:  # never set, or evicted
+        if not cache.add(key, _fresh_version(), timeout=None):
+            cache.incr(key)
 
 
 def labels_version(project_id: int) -> int:
     version = cache.get(_version_key(project_id))
     if version is None:
-        cache.add(_version_key(project_id), 0, timeout=None)
+        cache.add(_version_key(project_id), _fresh_version(), timeout=None)
         version = cache.get(_version_key(project_id), 0)
     return int(version)
+
+
+def _fresh_version() -> int:
+    """A version to start from that no earlier one of the project can equal (the clock in nanoseconds), so that a
+    counter lost from the cache never makes old cached figures look current."""
+    return time.time_ns()
 
 
 @dataclass(frozen=True)
