@@ -155,7 +155,7 @@ def _compute(
     by_guideline_version: bool,
 ) -> dict[str, Any]:
     specs = {question.name: question.as_spec() for question in questions}
-    current = labels.load(project, questions, guideline_version=guideline_version, slice_by=by)
+    current = labels.load(project, questions, guideline_version=guideline_version, slice_by=by, with_times=False)
     result: dict[str, Any] = {"questions": _reports(specs, {name: _whole(c) for name, c in current.items()})}
     if guideline_version is not None:
         result["guideline_version"] = guideline_version

@@ -40,8 +40,8 @@ def report(spec: QuestionSpec, labels: LabelColumns, *, seed: int = 0) -> dict[s
     example, annotator = np.asarray(labels.example), np.asarray(labels.annotator)
     base = {
         "level": spec.level,
-        "items": int(len(np.unique(example))),
-        "annotators": int(len(np.unique(annotator))),
+        "items": distinct_count(example),
+        "annotators": distinct_count(annotator),
     }
     if spec.kind == "multi_label":
         return base | _multi_label(spec, labels, seed=seed)
@@ -50,6 +50,18 @@ def report(spec: QuestionSpec, labels: LabelColumns, *, seed: int = 0) -> dict[s
     if spec.kind == "text":
         return base | _text(labels)
     return base | _on_a_scale(spec, example, annotator, np.asarray(labels.code), labels.categories, seed=seed)
+
+
+def distinct_count(values: Ints) -> int:
+    """How many distinct ids: counted by runs when sorted (items, as the labels layer gives them), by a table of
+    presence when the ids are small (people), else by sorting."""
+    if len(values) == 0:
+        return 0
+    if np.all(values[1:] >= values[:-1]):
+        return int(np.count_nonzero(values[1:] != values[:-1])) + 1
+    if values.min() >= 0 and values.max() < 50_000_000:
+        return int(np.count_nonzero(np.bincount(values)))
+    return len(np.unique(values))
 
 
 def scale_values(spec: QuestionSpec, categories: Sequence[Any]) -> npt.NDArray[np.float64] | None:

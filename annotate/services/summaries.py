@@ -46,7 +46,7 @@ class Summaries:
 
 
 def _summarise(project: Project, questions: list[Question], examples: Sequence[int] | range) -> Iterator[Summaries]:
-    by_name = labels.load(project, questions, examples=examples)
+    by_name = labels.load(project, questions, examples=examples, with_times=False)  # only the order counts
     measured = {}
     for question in questions:
         current = by_name[question.name]

@@ -14,7 +14,7 @@ import numpy as np
 import orjson
 import pytest
 
-from annotate.labels import _code, scale_of
+from annotate.labels import _code, _texts, scale_of
 from annotate.quality.alpha import krippendorff_alpha, pairable
 from annotate.quality.disagreement import kendall_distance, per_example
 from annotate.questions import parse_question
@@ -38,7 +38,7 @@ def as_text(spec, value) -> str:
 
 def measure(spec, examples: dict[int, list]):
     rows = [(example, value) for example, values in examples.items() for value in values]
-    codes, categories = _code(spec, [as_text(spec, value) for _, value in rows])
+    codes, categories = _code(spec, _texts([as_text(spec, value) for _, value in rows]))
     result = per_example([example for example, _ in rows], codes, scale_of(spec, categories))
     return {
         int(example): (float(score), categories[int(code)], float(share))
