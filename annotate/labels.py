@@ -133,11 +133,14 @@ class _Texts:
 
 
 def _code(spec: QuestionSpec, texts: _Texts) -> tuple[npt.NDArray[np.int64], list[Any]]:
-    """Codes for the given answers and the categories the codes index. Each distinct text is read once."""
+    """Codes for the given answers and the categories the codes index: the question's known answers first, in scale
+    order, then any others in the order of their text. Each distinct text is read once."""
     categories = _known_categories(spec)
     index: dict[Any, int] = {category: position for position, category in enumerate(categories)}
     distinct_codes = np.empty(len(texts.distinct), dtype=np.int64)
-    for position, text in enumerate(texts.distinct):
+    # Answers beyond the known ones are numbered in the order of their text, however the rows were read.
+    for position in sorted(range(len(texts.distinct)), key=lambda index: texts.distinct[index]):
+        text = texts.distinct[position]
         # A list answer's JSON text is canonical (stored in the question's label order, printed by PostgreSQL), so
         # equal answers have equal text; text answers count as equal when they differ only in surrounding spaces.
         key: Any = int(text) if spec.kind == "rating" else text.strip() if spec.kind == "text" else text

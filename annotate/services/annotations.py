@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from annotate.answers import DURATION_RULE, AnswerError, check_answers, check_display_order, duration_allowed
-from annotate.models import Annotation, AnnotationRevision, Project
+from annotate.models import Annotation, AnnotationRevision, Assignment, Project
 from annotate.services import queue
 from annotate.services.errors import ServiceError
 from annotate.services.summaries import summaries_refresh
@@ -62,7 +62,15 @@ def annotation_submit(
         "submitted_at": now,
         "duration_ms": duration_ms,
     }
-    annotation = Annotation.objects.select_for_update().filter(example_id=example_id, annotator=annotator).first()
+    # An annotation to replace exists only if the annotator answered already: this round (their assignment is
+    # submitted) or an earlier one (annotations are one per example and annotator). A first answer in the first
+    # round needs no look for one.
+    edit = slot.assignment.status == Assignment.Status.SUBMITTED or item.round > 1
+    annotation = (
+        Annotation.objects.select_for_update().filter(example_id=example_id, annotator=annotator).first()
+        if edit
+        else None
+    )
     if annotation is None:
         annotation = Annotation.objects.create(example_id=example_id, project=project, annotator=annotator, **fields)
     else:
