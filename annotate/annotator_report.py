@@ -16,12 +16,12 @@ import pandas as pd
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db.models.fields.json import KeyTextTransform, KeyTransform
+from django.db.models.functions import MD5
 
 from annotate import labels, measures
 from annotate.models import Example, Project, Question
 from annotate.quality.agreement import scale_values
 from annotate.quality.bias import BiasInput, annotator_bias
-from annotate.quality.concordance import normalise_text
 from annotate.quality.consistency import inconsistent_answers, preference_cycles
 
 UNKNOWN = -1
@@ -76,7 +76,7 @@ def _compute(project: Project, question: Question, *, by: str | None) -> dict[st
         "median_duration_ms": report.median_duration_ms,
         "fast_below_ms": report.fast_below_ms,
         "tests": report.tests,
-        "consistency": _consistency(current, spec.kind, shown),
+        "consistency": _consistency(project, current, spec.kind, shown),
     }
 
 
@@ -127,23 +127,19 @@ def _row(row: dict[str, Any], shown: list[str], slice_values: list[Any]) -> dict
     return row
 
 
-def _consistency(current: labels.Labels, kind: str, shown: list[str]) -> dict[str, Any]:
-    """An annotator who answered the same item twice differently (examples whose content is the same after
-    normalising: the same prompt with the same response, or the same text), and circular preferences among the
-    responses to one prompt."""
+def _consistency(project: Project, current: labels.Labels, kind: str, shown: list[str]) -> dict[str, Any]:
+    """An annotator who answered the same item twice differently (examples with the same content: its stored
+    hash), and circular preferences among the responses to one prompt (prompts and responses compared by digest).
+    Exact, not normalised: normalising a million examples' text in the request would take minutes (see the
+    README)."""
     if len(current) == 0 or kind == "text":
         return {"inconsistent": [], "cycles": []}
-    contents = _contents(current.example)
-    items: dict[str, int] = {}
-    item = np.array(
-        [items.setdefault(contents[e].item, len(items)) if e in contents else UNKNOWN for e in current.example],
-        dtype=np.int64,
-    )
-    item_text = {index: text for text, index in items.items()}
+    example_ids = np.unique(current.example)
+    hashes = dict(_example_rows(project, example_ids, "content_hash"))
+    item = _numbered([hashes.get(int(e)) for e in current.example])
     inconsistent = [
         {
             "annotator": entry.annotator,
-            "content": item_text[entry.prompt][:300],
             "examples": entry.examples,
             "answers": [shown[code] for code in entry.answers],
         }
@@ -153,63 +149,59 @@ def _consistency(current: labels.Labels, kind: str, shown: list[str]) -> dict[st
     ]
     cycles: list[dict[str, Any]] = []
     if kind == "preference":
-        ids: dict[str, int] = {}
-
-        def known(text: str | None) -> int:
-            return UNKNOWN if text is None else ids.setdefault(text, len(ids))
-
-        found = [contents.get(int(e)) for e in current.example]
-        prompts = np.array([known(c.prompt) if c else UNKNOWN for c in found], dtype=np.int64)
-        first = np.array([known(c.first) if c else UNKNOWN for c in found], dtype=np.int64)
-        second = np.array([known(c.second) if c else UNKNOWN for c in found], dtype=np.int64)
-        prompt_text = {index: text for text, index in ids.items()}
-        cycles = [
-            {"annotator": entry.annotator, "prompt": prompt_text[entry.prompt][:300], "examples": entry.examples}
-            for entry in preference_cycles(
-                example=current.example,
-                annotator=current.annotator,
-                prompt=prompts,
-                response_a=first,
-                response_b=second,
-                answer=current.code,
+        digests = {
+            pk: (prompt, first, second)
+            for pk, prompt, first, second in _example_rows(
+                project,
+                example_ids,
+                prompt_digest=MD5(KeyTextTransform("prompt", "content")),
+                first_digest=MD5(KeyTextTransform("0", KeyTransform("responses", "content"))),
+                second_digest=MD5(KeyTextTransform("1", KeyTransform("responses", "content"))),
             )
+        }
+        found = [digests.get(int(e), (None, None, None)) for e in current.example]
+        # One numbering for both sides: a response is the same one whether it was shown as a or as b.
+        responses = _numbered([first for _, first, _ in found] + [second for _, _, second in found])
+        found_cycles = preference_cycles(
+            example=current.example,
+            annotator=current.annotator,
+            prompt=_numbered([prompt for prompt, _, _ in found]),
+            response_a=responses[: len(found)],
+            response_b=responses[len(found) :],
+            answer=current.code,
+        )
+        prompts = dict(
+            Example.objects.filter(pk__in=[entry.examples[0] for entry in found_cycles])
+            .annotate(prompt_text=KeyTextTransform("prompt", "content"))
+            .values_list("pk", "prompt_text")
+        )
+        cycles = [
+            {
+                "annotator": entry.annotator,
+                "prompt": (prompts.get(entry.examples[0]) or "")[:300],
+                "examples": entry.examples,
+            }
+            for entry in found_cycles
         ]
     return {"inconsistent": inconsistent, "cycles": cycles}
 
 
-@dataclasses.dataclass(frozen=True)
-class _Content:
-    item: str  # the whole content, normalised: what was labelled
-    prompt: str | None  # the prompt, normalised
-    first: str | None  # the two candidate responses, normalised
-    second: str | None
+def _numbered(keys: list[str | None]) -> npt.NDArray[np.int64]:
+    """The keys as ints (equal keys, equal ints; None unknown)."""
+    codes, _ = pd.factorize(pd.Series(keys, dtype=object), use_na_sentinel=True)
+    return np.where(codes >= 0, codes, UNKNOWN).astype(np.int64)
 
 
-def _contents(example_ids: npt.NDArray[np.int64]) -> dict[int, _Content]:
-    """The labelled examples' content, normalised (NFKC, case folded, spaces collapsed), as the consistency checks
-    compare it; read as text fields straight from the JSON, never as whole rows."""
-    fields = ("prompt", "text", "messages", "response", "responses", "chosen", "rejected")
-    rows = (
-        Example.objects.filter(pk__in=np.unique(example_ids).tolist())
-        .annotate(
-            **{f"c_{name}": KeyTextTransform(name, "content") for name in fields},
-            c_first=KeyTextTransform("0", KeyTransform("responses", "content")),
-            c_second=KeyTextTransform("1", KeyTransform("responses", "content")),
-        )
-        .values_list("pk", *(f"c_{name}" for name in fields), "c_first", "c_second")
-    )
-    found = {}
-    for pk, *texts, first, second in rows.iterator(chunk_size=20_000):
-        parts = dict(zip(fields, texts, strict=True))
-        prompt = parts["prompt"] if parts["prompt"] is not None else parts["messages"]
-        whole = " ⟶ ".join(normalise_text(text) for text in texts if text is not None)
-        found[pk] = _Content(
-            item=whole,
-            prompt=normalise_text(prompt) if prompt is not None else None,
-            first=normalise_text(first) if first is not None else None,
-            second=normalise_text(second) if second is not None else None,
-        )
-    return found
+def _example_rows(project: Project, example_ids: npt.NDArray[np.int64], *fields: str, **computed: Any) -> Any:
+    """(pk, …) of the project's examples among these ids: by a list of ids when they are few, else the whole
+    project (a list of a hundred thousand ids would cost more than the rows it saves)."""
+    rows = Example.objects.for_project(project)
+    if len(example_ids) <= 1000:
+        rows = rows.filter(pk__in=example_ids.tolist())
+    wanted = set(example_ids.tolist())
+    names = [*fields, *computed]
+    chunks = labels.raw_chunks(rows.annotate(**computed).values_list("pk", *names))
+    return (row for chunk in chunks for row in chunk if row[0] in wanted)
 
 
 def _named(result: dict[str, Any]) -> dict[str, Any]:

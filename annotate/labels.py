@@ -306,7 +306,7 @@ def _csv_type(name: str, numbers: set[str]) -> str | type:
 def _fetched(rows: QuerySet[Any], fields: list[str], *, server_side: bool) -> dict[str, Any]:
     """The query's columns fetched as rows (SQLite, or a few examples on PostgreSQL: a submit's refresh)."""
     lists: list[list[Any]] = [[] for _ in fields]
-    for chunk in _raw_chunks(rows, server_side=server_side):
+    for chunk in raw_chunks(rows, server_side=server_side):
         for column, fetched in zip(lists, zip(*chunk, strict=True), strict=True):
             column.extend(fetched)
     columns: dict[str, Any] = {}
@@ -324,7 +324,7 @@ def _fetched(rows: QuerySet[Any], fields: list[str], *, server_side: bool) -> di
     return columns
 
 
-def _raw_chunks(rows: QuerySet[Any], *, server_side: bool = True) -> Iterator[list[tuple[Any, ...]]]:
+def raw_chunks(rows: QuerySet[Any], *, server_side: bool = True) -> Iterator[list[tuple[Any, ...]]]:
     """The query's rows as the database driver gives them, a chunk at a time: without the per-row work of
     Django's iterators (datetimes may come as text from SQLite; ``_labels`` reads either). ``server_side``: through
     a server-side cursor on PostgreSQL, so that memory does not hold every row the driver fetched."""

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+from scipy import sparse
 
 Ints = npt.NDArray[np.int64]
 Floats = npt.NDArray[np.float64]
@@ -110,24 +111,27 @@ def others_mean(others: Others, values: Floats) -> Floats:
         return np.where(other_count > 0, other_total / other_count, np.nan)
 
 
-def annotator_effects(item: Ints, annotator: Ints, values: Floats, *, iterations: int = 100) -> Floats:
+def annotator_effects(item: Ints, annotator: Ints, values: Floats) -> Floats:
     """Per row, its annotator's leniency (+) or severity (−) on the scale: the annotator effect of the additive
-    model value = item effect + annotator effect, fitted by alternating means on all the labels, and centred on the
+    model value = item effect + annotator effect, fitted by least squares on all the labels and centred on the
     median annotator. Unlike the raw offset from the others' mean, it is not pulled by a biased co-annotator: one
-    lenient annotator among honest ones gets the whole effect, the honest ones about none."""
+    lenient annotator among honest ones gets the whole effect, the honest ones about none.
+
+    The item effects are eliminated exactly (each is its labels' mean less their annotators' effects), which
+    leaves a system of one equation per annotator: (diag(labels per annotator) − Bᵀ diag(1/m) B) b = r, with B
+    the items × annotators incidence and m the labels per item. It is small (annotators × annotators) and is
+    solved directly (least squares: the effects are defined up to a constant, fixed by the centring)."""
     if len(values) == 0:
         return np.zeros(0)
     _, who = np.unique(annotator, return_inverse=True)
+    who = who.ravel()
     items, people = int(item.max()) + 1, int(who.max()) + 1
     per_item = np.bincount(item, minlength=items).astype(np.float64)
-    per_person = np.bincount(who, minlength=people).astype(np.float64)
-    effect = np.zeros(people)
-    for _ in range(iterations):
-        item_effect = np.bincount(item, weights=values - effect[who], minlength=items) / per_item
-        fitted = np.bincount(who, weights=values - item_effect[item], minlength=people) / per_person
-        fitted -= np.median(fitted)
-        done = np.abs(fitted - effect).max() < 1e-9
-        effect = fitted
-        if done:
-            break
+    incidence = sparse.csr_array((np.ones(len(item)), (item, who)), shape=(items, people))
+    weighted = sparse.diags_array(1.0 / np.maximum(per_item, 1.0)) @ incidence
+    system = np.diag(np.bincount(who, minlength=people).astype(np.float64)) - (incidence.T @ weighted).toarray()
+    item_totals = np.bincount(item, weights=values, minlength=items)
+    right = np.bincount(who, weights=values, minlength=people) - incidence.T @ (item_totals / np.maximum(per_item, 1))
+    effect = np.linalg.lstsq(system, right, rcond=None)[0]
+    effect -= np.median(effect)
     return np.asarray(effect[who], dtype=np.float64)

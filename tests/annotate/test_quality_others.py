@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 
 import numpy as np
+import pytest
 
 from annotate.quality.others import NO_MAJORITY, compare_with_others, others_mean
 
@@ -66,3 +67,22 @@ def test_no_labels_have_no_others():
     empty = np.array([], dtype=np.int64)
     others = compare_with_others(empty, empty)
     assert others.items == 0 and len(others.majority) == 0
+
+
+def test_annotator_effects_recover_an_additive_model_on_an_incomplete_design():
+    from annotate.quality.others import annotator_effects
+
+    rng = np.random.default_rng(9)
+    true_effect = np.array([0.0, 0.0, 0.5, -1.0, 0.0])  # median 0: the centring keeps them as they are
+    item, annotator = [], []
+    for example in range(300):
+        for person in rng.choice(5, size=3, replace=False):
+            item.append(example)
+            annotator.append(person * 7 + 3)  # ids need not be 0..n-1
+    item, annotator = np.array(item), np.array(annotator)
+    item_effect = rng.normal(3, 1, size=300)
+    values = item_effect[item] + true_effect[(annotator - 3) // 7]
+
+    found = annotator_effects(item, annotator, values)
+
+    assert found == pytest.approx(true_effect[(annotator - 3) // 7], abs=1e-9)

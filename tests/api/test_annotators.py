@@ -123,7 +123,6 @@ def test_the_same_item_answered_differently_by_one_annotator_is_reported(project
     assert quality == [
         {
             "annotator": "annotator-user",
-            "content": "is water wet? ⟶ yes.",
             "examples": [twins[0].pk, twins[1].pk],
             "answers": ["2", "5"],
         }
@@ -139,3 +138,25 @@ def test_it_rejects_a_bad_query_naming_the_parameter(project, cast, query, field
 
     assert response.status_code == 400
     assert field in response.json()["error"]["message"]
+
+
+def test_circular_preferences_on_one_prompt_are_reported(db):
+    project = ProjectFactory(overlap=1)
+    QuestionFactory(project=project, name="better", kind="preference", options={}, level="nominal")
+    pairs = [("x", "y"), ("y", "z"), ("z", "x")]
+    examples = [
+        ExampleFactory(project=project, external_id=f"p{n}", content={"prompt": "Same?", "responses": list(pair)})
+        for n, pair in enumerate(pairs)
+    ]
+    work_items_create(project=project)
+    user = UserFactory(username="circular")
+    Membership.objects.create(user=user, project=project, role="annotator")
+    work_through(project, [user], lambda username, example: ({"better": "a"}, None))  # x > y, y > z, z > x
+    reviewer = UserFactory(username="cycle-reviewer")
+    Membership.objects.create(user=reviewer, project=project, role="reviewer")
+
+    cycles = annotators(project, reviewer, "?question=better")["consistency"]["cycles"]
+
+    assert len(cycles) == 1
+    assert cycles[0]["annotator"] == "circular" and cycles[0]["prompt"] == "Same?"
+    assert sorted(cycles[0]["examples"]) == sorted(example.pk for example in examples)
