@@ -6,7 +6,6 @@ figures (annotate/measures.py) until the project's labels change.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 from typing import Any
 
 import numpy as np
@@ -14,11 +13,10 @@ import numpy.typing as npt
 import orjson
 import pandas as pd
 from django.contrib.auth import get_user_model
-from django.core.cache import cache
 from django.db.models.fields.json import KeyTextTransform, KeyTransform
 from django.db.models.functions import MD5
 
-from annotate import labels, measures
+from annotate import figures, labels
 from annotate.models import Example, Project, Question
 from annotate.quality.agreement import scale_values
 from annotate.quality.bias import BiasInput, annotator_bias
@@ -27,16 +25,16 @@ from annotate.quality.consistency import inconsistent_answers, preference_cycles
 UNKNOWN = -1
 
 
-def project_annotators(project: Project, question: Question, *, by: str | None = None) -> dict[str, Any]:
-    """The annotators report of one question, optionally per value of the metadata key ``by``."""
-    spec = question.as_spec()
-    params = orjson.dumps([spec.as_dict(), by], option=orjson.OPT_SORT_KEYS)
-    key = f"annotators:{project.pk}:{measures.labels_version(project.pk)}:{hashlib.sha256(params).hexdigest()[:32]}"
-    result = cache.get(key)
-    if result is None:
-        result = _compute(project, question, by=by)
-        cache.set(key, result, measures.CACHE_SECONDS)
-    return _named(result)
+def project_annotators(
+    project: Project, question: Question, *, by: str | None = None, fresh: bool = False
+) -> dict[str, Any]:
+    """The annotators report of one question, optionally per value of the metadata key ``by``; cached, and stale
+    while a job measures a large project again, as annotate.figures says (``fresh``: wait for new figures)."""
+    return _named(figures.cached(project, "annotators", {"question": question.name, "by": by}, fresh=fresh))
+
+
+def compute_annotators(project: Project, params: dict[str, Any]) -> dict[str, Any]:
+    return _compute(project, project.questions.get(name=params["question"]), by=params["by"])
 
 
 def _compute(project: Project, question: Question, *, by: str | None) -> dict[str, Any]:

@@ -1,70 +1,24 @@
-"""A project's agreement figures, read through the labels layer and cached until its labels change.
-
-Computing them reads every current label of the project (a million at most a second or two), so the figures are
-cached per project under a *labels version*: a counter that every change to the project's labels moves on once its
-transaction commits (``labels_changed``, called where labels are written: the summaries refresh and rebuild). A
-request reads the version before it reads the labels, so a cached entry is never older than the key it is stored
-under. Annotator ids are turned into usernames when a result is served, not when it is cached.
+"""A project's agreement figures, read through the labels layer, cached by annotate.figures until its labels change.
+Annotator ids are turned into usernames when a result is served, not when it is cached.
 """
 
 from __future__ import annotations
 
-import hashlib
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-import orjson
 from django.contrib.auth import get_user_model
-from django.core.cache import cache
-from django.db import transaction
-from django.utils import timezone
 
+from annotate import figures as cached_figures
 from annotate import labels
 from annotate.models import Project, Question
 from annotate.quality.agreement import report
 from annotate.questions import QuestionSpec
 
-CACHE_SECONDS = 7 * 24 * 3600
 MAX_SLICES = 50  # the slices with the most labelled items; the rest are counted, not measured
-# A project whose figures took this long to compute is measured again by a background job when its labels change;
-# meanwhile requests get the last figures, marked stale (``fresh=True`` waits for new ones instead).
-SLOW_SECONDS = 1.0
-
-
-def labels_changed(project_id: int) -> None:
-    """Mark the project's cached figures stale once the current transaction commits (at once outside one)."""
-    transaction.on_commit(lambda: _bump(project_id))
-
-
-def _version_key(project_id: int) -> str:
-    return f"labels-version:{project_id}"
-
-
-def _bump(project_id: int) -> None:
-    key = _version_key(project_id)
-    try:
-        cache.incr(key)  # one round trip: this runs after every submit
-    except ValueError:  # never set, or evicted
-        if not cache.add(key, _fresh_version(), timeout=None):
-            cache.incr(key)
-
-
-def labels_version(project_id: int) -> int:
-    version = cache.get(_version_key(project_id))
-    if version is None:
-        cache.add(_version_key(project_id), _fresh_version(), timeout=None)
-        version = cache.get(_version_key(project_id), 0)
-    return int(version)
-
-
-def _fresh_version() -> int:
-    """A version to start from that no earlier one of the project can equal (the clock in nanoseconds), so that a
-    counter lost from the cache never makes old cached figures look current."""
-    return time.time_ns()
 
 
 @dataclass(frozen=True)
@@ -89,16 +43,6 @@ def _reports(specs: dict[str, QuestionSpec], rows: dict[str, Rows]) -> dict[str,
     return {name: report(specs[name], rows[name]) for name in specs}
 
 
-def _digest(questions: Iterable[Question], params: dict[str, Any]) -> str:
-    specs = [question.as_spec().as_dict() for question in questions]
-    return hashlib.sha256(orjson.dumps([specs, params], option=orjson.OPT_SORT_KEYS)).hexdigest()[:32]
-
-
-def _keys(project: Project, digest: str, version: int) -> tuple[str, str]:
-    """The cache key of the figures for one labels version, and of the latest figures computed at all."""
-    return f"agreement:{project.pk}:{version}:{digest}", f"agreement-latest:{project.pk}:{digest}"
-
-
 def project_agreement(
     project: Project,
     *,
@@ -109,41 +53,14 @@ def project_agreement(
 ) -> dict[str, Any]:
     """Every question's agreement (API.md, Agreement): over all current labels, or only those made under one
     guideline version; with ``by``, also per value of that metadata key; with ``by_guideline_version``, also per
-    guideline version the labels were made under (did a guideline change raise agreement?).
-
-    Served from the cache while the labels are unchanged. When they changed and the last computation was slow
-    (a large project), the last figures are served marked ``stale`` and a background job measures again, unless
-    ``fresh``."""
-    questions = list(project.questions.all())
+    guideline version the labels were made under (did a guideline change raise agreement?). Cached, and stale
+    while a job measures a large project again, as annotate.figures says (``fresh``: wait for new figures)."""
     params = {"by": by, "guideline_version": guideline_version, "by_guideline_version": by_guideline_version}
-    digest = _digest(questions, params)
-    version = labels_version(project.pk)  # read before the labels, so an entry is never older than its key
-    current_key, latest_key = _keys(project, digest, version)
-    result = cache.get(current_key)
-    if result is None:
-        latest = cache.get(latest_key)
-        if latest is not None and latest["seconds"] >= SLOW_SECONDS and not fresh:
-            from curation.services.measure_jobs import agreement_refresh_schedule  # curation builds on annotate
-
-            agreement_refresh_schedule(project=project, params=params, digest=digest)
-            result = latest | {"stale": True}
-        else:
-            result = measure_and_store(project, params, version=version)
-    return _with_usernames(result)
+    return _with_usernames(cached_figures.cached(project, "agreement", params, fresh=fresh))
 
 
-def measure_and_store(project: Project, params: dict[str, Any], *, version: int) -> dict[str, Any]:
-    """Compute the figures as of labels ``version`` (read before calling) and cache them under it, and as the
-    latest figures of these parameters."""
-    questions = list(project.questions.all())
-    began = time.monotonic()
-    result = _compute(project, questions, **params)
-    seconds = time.monotonic() - began
-    result |= {"labels_version": version, "computed_at": timezone.now().isoformat(), "seconds": round(seconds, 3)}
-    current_key, latest_key = _keys(project, _digest(questions, params), version)
-    cache.set(current_key, result, CACHE_SECONDS)
-    cache.set(latest_key, result, CACHE_SECONDS)
-    return result
+def compute_agreement(project: Project, params: dict[str, Any]) -> dict[str, Any]:
+    return _compute(project, list(project.questions.all()), **params)
 
 
 def _compute(

@@ -59,6 +59,9 @@ class AnnotatorsQuerySerializer(serializers.Serializer):
     by = serializers.CharField(
         required=False, max_length=metadata.MAX_KEY, help_text="A metadata key: a row per annotator and value of it."
     )
+    fresh = serializers.BooleanField(
+        required=False, default=False, help_text="true: wait for figures of the labels as they are now."
+    )
 
     def validate_by(self, key: str) -> str:
         if not metadata.filterable_key(key):
@@ -78,6 +81,12 @@ class AnnotatorsSerializer(serializers.Serializer):
     fast_below_ms = serializers.FloatField(allow_null=True)
     tests = serializers.IntegerField(help_text="How many tests the flags' Holm correction was over.")
     consistency = serializers.DictField(help_text="{inconsistent: [...], cycles: [...]}")
+    labels_version = serializers.IntegerField(help_text="The version of the project's labels the figures are of.")
+    computed_at = serializers.DateTimeField()
+    seconds = serializers.FloatField(help_text="How long computing the figures took.")
+    stale = serializers.BooleanField(
+        required=False, help_text="Present (true) when the labels changed since: a job is measuring them again."
+    )
 
     def to_representation(self, instance: Any) -> Any:
         return instance

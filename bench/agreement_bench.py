@@ -144,7 +144,7 @@ def api_case(args: argparse.Namespace) -> bool:
     import review_bench
     from rest_framework.test import APIClient
 
-    from annotate import measures
+    from annotate import figures
     from annotate.models import Project
 
     if args.reuse:
@@ -166,12 +166,12 @@ def api_case(args: argparse.Namespace) -> bool:
         # Cold: the labels version moved on and ?fresh=true, so the figures are computed in the request.
         cold = []
         for _ in range(3):
-            measures._bump(project.pk)
+            figures._bump(project.pk)
             began = time.perf_counter()
             figures = get("?fresh=true")
             cold.append(time.perf_counter() - began)
         # After a change without ?fresh: a slow project's last figures come back marked stale (a job measures).
-        measures._bump(project.pk)
+        figures._bump(project.pk)
         began = time.perf_counter()
         stale = get()
         stale_ms = (time.perf_counter() - began) * 1000

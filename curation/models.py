@@ -50,7 +50,7 @@ class Job(models.Model):
     class Kind(models.TextChoices):
         IMPORT = "import"
         ANNOTATION_IMPORT = "annotation_import"
-        AGREEMENT = "agreement"  # measuring a large project's agreement again after its labels changed
+        AGREEMENT = "agreement"  # measuring a large project's agreement figures again after its labels changed
 
     class Status(models.TextChoices):
         QUEUED = "queued"

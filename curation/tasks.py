@@ -20,7 +20,7 @@ from curation.models import Job
 from curation.services.imports import JobInterrupted, import_run
 from curation.services.jobs import jobs_reap
 from curation.services.label_imports import annotation_import_run
-from curation.services.measure_jobs import agreement_refresh_run
+from curation.services.measure_jobs import figures_refresh_run
 from curation.uploads import discard_upload
 
 logger = logging.getLogger(__name__)
@@ -66,16 +66,16 @@ def _run_import_job(job_id: int, kind: Job.Kind, run: Callable[..., None]) -> No
 
 @shared_task(name="curation.run_agreement", acks_late=True, reject_on_worker_lost=True)
 def run_agreement(job_id: int) -> None:
-    """Measure a project's agreement again (curation.services.measure_jobs); nothing is written but the cache."""
+    """Measure a project's figures again (curation.services.measure_jobs); nothing is written but the cache."""
     job = Job.objects.filter(pk=job_id, kind=Job.Kind.AGREEMENT).first()
     if job is None or not job.start():
         return
     with Heartbeat(job, every=settings.WINNOW_JOB_HEARTBEAT_SECONDS):
         try:
-            agreement_refresh_run(job=job)
+            figures_refresh_run(job=job)
         except Exception:
             logger.exception("agreement job %s crashed", job_id)
-            job.fail("Measuring agreement stopped on an internal error; the server log has the details.")
+            job.fail("Measuring the figures stopped on an internal error; the server log has the details.")
             raise
 
 

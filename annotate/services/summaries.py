@@ -17,7 +17,7 @@ import numpy.typing as npt
 import orjson
 from django.db import connection, transaction
 
-from annotate import labels, measures
+from annotate import figures, labels
 from annotate.models import Example, LabelSummary, Project, Question, Resolution
 from annotate.quality.disagreement import per_example
 
@@ -105,7 +105,7 @@ def summaries_refresh(
     the caller has them already; ``labels_may_drop`` False when the change only adds or edits labels (an answer),
     so no summary can have to go."""
     if example_ids:
-        measures.labels_changed(project.pk)
+        figures.labels_changed(project.pk)
     asked = project.questions.all() if questions is None else questions
     questions = [question for question in asked if question.kind in labels.REVIEWABLE_KINDS]
     if not example_ids or not questions:
@@ -153,7 +153,7 @@ def _copy(project: Project, summaries: Summaries) -> int:
 @transaction.atomic
 def summaries_rebuild(*, project: Project) -> int:
     """Summarise every example of the project afresh, a range of example ids at a time."""
-    measures.labels_changed(project.pk)
+    figures.labels_changed(project.pk)
     questions = reviewable_questions(project)
     LabelSummary.objects.filter(project=project).delete()
     bounds = Example.objects.for_project(project).order_by("pk").values_list("pk", flat=True)

@@ -157,9 +157,10 @@ def dashboard(request: HttpRequest, project_id: int) -> HttpResponse:
     scale_questions = {name: figures for name, figures in questions.items() if "krippendorff_alpha" in figures}
     versions = overall.get("guideline_versions", [])
     computed_at = overall.get("computed_at")
+    annotators = _annotators(project, request, chosen)
     freshness = {
         "computed_at": datetime.fromisoformat(computed_at) if computed_at else None,
-        "stale": overall.get("stale", False),
+        "stale": overall.get("stale", False) or bool(annotators and annotators["report"].get("stale")),
     }
     chart_data = {
         "agreement": [
@@ -181,7 +182,6 @@ def dashboard(request: HttpRequest, project_id: int) -> HttpResponse:
             for name in scale_questions
         ],
     }
-    annotators = _annotators(project, request, chosen)
     chart_data |= _annotator_charts(annotators)
     context = {
         "project": project,

@@ -46,4 +46,7 @@ class AnnotatorsView(APIView):
         query = AnnotatorsQuerySerializer(data=query_params(request))
         query.is_valid(raise_exception=True)
         question = question_named(project, query.validated_data["question"])
-        return Response(annotator_report.project_annotators(project, question, by=query.validated_data.get("by")))
+        figures = annotator_report.project_annotators(
+            project, question, by=query.validated_data.get("by"), fresh=query.validated_data["fresh"]
+        )
+        return Response(figures)

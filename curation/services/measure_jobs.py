@@ -1,6 +1,6 @@
-"""Measuring a large project's agreement again in the background once its labels changed (annotate/measures.py):
-the request that found the figures stale is answered with the last ones at once, and this job brings them up to
-date. At most one job per project and set of parameters is waiting at a time.
+"""Measuring a large project's figures (agreement, annotators) again in the background once its labels changed
+(annotate/figures.py): the request that found them stale is answered with the last ones at once, and this job
+brings them up to date. At most one job per project and set of figures is waiting at a time.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from typing import Any
 
 from django.core.cache import cache
 
-from annotate import measures
+from annotate import figures
 from annotate.models import Project
 from curation.models import Job
 from curation.services.jobs import job_enqueue
@@ -19,26 +19,27 @@ REFRESH_LOCK_SECONDS = 300
 
 
 def _lock_key(project: Project, digest: str) -> str:
-    return f"agreement-refresh:{project.pk}:{digest}"
+    return f"figures-refresh:{project.pk}:{digest}"
 
 
-def agreement_refresh_schedule(*, project: Project, params: dict[str, Any], digest: str) -> Job | None:
-    """Queue a job measuring these figures again, unless one is queued or running already."""
+def figures_refresh_schedule(*, project: Project, kind: str, params: dict[str, Any], digest: str) -> Job | None:
+    """Queue a job computing these figures again, unless one is queued or running already."""
     if not cache.add(_lock_key(project, digest), 1, timeout=REFRESH_LOCK_SECONDS):
         return None
-    job = Job.objects.create(kind=Job.Kind.AGREEMENT, project=project, params={**params, "digest": digest})
+    job = Job.objects.create(
+        kind=Job.Kind.AGREEMENT, project=project, params={"figures": kind, "params": params, "digest": digest}
+    )
     job_enqueue(job)
     return job
 
 
-def agreement_refresh_run(*, job: Job) -> None:
-    """Measure the job's figures as of the labels now, cache them, and let the next change schedule again."""
+def figures_refresh_run(*, job: Job) -> None:
+    """Compute the job's figures as of the labels now, cache them, and let the next change schedule again."""
     assert job.project is not None
-    params = {key: job.params[key] for key in ("by", "guideline_version", "by_guideline_version")}
     try:
-        version = measures.labels_version(job.project.pk)
+        version = figures.labels_version(job.project.pk)
         job.report_progress(done=0, total=1, stage="measuring", unit="figures")
-        result = measures.measure_and_store(job.project, params, version=version)
+        result = figures.measure_and_store(job.project, job.params["figures"], job.params["params"], version=version)
         job.succeed({"labels_version": version, "seconds": result["seconds"]}, progress=(1, "figures"))
     finally:
         cache.delete(_lock_key(job.project, job.params["digest"]))

@@ -171,11 +171,11 @@ def test_a_crowdsourced_batch_imported_is_measured_like_labels_made_here(project
 
 @pytest.mark.django_db(transaction=True, databases=["default", "progress"])
 def test_a_slow_projects_figures_are_served_stale_while_a_job_measures_them_again(project, cast, monkeypatch):
-    from annotate import measures
+    from annotate import figures
     from curation.models import Job
     from curation.tasks import run_agreement
 
-    monkeypatch.setattr(measures, "SLOW_SECONDS", 0.0)  # every project counts as large
+    monkeypatch.setattr(figures, "SLOW_SECONDS", 0.0)  # every project counts as large
     labelled = write_labels(project)
     first = agreement(project, cast["reviewer"])
     assert "stale" not in first

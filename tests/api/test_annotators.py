@@ -160,3 +160,28 @@ def test_circular_preferences_on_one_prompt_are_reported(db):
     assert len(cycles) == 1
     assert cycles[0]["annotator"] == "circular" and cycles[0]["prompt"] == "Same?"
     assert sorted(cycles[0]["examples"]) == sorted(example.pk for example in examples)
+
+
+@pytest.mark.django_db(transaction=True, databases=["default", "progress"])
+def test_a_slow_projects_annotator_figures_are_served_stale_while_a_job_measures_them_again(project, cast, monkeypatch):
+    from annotate import figures
+    from curation.models import Job
+    from curation.tasks import run_agreement
+
+    monkeypatch.setattr(figures, "SLOW_SECONDS", 0.0)  # every project counts as large
+    labelled = write_labels(project)
+    first = annotators(project, cast["reviewer"], "?question=quality")
+    e2 = project.examples.get(external_id="e2").pk
+    annotation_submit(
+        project=project, annotator=labelled["ann-c"], example_id=e2, answers={"quality": 5, "topic": "math"}
+    )
+
+    stale = annotators(project, cast["reviewer"], "?question=quality")
+    job = Job.objects.get(kind="agreement", project=project)
+    run_agreement(job.pk)
+    now = annotators(project, cast["reviewer"], "?question=quality")
+
+    assert stale["stale"] is True and stale["annotators"] == first["annotators"]
+    assert "stale" not in now and now["labels_version"] > first["labels_version"]
+    ann_c = {row["annotator"]: row for row in now["annotators"]}["ann-c"]
+    assert ann_c["mean"] > {row["annotator"]: row for row in first["annotators"]}["ann-c"]["mean"]

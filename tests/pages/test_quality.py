@@ -9,7 +9,7 @@ import io
 import pytest
 from django.urls import reverse
 
-from annotate import measures
+from annotate import figures, measures
 from annotate.services.annotations import annotation_submit
 from annotate.services.projects import guideline_add
 from tests.agreement_data import write_labels
@@ -151,7 +151,7 @@ def test_the_annotators_section_follows_the_question_picked(client_as, project, 
 
 @pytest.mark.django_db(transaction=True, databases=["default", "progress"])
 def test_stale_figures_say_so(client_as, project, cast, monkeypatch):
-    monkeypatch.setattr(measures, "SLOW_SECONDS", 0.0)  # every project counts as large
+    monkeypatch.setattr(figures, "SLOW_SECONDS", 0.0)  # every project counts as large
     annotators = write_labels(project)
     assert "measured again" not in page(client_as("reviewer"), project)
     e2 = project.examples.get(external_id="e2").pk
