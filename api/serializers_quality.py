@@ -9,7 +9,16 @@ from rest_framework import serializers
 from annotate import metadata
 
 
-class AgreementQuerySerializer(serializers.Serializer):
+class SliceQuerySerializer(serializers.Serializer):
+    """A ``by`` metadata key to slice figures by (one rule for which keys may be used: annotate.metadata)."""
+
+    def validate_by(self, key: str) -> str:
+        if not metadata.filterable_key(key):
+            raise serializers.ValidationError(f"cannot slice by the metadata key {key!r}")
+        return key
+
+
+class AgreementQuerySerializer(SliceQuerySerializer):
     by = serializers.CharField(
         required=False, max_length=metadata.MAX_KEY, help_text="A metadata key: the figures per value of it too."
     )
@@ -26,23 +35,10 @@ class AgreementQuerySerializer(serializers.Serializer):
         "would otherwise be served (marked stale) while a job measures again.",
     )
 
-    def validate_by(self, key: str) -> str:
-        if not metadata.filterable_key(key):
-            raise serializers.ValidationError(f"cannot slice by the metadata key {key!r}")
-        return key
 
+class FiguresSerializer(serializers.Serializer):
+    """What every set of figures says of itself (annotate/figures.py); the figures are passed through as computed."""
 
-class AgreementSerializer(serializers.Serializer):
-    """The shape of the response, for the schema (the figures are documented in API.md)."""
-
-    questions = serializers.DictField(
-        child=serializers.DictField(), help_text="Per question name: its agreement figures."
-    )
-    by = serializers.CharField(required=False)
-    guideline_version = serializers.IntegerField(required=False)
-    slices = serializers.ListField(child=serializers.DictField(), required=False)
-    slices_not_shown = serializers.IntegerField(required=False)
-    guideline_versions = serializers.ListField(child=serializers.DictField(), required=False)
     labels_version = serializers.IntegerField(help_text="The version of the project's labels the figures are of.")
     computed_at = serializers.DateTimeField()
     seconds = serializers.FloatField(help_text="How long computing the figures took.")
@@ -54,7 +50,20 @@ class AgreementSerializer(serializers.Serializer):
         return instance
 
 
-class AnnotatorsQuerySerializer(serializers.Serializer):
+class AgreementSerializer(FiguresSerializer):
+    """The shape of the response, for the schema (the figures are documented in API.md)."""
+
+    questions = serializers.DictField(
+        child=serializers.DictField(), help_text="Per question name: its agreement figures."
+    )
+    by = serializers.CharField(required=False)
+    guideline_version = serializers.IntegerField(required=False)
+    slices = serializers.ListField(child=serializers.DictField(), required=False)
+    slices_not_shown = serializers.IntegerField(required=False)
+    guideline_versions = serializers.ListField(child=serializers.DictField(), required=False)
+
+
+class AnnotatorsQuerySerializer(SliceQuerySerializer):
     question = serializers.CharField(max_length=100, help_text="The question's name.")
     by = serializers.CharField(
         required=False, max_length=metadata.MAX_KEY, help_text="A metadata key: a row per annotator and value of it."
@@ -63,13 +72,8 @@ class AnnotatorsQuerySerializer(serializers.Serializer):
         required=False, default=False, help_text="true: wait for figures of the labels as they are now."
     )
 
-    def validate_by(self, key: str) -> str:
-        if not metadata.filterable_key(key):
-            raise serializers.ValidationError(f"cannot slice by the metadata key {key!r}")
-        return key
 
-
-class AnnotatorsSerializer(serializers.Serializer):
+class AnnotatorsSerializer(FiguresSerializer):
     """The shape of the response, for the schema (each figure is documented in the README, "Annotator bias")."""
 
     question = serializers.CharField()
@@ -81,12 +85,3 @@ class AnnotatorsSerializer(serializers.Serializer):
     fast_below_ms = serializers.FloatField(allow_null=True)
     tests = serializers.IntegerField(help_text="How many tests the flags' Holm correction was over.")
     consistency = serializers.DictField(help_text="{inconsistent: [...], cycles: [...]}")
-    labels_version = serializers.IntegerField(help_text="The version of the project's labels the figures are of.")
-    computed_at = serializers.DateTimeField()
-    seconds = serializers.FloatField(help_text="How long computing the figures took.")
-    stale = serializers.BooleanField(
-        required=False, help_text="Present (true) when the labels changed since: a job is measuring them again."
-    )
-
-    def to_representation(self, instance: Any) -> Any:
-        return instance

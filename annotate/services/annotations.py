@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from django.db import transaction
 from django.utils import timezone
 
+from annotate import figures
 from annotate.answers import DURATION_RULE, AnswerError, check_answers, check_display_order, duration_allowed
 from annotate.models import Annotation, AnnotationRevision, Assignment, Project
 from annotate.services import queue
@@ -86,6 +87,8 @@ def annotation_submit(
         for field, value in fields.items():
             setattr(annotation, field, value)
         annotation.save(update_fields=list(fields))
-    queue.answer_recorded(slot)
-    summaries_refresh(project=project, example_ids=[example_id], questions=questions, labels_may_drop=False)
+    if queue.answer_recorded(slot) >= 2:
+        summaries_refresh(project=project, example_ids=[example_id], questions=questions, labels_may_drop=False)
+    else:  # one label cannot disagree: there is no summary to write, only figures to mark stale
+        figures.labels_changed(project.pk)
     return annotation

@@ -308,16 +308,18 @@ def lock_for_answer(*, project: Project, annotator: User, example_id: int) -> An
     return AnswerSlot(item=item, assignment=assignment)
 
 
-def answer_recorded(slot: AnswerSlot) -> None:
-    """The annotator's answer is stored: their assignment is done (an edit of a done one changes nothing here)."""
+def answer_recorded(slot: AnswerSlot) -> int:
+    """The annotator's answer is stored: their assignment is done (an edit of a done one changes nothing here).
+    Returns how many answers the example has this round, this one included: exact, as the item is locked."""
     assignment = slot.assignment
     if assignment.status == Assignment.Status.SUBMITTED:
-        return
+        return slot.item.done
     revived = assignment.status == Assignment.Status.RELEASED  # a late answer takes back the free place
     assignment.status = Assignment.Status.SUBMITTED
     assignment.finished_at = timezone.now()
     assignment.save(update_fields=["status", "finished_at"])
     WorkItem.objects.filter(pk=slot.item.pk).update(done=F("done") + 1, **(_one_more_live() if revived else {}))
+    return slot.item.done + 1
 
 
 def labels_imported(*, project: Project, items: Mapping[int, WorkItem], pairs: Sequence[tuple[int, int]]) -> None:
