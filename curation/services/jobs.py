@@ -53,12 +53,15 @@ def job_cancel(*, job: Job) -> Job:
 
 def stopped_message(job: Job) -> str:
     hours = settings.CELERY_TASK_TIME_LIMIT / 3600
-    what = "nothing was imported. Import the file again" if job.kind in Job.IMPORTS else "Start it again"
-    return (
+    stopped = (
         f"The worker running this job stopped before the job finished, {job.attempts} times (it may have run out "
-        f"of memory, been stopped, or gone over the {hours:g}-hour time limit); {what}. If it stops again, split "
-        "the file into smaller ones, or ask the administrator to give the worker more memory or time "
-        "(WINNOW_JOB_TIME_LIMIT)."
+        f"of memory, been stopped, or gone over the {hours:g}-hour time limit)"
+    )
+    if job.kind not in Job.IMPORTS:  # measuring figures again: asked for again, it is started again
+        return f"{stopped}. The figures are measured again the next time they are asked for."
+    return (
+        f"{stopped}; nothing was imported. Import the file again. If it stops again, split the file into smaller "
+        "ones, or ask the administrator to give the worker more memory or time (WINNOW_JOB_TIME_LIMIT)."
     )
 
 

@@ -304,3 +304,18 @@ def test_it_removes_temporary_files_of_imports_killed_long_ago(settings, tmp_pat
 
     assert temporary_files_sweep() == ["import-abc.spool"]
     assert recent.exists() and not old.exists()
+
+
+@pytest.mark.django_db
+def test_a_figures_job_whose_worker_stopped_twice_says_it_runs_again_when_asked(project, settings):
+    from curation.models import Job
+
+    job = Job.objects.create(kind=Job.Kind.AGREEMENT, project=project, params={"figures": "agreement"})
+    job = running(job, attempts=2, heartbeat_age=settings.WINNOW_JOB_STALE_SECONDS + 5)
+
+    report = jobs_reap()
+
+    job.refresh_from_db()
+    assert report.failed == [job.pk]
+    assert "measured again the next time they are asked for" in job.error["message"]
+    assert "file" not in job.error["message"]
