@@ -1,7 +1,8 @@
 """Agreement benchmark: our Krippendorff kernel against the ``krippendorff`` package, and the agreement API at a
 million annotations.
 
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/winnow SECRET_KEY=bench \\
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/winnow CELERY_BROKER_URL=redis://127.0.0.1:6379/12 \\
+        SECRET_KEY=bench \\
         .venv/bin/python bench/agreement_bench.py
 
 1. The kernel, on the same ratings in one process: 200,000 items × 5 annotators with 20% of the ratings missing,

@@ -1,6 +1,7 @@
 """Import benchmark: time a large JSONL import end to end on PostgreSQL, and the peak memory of the job.
 
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/winnow SECRET_KEY=bench \\
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/winnow CELERY_BROKER_URL=redis://127.0.0.1:6379/12 \\
+        SECRET_KEY=bench \\
         .venv/bin/python bench/import_bench.py --records 1000000 --churn 1000000
 
 It writes N instruction records of realistic length (prompts of 20–200 words, responses of 50–400, from a word

@@ -1,6 +1,7 @@
 """Annotating benchmark: N annotators hammer ``next`` + submit over HTTP against gunicorn and PostgreSQL.
 
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/winnow SECRET_KEY=bench \\
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/winnow CELERY_BROKER_URL=redis://127.0.0.1:6379/12 \\
+        SECRET_KEY=bench \\
         .venv/bin/python bench/next_bench.py --examples 1000000 --annotators 50 --seconds 30
 
 It builds a bench project (overlap 3, one rating question ``quality`` 1–5) through ``project_create``, inserts the

@@ -1,6 +1,7 @@
 """Review benchmark: the disagreement queue at a million examples with three annotations each.
 
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/winnow SECRET_KEY=bench \\
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/winnow CELERY_BROKER_URL=redis://127.0.0.1:6379/12 \\
+        SECRET_KEY=bench \\
         .venv/bin/python bench/review_bench.py --examples 1000000
 
 It builds a bench project (overlap 3; questions ``quality``, a 1–5 rating, and ``topic``, a label of three) with
