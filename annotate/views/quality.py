@@ -119,6 +119,21 @@ def _annotators(project: Project, request: HttpRequest, chosen: Slice | None) ->
     return {"question": question, "questions": questions, "report": report | {"flags": flags}}
 
 
+def _distributions(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each annotator's shares of each answer, after everyone's together (the bar the others are read against)."""
+    with_shares = [row for row in rows if row.get("label_distribution")]
+    if not with_shares:
+        return []
+    totals: dict[str, float] = {}
+    for row in with_shares:
+        for answer, share in row["label_distribution"].items():
+            totals[answer] = totals.get(answer, 0.0) + share * row["annotations"]
+    everyone = sum(totals.values()) or 1.0
+    return [{"annotator": "(everyone)", "shares": {answer: count / everyone for answer, count in totals.items()}}] + [
+        {"annotator": row["annotator"], "shares": row["label_distribution"]} for row in with_shares
+    ]
+
+
 def _annotator_charts(section: dict[str, Any] | None) -> dict[str, Any]:
     if section is None:
         return {}
@@ -130,11 +145,7 @@ def _annotator_charts(section: dict[str, Any] | None) -> dict[str, Any]:
             for row in rows
             if row.get("adjusted_offset") is not None
         ],
-        "distributions": [
-            {"annotator": row["annotator"], "shares": row["label_distribution"]}
-            for row in rows
-            if row.get("label_distribution")
-        ],
+        "distributions": _distributions(rows),
         "fatigue": [
             {"annotator": entry["annotator"], "curve": entry["agreement"]["curve"]}
             for entry in report["fatigue"]

@@ -136,6 +136,7 @@ def test_the_annotators_section_shows_the_flag_with_its_figures_and_the_csvs_hav
 
     assert "Annotators on <code>quality</code>" in html
     assert 'badge--warn">lenient<' in html and 'id="chart-offsets"' in html and 'id="chart-distributions"' in html
+    assert '"annotator": "(everyone)"' in html  # the bar each annotator's answers are read against
     assert {row["annotator"] for row in annotator_rows} == {"honest-1", "honest-2", "honest-3", "lenient"}
     assert [(row["annotator"], row["kind"]) for row in flags if row["kind"] == "lenient"] == [("lenient", "lenient")]
     assert "offset=" in flags[0]["figures"] and float(flags[0]["p"]) < 0.01
