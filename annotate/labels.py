@@ -242,13 +242,20 @@ def load(
 def _in_current_round(
     example: npt.NDArray[np.int64], round_: npt.NDArray[np.int64], items: QuerySet[WorkItem]
 ) -> npt.NDArray[np.bool_]:
-    """Which rows were made in their example's current round (the example's work item's round)."""
-    rounds = _copied(items.order_by("example_id").values_list("example_id", "round"), ["example_id", "round"])
-    known, current = rounds["example_id"], rounds["round"]
+    """Which rows were made in their example's current round (the example's work item's round). Every annotated
+    example has a work item (answers come only through the queue), and one never sent back is in its first round,
+    so only the work items of examples sent back need reading: usually few, where reading them all would cost a
+    fifth of the time at a million labels."""
+    sent_back = _copied(
+        items.filter(round__gt=1).order_by("example_id").values_list("example_id", "round"), ["example_id", "round"]
+    )
+    known, current = sent_back["example_id"], sent_back["round"]
+    in_first_round = np.asarray(round_ == 1, dtype=bool)
     if len(known) == 0:
-        return np.zeros(len(example), dtype=bool)
+        return in_first_round
     at = np.clip(np.searchsorted(known, example), 0, len(known) - 1)
-    return np.asarray((known[at] == example) & (current[at] == round_), dtype=bool)
+    was_sent_back = known[at] == example
+    return np.where(was_sent_back, current[at] == round_, in_first_round)
 
 
 def _copied(rows: QuerySet[Any], fields: list[str]) -> dict[str, Any]:
