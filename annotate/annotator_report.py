@@ -16,7 +16,7 @@ from django.contrib.auth import get_user_model
 from django.db.models.fields.json import KeyTextTransform, KeyTransform
 from django.db.models.functions import MD5
 
-from annotate import figures, labels
+from annotate import figures, fingerprints, labels
 from annotate.models import Example, Project, Question
 from annotate.quality.agreement import scale_values
 from annotate.quality.bias import BiasInput, annotator_bias
@@ -126,14 +126,13 @@ def _row(row: dict[str, Any], shown: list[str], slice_values: list[Any]) -> dict
 
 
 def _consistency(project: Project, current: labels.Labels, kind: str, shown: list[str]) -> dict[str, Any]:
-    """An annotator who answered the same item twice differently (examples with the same content: its stored
-    hash), and circular preferences among the responses to one prompt (prompts and responses compared by digest).
-    Exact, not normalised: normalising a million examples' text in the request would take minutes (see the
-    README)."""
+    """An annotator who answered the same item twice differently (examples whose content is the same once
+    normalised: their fingerprints, annotate/fingerprints.py), and circular preferences among the responses to one
+    prompt (prompts and responses compared exactly, by digests computed in the database)."""
     if len(current) == 0 or kind == "text":
         return {"inconsistent": [], "cycles": []}
     example_ids = np.unique(current.example)
-    hashes = dict(_example_rows(project, example_ids, "content_hash"))
+    hashes = fingerprints.normalized_hashes(project, example_ids)
     item = _numbered([hashes.get(int(e)) for e in current.example])
     inconsistent = [
         {

@@ -1,4 +1,4 @@
-from annotate.models.example import Example, ExampleQuerySet
+from annotate.models.example import Example, ExampleFingerprint, ExampleQuerySet
 from annotate.models.project import Guideline, Membership, Project, ProjectQuerySet, Question
 from annotate.models.summary import LabelSummary
 from annotate.models.work import Annotation, AnnotationQuerySet, AnnotationRevision, Assignment, Resolution, WorkItem
@@ -12,6 +12,7 @@ __all__ = [
     "Resolution",
     "WorkItem",
     "Example",
+    "ExampleFingerprint",
     "ExampleQuerySet",
     "Guideline",
     "LabelSummary",

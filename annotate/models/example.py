@@ -53,3 +53,15 @@ class Example(models.Model):
     @property
     def shape(self) -> str:
         return shape_of(self.content)
+
+
+class ExampleFingerprint(models.Model):
+    """An example's content, normalised (NFKC, case folded, spaces collapsed) and hashed: examples that differ only
+    in case or spacing share it. Computed once, the first time the example is compared (the content never
+    changes), rather than at import, where a million examples would pay seconds for it whether compared or not."""
+
+    example = models.OneToOneField(Example, on_delete=models.CASCADE, primary_key=True, related_name="+")
+    normalized_hash = models.CharField(max_length=64)
+
+    def __str__(self) -> str:
+        return f"{self.example_id}:{self.normalized_hash[:12]}"

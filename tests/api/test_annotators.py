@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from annotate.models import Membership
+from annotate.models import ExampleFingerprint, Membership
 from annotate.services.annotations import annotation_submit
 from annotate.services.queue import next_assignment, work_items_create
 from tests.agreement_data import ANNOTATORS, LABELS, rated_project, work_through, write_labels
@@ -106,28 +106,24 @@ def test_position_bias_is_read_from_the_recorded_display_order(compared):
 
 
 def test_the_same_item_answered_differently_by_one_annotator_is_reported(project, cast):
-    content = {"prompt": "Is water wet?", "response": "Yes."}
-    twins = [ExampleFactory(project=project, external_id=f"twin-{n}", content=content) for n in range(2)]
+    # The same item twice, once with other case and spacing: normalised, they are one item.
+    contents = [{"prompt": "Is water wet?", "response": "Yes."}, {"prompt": "is  WATER wet?", "response": "yes."}]
+    twins = [ExampleFactory(project=project, external_id=f"twin-{n}", content=c) for n, c in enumerate(contents)]
+    ExampleFactory(project=project, external_id="other", content={"prompt": "Is fire hot?", "response": "Yes."})
     work_items_create(project=project)
     annotator = cast["annotator"]
     rating = {twins[0].pk: 2, twins[1].pk: 5}
-    for _ in twins:
+    for _ in range(3):
         held = next_assignment(project=project, annotator=annotator).example_id
-        annotation_submit(
-            project=project, annotator=annotator, example_id=held, answers={"quality": rating[held], "topic": "code"}
-        )
+        answers = {"quality": rating.get(held, 3), "topic": "code"}
+        annotation_submit(project=project, annotator=annotator, example_id=held, answers=answers)
 
     quality = annotators(project, cast["reviewer"], "?question=quality")["consistency"]["inconsistent"]
     topic = annotators(project, cast["reviewer"], "?question=topic")["consistency"]["inconsistent"]
 
-    assert quality == [
-        {
-            "annotator": "annotator-user",
-            "examples": [twins[0].pk, twins[1].pk],
-            "answers": ["2", "5"],
-        }
-    ]
+    assert quality == [{"annotator": "annotator-user", "examples": [twins[0].pk, twins[1].pk], "answers": ["2", "5"]}]
     assert topic == []
+    assert ExampleFingerprint.objects.filter(example__project=project).count() == 3  # computed once, kept
 
 
 @pytest.mark.parametrize(
