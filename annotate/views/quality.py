@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+import orjson
 from django import forms
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
@@ -111,7 +112,9 @@ def _annotators(project: Project, request: HttpRequest, chosen: Slice | None) ->
             "annotators": [row for row in report["annotators"] if row["slice"] == chosen.value],
             "flags": [flag for flag in report["flags"] if flag["slice"] == chosen.value],
         }
-    # A flag's figures as pairs: the template cannot loop over a dict that has a key named "items".
+    # Pairs, not dicts, for the template: it cannot loop over a dict that has a key named "items".
+    rows = [row | {"shares": list((row.get("label_distribution") or {}).items())} for row in report["annotators"]]
+    report = report | {"annotators": rows}
     flags = [
         flag | {"figures": [(k, v) for k, v in flag["detail"].items() if k not in ("test", "p", "p_uncorrected")]}
         for flag in report["flags"]
@@ -251,6 +254,9 @@ CSV_COLUMNS = {
         "length_ratio",
         "left_share",
         "sided",
+        "adjusted_offset_low",
+        "adjusted_offset_high",
+        "label_distribution",
     ],
     "flags": ["question", "annotator", "slice", "kind", "p", "test", "figures"],
     "fatigue": ["question", "annotator", "sessions", "position_from", "agreement", "labels"],
@@ -267,7 +273,16 @@ def _annotator_rows(table: str, section: dict[str, Any] | None) -> list[dict[str
         return []
     question, report = section["question"].name, section["report"]
     if table == "annotators":
-        return [{"question": question} | row for row in report["annotators"]]
+        return [
+            {"question": question}
+            | row
+            | {
+                "adjusted_offset_low": (row.get("adjusted_offset_ci") or [None, None])[0],
+                "adjusted_offset_high": (row.get("adjusted_offset_ci") or [None, None])[1],
+                "label_distribution": orjson.dumps(row.get("label_distribution")).decode(),
+            }
+            for row in report["annotators"]
+        ]
     if table == "flags":
         return [
             {"question": question, "p": flag["detail"].get("p"), "test": flag["detail"].get("test")}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 
 import pytest
 from django.urls import reverse
@@ -138,6 +139,10 @@ def test_the_annotators_section_shows_the_flag_with_its_figures_and_the_csvs_hav
     assert 'badge--warn">lenient<' in html and 'id="chart-offsets"' in html and 'id="chart-distributions"' in html
     assert '"annotator": "(everyone)"' in html  # the bar each annotator's answers are read against
     assert {row["annotator"] for row in annotator_rows} == {"honest-1", "honest-2", "honest-3", "lenient"}
+    lenient_row = next(row for row in annotator_rows if row["annotator"] == "lenient")
+    assert float(lenient_row["adjusted_offset_low"]) < float(lenient_row["adjusted_offset"])
+    assert abs(sum(json.loads(lenient_row["label_distribution"]).values()) - 1) < 1e-9
+    assert "Answers given" in html and "Agreement by position in the session" in html
     assert [(row["annotator"], row["kind"]) for row in flags if row["kind"] == "lenient"] == [("lenient", "lenient")]
     assert "offset=" in flags[0]["figures"] and float(flags[0]["p"]) < 0.01
     assert {row["annotator"] for row in fatigue} <= {"honest-1", "honest-2", "honest-3", "lenient"}
