@@ -79,10 +79,7 @@ def _compute(project: Project, question: Question, *, by: str | None) -> dict[st
 
 
 def _slices(column: npt.NDArray[np.object_] | None) -> tuple[npt.NDArray[np.int64] | None, list[Any]]:
-    if column is None:
-        return None, []
-    codes, uniques = pd.factorize(pd.Series(column, dtype=object), use_na_sentinel=False)
-    return codes.astype(np.int64), [None if pd.isna(value) else value for value in uniques]
+    return (None, []) if column is None else labels.slice_codes(column)
 
 
 def _slice_value(code: int | None, values: list[Any]) -> Any:

@@ -81,6 +81,13 @@ class Labels:
         return scale_of(self.question, self.categories)
 
 
+def slice_codes(column: npt.NDArray[np.object_]) -> tuple[npt.NDArray[np.int64], list[Any]]:
+    """A ``slice`` column as codes into its distinct values, in order of first appearance (None: the example has
+    no such metadata key)."""
+    codes, values = pd.factorize(pd.Series(column, dtype=object), use_na_sentinel=False)
+    return codes.astype(np.int64), [None if pd.isna(value) else value for value in values]
+
+
 def scale_of(spec: QuestionSpec, categories: Sequence[Any]) -> Scale:
     if spec.kind == "ranking":
         return Scale("ranking", rankings=[list(c) for c in categories])

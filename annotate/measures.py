@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
 from django.contrib.auth import get_user_model
 
 from annotate import figures as cached_figures
@@ -95,22 +96,20 @@ def _compute(
 
 def _slices(specs: dict[str, QuestionSpec], current: dict[str, labels.Labels]) -> dict[str, Any]:
     """Figures per value of the slicing key, the values with the most labelled examples first."""
-    items: dict[str | None, set[int]] = {}
-    for columns in current.values():
-        assert columns.slice is not None
-        for value, example in zip(columns.slice.tolist(), columns.example.tolist(), strict=True):
-            items.setdefault(value, set()).add(example)
-    ranked = sorted(items, key=lambda value: (-len(items[value]), value is None, str(value)))
+    names = list(current)
+    columns = [column for name in names if (column := current[name].slice) is not None]
+    codes, values = labels.slice_codes(np.concatenate(columns) if columns else np.zeros(0, dtype=object))
+    examples = np.concatenate([current[name].example for name in names]) if names else np.zeros(0, dtype=np.int64)
+    pairs = pd.DataFrame({"code": codes, "example": examples}).drop_duplicates()
+    slice_code, labelled = np.unique(pairs["code"].to_numpy(), return_counts=True)  # examples labelled per value
+    count = {int(code): int(n) for code, n in zip(slice_code, labelled, strict=True)}
+    ranked = sorted(count, key=lambda code: (-count[code], values[code] is None, str(values[code])))
+    by_question = dict(zip(names, np.split(codes, np.cumsum([len(current[name]) for name in names])[:-1]), strict=True))
     slices = []
-    for value in ranked[:MAX_SLICES]:
-        rows = {name: _subset(columns, _equal(columns.slice, value)) for name, columns in current.items()}
-        slices.append({"value": value, "examples": len(items[value]), "questions": _reports(specs, rows)})
+    for code in ranked[:MAX_SLICES]:
+        rows = {name: _subset(current[name], by_question[name] == code) for name in names}
+        slices.append({"value": values[code], "examples": count[code], "questions": _reports(specs, rows)})
     return {"slices": slices, "slices_not_shown": max(0, len(ranked) - MAX_SLICES)}
-
-
-def _equal(values: npt.NDArray[np.object_] | None, wanted: str | None) -> npt.NDArray[np.bool_]:
-    assert values is not None
-    return np.fromiter((value == wanted for value in values), dtype=bool, count=len(values))
 
 
 def _with_usernames(result: dict[str, Any]) -> dict[str, Any]:
