@@ -39,7 +39,7 @@ def compute_annotators(project: Project, params: dict[str, Any]) -> dict[str, An
 
 def _compute(project: Project, question: Question, *, by: str | None) -> dict[str, Any]:
     spec = question.as_spec()
-    current = labels.load(project, [question], slice_by=by, with_display_order=spec.kind == "preference")[spec.name]
+    current = labels.load(project, [question], slice_by=by, with_shown_first=spec.kind == "preference")[spec.name]
     slice_codes, slice_values = _slices(current.slice)
     values = scale_values(spec, current.categories) if spec.kind in ("label", "rating", "preference") else None
     on_scale = np.ones(len(current), dtype=bool)
@@ -94,8 +94,7 @@ def _shown_left(current: labels.Labels) -> npt.NDArray[np.int64]:
     """Per label, the code of the answer that prefers the response shown on the left: "a" (responses[0]) when the
     page showed responses[0] first, "b" when it showed responses[1] first; unknown without a display order."""
     a, b = _code_of(current.categories, "a"), _code_of(current.categories, "b")
-    orders = current.display_order if current.display_order is not None else np.full(len(current), None)
-    first = np.array([order[0] if order else UNKNOWN for order in orders], dtype=np.int64)
+    first = current.shown_first if current.shown_first is not None else np.full(len(current), UNKNOWN)
     shown_left = np.full(len(current), UNKNOWN, dtype=np.int64)
     if a is not None:
         shown_left[first == 0] = a

@@ -23,7 +23,7 @@ import numpy.typing as npt
 import orjson
 import pandas as pd
 from django.db import connections
-from django.db.models import BigIntegerField, Exists, ExpressionWrapper, F, OuterRef, QuerySet, TextField
+from django.db.models import BigIntegerField, Exists, ExpressionWrapper, F, IntegerField, OuterRef, QuerySet, TextField
 from django.db.models.expressions import RawSQL
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
@@ -65,8 +65,8 @@ class Labels:
     duration_ms: npt.NDArray[np.float64]  # NaN where unknown
     # The example's metadata value (as text; None where absent) under the key ``load`` was asked to slice by.
     slice: npt.NDArray[np.object_] | None = None
-    # The order the page showed the candidate responses in (a list of response indices, or None), when asked for.
-    display_order: npt.NDArray[np.object_] | None = None
+    # The candidate response the page showed first (on the left), −1 where no order was recorded; when asked for.
+    shown_first: npt.NDArray[np.int64] | None = None
 
     def __len__(self) -> int:
         return len(self.code)
@@ -170,7 +170,7 @@ def load(
     examples: Iterable[int] | None = None,
     guideline_version: int | None = None,
     slice_by: str | None = None,
-    with_display_order: bool = False,
+    with_shown_first: bool = False,
     with_times: bool = True,
 ) -> dict[str, Labels]:
     """The current labels of each question, by question name; ``examples`` (ids, or a range of ids) limits them to
@@ -201,9 +201,9 @@ def load(
         if not metadata.filterable_key(slice_by):
             raise ValueError(f"cannot slice by the metadata key {slice_by!r}")
         extra["slice_value"] = Cast(KeyTextTransform(slice_by, "example__metadata"), output_field=TextField())
+    if with_shown_first:  # the first index of the recorded display order, read in the database
+        extra["shown_first"] = Cast(KeyTextTransform("0", "display_order"), output_field=IntegerField())
     names = list(extra)
-    if with_display_order:
-        names.append("display_order")
     if copy:  # times as microseconds since the epoch: numbers COPY writes and numpy reads without parsing dates
         extra["submitted_us"] = RawSQL(
             "(EXTRACT(EPOCH FROM annotate_annotation.submitted_at) * 1000000)::bigint",
@@ -238,11 +238,9 @@ def load(
     }
     if "slice_value" in columns:
         common["slice"] = columns["slice_value"]
-    if "display_order" in columns:
-        # JSON as the driver gives it: text (PostgreSQL, SQLite), or already parsed.
-        common["display_order"] = _objects(
-            [orjson.loads(v) if isinstance(v, str | bytes) else v for v in columns["display_order"]]
-        )
+    if "shown_first" in columns:
+        shown = np.asarray(columns["shown_first"], dtype=np.float64)  # NULL (no order recorded) as NaN
+        common["shown_first"] = np.where(np.isnan(shown), -1, shown).astype(np.int64)
     return {spec.name: _labels(spec, common, columns[f"answer_{index}"]) for index, spec in enumerate(specs)}
 
 
@@ -312,7 +310,7 @@ def _csv_type(name: str, numbers: set[str]) -> str | type:
     row), numbers as numbers, the rest (slices, display orders) as strings."""
     if name in numbers:
         return "int64"
-    if name == "duration_ms":
+    if name in ("duration_ms", "shown_first"):  # may be NULL
         return "float64"
     return "category" if name.startswith("answer_") else object
 

@@ -103,3 +103,32 @@ def test_the_bulk_read_and_the_few_examples_read_give_the_same_columns(project, 
             assert getattr(bulk[name], column).tolist() == getattr(few[name], column).tolist(), (name, column)
         assert bulk[name].categories == few[name].categories
     assert set(bulk["quality"].slice.tolist()) == {'en, "quoted"'}
+
+
+@pytest.mark.django_db
+def test_the_response_shown_first_comes_from_the_recorded_display_order(project, annotators):
+    from annotate.models import Annotation
+    from tests.factories import QuestionFactory
+
+    QuestionFactory(project=project, name="better", kind="preference", options={}, level="nominal")
+    project.questions.exclude(name="better").delete()
+    ExampleFactory.create_batch(3, project=project, content={"prompt": "P", "responses": ["x", "y"]})
+    work_items_create(project=project)
+    orders = [[1, 0], [0, 1], None]
+    for order in orders:
+        held = next_assignment(project=project, annotator=annotators[0])
+        annotation_submit(
+            project=project,
+            annotator=annotators[0],
+            example_id=held.example_id,
+            answers={"better": "a"},
+            display_order=order,
+        )
+    stored = dict(Annotation.objects.values_list("example_id", "display_order"))
+
+    for few in (False, True):  # the bulk read and the row-by-row read
+        examples = list(stored) if few else None
+        better = labels.load(project, project.questions.all(), examples=examples, with_shown_first=True)["better"]
+        expected = [stored[int(e)][0] if stored[int(e)] else -1 for e in better.example]
+        assert better.shown_first.tolist() == expected
+    assert sorted(expected) == [-1, 0, 1]
