@@ -129,7 +129,7 @@ def _consistency(project: Project, current: labels.Labels, kind: str, shown: lis
         return {"inconsistent": [], "cycles": []}
     example_ids = np.unique(current.example)
     hashes = fingerprints.normalized_hashes(project, example_ids)
-    item = _numbered([hashes.get(int(e)) for e in current.example])
+    item = _numbered(pd.Series(hashes, dtype=object).reindex(current.example).to_numpy())
     inconsistent = [
         {
             "annotator": entry.annotator,
@@ -142,23 +142,24 @@ def _consistency(project: Project, current: labels.Labels, kind: str, shown: lis
     ]
     cycles: list[dict[str, Any]] = []
     if kind == "preference":
-        digests = {
-            pk: (prompt, first, second)
-            for pk, prompt, first, second in _example_rows(
+        digests = pd.DataFrame(
+            _example_rows(
                 project,
                 example_ids,
                 prompt_digest=MD5(KeyTextTransform("prompt", "content")),
                 first_digest=MD5(KeyTextTransform("0", KeyTransform("responses", "content"))),
                 second_digest=MD5(KeyTextTransform("1", KeyTransform("responses", "content"))),
-            )
-        }
-        found = [digests.get(int(e), (None, None, None)) for e in current.example]
+            ),
+            columns=["pk", "prompt", "first", "second"],
+            dtype=object,
+        ).set_index("pk")
+        found = digests.reindex(current.example)  # a row per label
         # One numbering for both sides: a response is the same one whether it was shown as a or as b.
-        responses = _numbered([first for _, first, _ in found] + [second for _, _, second in found])
+        responses = _numbered(np.concatenate([found["first"].to_numpy(), found["second"].to_numpy()]))
         found_cycles = preference_cycles(
             example=current.example,
             annotator=current.annotator,
-            prompt=_numbered([prompt for prompt, _, _ in found]),
+            prompt=_numbered(found["prompt"].to_numpy()),
             response_a=responses[: len(found)],
             response_b=responses[len(found) :],
             answer=current.code,
@@ -179,8 +180,8 @@ def _consistency(project: Project, current: labels.Labels, kind: str, shown: lis
     return {"inconsistent": inconsistent, "cycles": cycles}
 
 
-def _numbered(keys: list[str | None]) -> npt.NDArray[np.int64]:
-    """The keys as ints (equal keys, equal ints; None unknown)."""
+def _numbered(keys: npt.NDArray[np.object_]) -> npt.NDArray[np.int64]:
+    """The keys as ints (equal keys, equal ints; None or NaN unknown)."""
     codes, _ = pd.factorize(pd.Series(keys, dtype=object), use_na_sentinel=True)
     return np.where(codes >= 0, codes, UNKNOWN).astype(np.int64)
 
