@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-import orjson
 from django import forms
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
@@ -23,13 +22,11 @@ from django.urls import URLPattern, path
 from annotate import annotator_report, measures, metadata
 from annotate.access import may_review, project_access
 from annotate.models import Project
+from annotate.views import quality_tables
 from annotate.views.review_common import metadata_keys
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
-
-# Kappa and alpha on the heat map, in tenths from −1 to 1 (a CSS class each, as the page may carry no inline style).
-HEAT_STEPS = 20
 
 
 class SliceForm(forms.Form):
@@ -76,29 +73,6 @@ def _figures(project: Project, chosen: Slice | None) -> tuple[dict[str, Any], di
     return picked["questions"], result, slices
 
 
-def _heat(kappa: float | None) -> str:
-    if kappa is None:
-        return "heat heat--none"
-    step = max(0, min(HEAT_STEPS, round((kappa + 1) / 2 * HEAT_STEPS)))
-    return f"heat heat--{step}"
-
-
-def _kappa_grid(figures: dict[str, Any]) -> dict[str, Any]:
-    """The pairwise kappas of one question as a square table of annotators."""
-    pairs = figures.get("cohen_kappa") or []
-    names = sorted({name for pair in pairs for name in pair["annotators"]})
-    by_pair = {tuple(pair["annotators"]): pair for pair in pairs}
-    rows = []
-    for first in names:
-        cells = []
-        for second in names:
-            pair = by_pair.get((first, second)) or by_pair.get((second, first))
-            kappa = pair["kappa"] if pair else None
-            cells.append({"kappa": kappa, "items": pair["items"] if pair else 0, "css": _heat(kappa)})
-        rows.append({"name": first, "cells": cells})
-    return {"names": names, "rows": rows}
-
-
 def _annotators(project: Project, request: HttpRequest, chosen: Slice | None) -> dict[str, Any] | None:
     """The annotators report of the question picked (by default the first), for the slice picked."""
     questions = list(project.questions.all())
@@ -120,46 +94,6 @@ def _annotators(project: Project, request: HttpRequest, chosen: Slice | None) ->
         for flag in report["flags"]
     ]
     return {"question": question, "questions": questions, "report": report | {"flags": flags}}
-
-
-def _distributions(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Each annotator's shares of each answer, after everyone's together (the bar the others are read against)."""
-    with_shares = [row for row in rows if row.get("label_distribution")]
-    if not with_shares:
-        return []
-    totals: dict[str, float] = {}
-    for row in with_shares:
-        for answer, share in row["label_distribution"].items():
-            totals[answer] = totals.get(answer, 0.0) + share * row["annotations"]
-    everyone = sum(totals.values()) or 1.0
-    return [{"annotator": "(everyone)", "shares": {answer: count / everyone for answer, count in totals.items()}}] + [
-        {"annotator": row["annotator"], "shares": row["label_distribution"]} for row in with_shares
-    ]
-
-
-def _annotator_charts(section: dict[str, Any] | None) -> dict[str, Any]:
-    if section is None:
-        return {}
-    report = section["report"]
-    rows = report["annotators"]
-    return {
-        "offsets": [
-            {"annotator": row["annotator"], "offset": row["adjusted_offset"], "interval": row["adjusted_offset_ci"]}
-            for row in rows
-            if row.get("adjusted_offset") is not None
-        ],
-        "distributions": _distributions(rows),
-        "fatigue": [
-            {"annotator": entry["annotator"], "curve": entry["agreement"]["curve"]}
-            for entry in report["fatigue"]
-            if len(entry["agreement"]["curve"]) > 1
-        ],
-        "positions": [
-            {"annotator": row["annotator"], "left_share": row["left_share"], "sided": row["sided"]}
-            for row in rows
-            if row.get("left_share") is not None
-        ],
-    }
 
 
 @login_required
@@ -196,7 +130,7 @@ def dashboard(request: HttpRequest, project_id: int) -> HttpResponse:
             for name in scale_questions
         ],
     }
-    chart_data |= _annotator_charts(annotators)
+    chart_data |= quality_tables.annotator_charts(annotators)
     context = {
         "project": project,
         "access": access,
@@ -208,122 +142,32 @@ def dashboard(request: HttpRequest, project_id: int) -> HttpResponse:
         "questions": questions,
         "versions": versions,
         "freshness": freshness,
-        "kappa_grids": {name: _kappa_grid(figures) for name, figures in scale_questions.items()},
+        "kappa_grids": {name: quality_tables.kappa_grid(figures) for name, figures in scale_questions.items()},
         "chart_data": chart_data,
         "query": request.GET.urlencode(),
     }
     return render(request, "annotate/quality.html", context)
 
 
-CSV_COLUMNS = {
-    "agreement": [
-        "question",
-        "level",
-        "items",
-        "items_used",
-        "annotators",
-        "ratings",
-        "krippendorff_alpha",
-        "alpha_low",
-        "alpha_high",
-        "percent_agreement",
-        "unanimous_share",
-        "fleiss_kappa",
-        "gwet_ac1",
-        "kendall_w",
-        "exact_match_rate",
-        "mean_similarity",
-    ],
-    "versions": ["question", "guideline_version", "items_used", "krippendorff_alpha", "alpha_low", "alpha_high"],
-    "kappas": ["question", "annotator", "other_annotator", "items", "kappa"],
-    "annotators": [
-        "question",
-        "annotator",
-        "slice",
-        "annotations",
-        "agreement_with_others",
-        "majority_agreement",
-        "kappa_vs_majority",
-        "mean",
-        "offset",
-        "adjusted_offset",
-        "spread_ratio",
-        "jsd",
-        "median_duration_ms",
-        "fast_share",
-        "length_ratio",
-        "left_share",
-        "sided",
-        "adjusted_offset_low",
-        "adjusted_offset_high",
-        "label_distribution",
-    ],
-    "flags": ["question", "annotator", "slice", "kind", "p", "test", "figures"],
-    "fatigue": ["question", "annotator", "sessions", "position_from", "agreement", "labels"],
-}
-
-
-def _agreement_row(name: str, figures: dict[str, Any]) -> dict[str, Any]:
-    interval = figures.get("alpha_interval") or [None, None]
-    return {"question": name, **figures, "alpha_low": interval[0], "alpha_high": interval[1]}
-
-
-def _annotator_rows(table: str, section: dict[str, Any] | None) -> list[dict[str, Any]]:
-    if section is None:
-        return []
-    question, report = section["question"].name, section["report"]
-    if table == "annotators":
-        return [
-            {"question": question}
-            | row
-            | {
-                "adjusted_offset_low": (row.get("adjusted_offset_ci") or [None, None])[0],
-                "adjusted_offset_high": (row.get("adjusted_offset_ci") or [None, None])[1],
-                "label_distribution": orjson.dumps(row.get("label_distribution")).decode(),
-            }
-            for row in report["annotators"]
-        ]
-    if table == "flags":
-        return [
-            {"question": question, "p": flag["detail"].get("p"), "test": flag["detail"].get("test")}
-            | flag
-            | {"figures": "; ".join(f"{key}={value}" for key, value in flag["figures"])}
-            for flag in report["flags"]
-        ]
-    return [
-        {"question": question, "annotator": entry["annotator"], "sessions": entry["sessions"]}
-        | {"position_from": point[0], "agreement": point[1], "labels": point[2]}
-        for entry in report["fatigue"]
-        for point in entry["agreement"]["curve"]
-    ]
-
-
-def _cell(value: Any) -> Any:
-    """A value a spreadsheet will not run as a formula (a name such as "=cmd()" or "+1" is quoted)."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
 @login_required
 def dashboard_csv(request: HttpRequest, project_id: int, table: str) -> HttpResponse:
     """One of the dashboard's tables as CSV, for the same slice as the page."""
-    if table not in CSV_COLUMNS:
+    if table not in quality_tables.CSV_COLUMNS:
         raise Http404("No such table.")
     project = project_access(request.user, project_id, may=may_review).project
     _, chosen = _chosen_slice(request)
     questions, overall, _ = _figures(project, chosen)
     rows: list[dict[str, Any]] = []
     if table == "agreement":
-        rows = [_agreement_row(name, figures) for name, figures in questions.items()]
+        rows = [quality_tables.agreement_row(name, figures) for name, figures in questions.items()]
     elif table == "versions":
         for entry in overall.get("guideline_versions", []):
             for name, figures in entry["questions"].items():
                 if "krippendorff_alpha" in figures:
-                    row = _agreement_row(name, figures)
+                    row = quality_tables.agreement_row(name, figures)
                     rows.append(row | {"guideline_version": entry["version"]})
     elif table in ("annotators", "flags", "fatigue"):
-        rows = _annotator_rows(table, _annotators(project, request, chosen))
+        rows = quality_tables.annotator_rows(table, _annotators(project, request, chosen))
     else:
         for name, figures in questions.items():
             for pair in figures.get("cohen_kappa") or []:
@@ -332,9 +176,9 @@ def dashboard_csv(request: HttpRequest, project_id: int, table: str) -> HttpResp
                     {"question": name, "annotator": first, "other_annotator": second} | pair | {"annotators": None}
                 )
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS[table], extrasaction="ignore")
+    writer = csv.DictWriter(buffer, fieldnames=quality_tables.CSV_COLUMNS[table], extrasaction="ignore")
     writer.writeheader()
-    writer.writerows({key: _cell(value) for key, value in row.items()} for row in rows)
+    writer.writerows({key: quality_tables.cell(value) for key, value in row.items()} for row in rows)
     response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="project-{project.pk}-{table}.csv"'
     return response
