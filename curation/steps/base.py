@@ -19,11 +19,13 @@ class Dropped(NamedTuple):
 @dataclass
 class StepOutput:
     """A record step's result on one batch: the records it kept (in order, content possibly changed), the ones it
-    dropped, and how many kept records it changed (cleaning, redaction)."""
+    dropped, how many kept records it changed (cleaning, redaction), and flat counters the runner sums over
+    every chunk into the step's result (e.g. ``{"redacted.email": 12}``)."""
 
     kept: list[Record]
     dropped: list[Dropped] = field(default_factory=list)
     changed: int = 0
+    stats: dict[str, int] = field(default_factory=dict)
 
 
 class StepOptionError(ValueError):
