@@ -1,7 +1,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
-from api.views import annotating, auth, data, projects, quality, reviewing
+from api.views import annotating, auth, curation, data, projects, quality, reviewing
 
 app_name = "api"
 urlpatterns = [
@@ -35,6 +35,12 @@ urlpatterns = [
     path("projects/<int:project_id>/reopen/", reviewing.ReopenView.as_view(), name="reopen"),
     path("projects/<int:project_id>/agreement/", quality.AgreementView.as_view(), name="agreement"),
     path("projects/<int:project_id>/annotators/", quality.AnnotatorsView.as_view(), name="annotators"),
+    path("projects/<int:project_id>/versions/", curation.VersionListView.as_view(), name="versions"),
+    path("projects/<int:project_id>/filters/dry_run/", curation.FilterDryRunView.as_view(), name="filter-dry-run"),
+    path("versions/<int:version_id>/", curation.VersionDetailView.as_view(), name="version"),
+    path("versions/<int:version_id>/examples/", curation.VersionExampleListView.as_view(), name="version-examples"),
+    path("versions/<int:version_id>/removals/", curation.VersionRemovalListView.as_view(), name="version-removals"),
+    path("filters/", curation.FilterCatalogView.as_view(), name="filters"),
     path("examples/<int:example_id>/", data.ExampleDetailView.as_view(), name="example"),
     path("annotations/<int:annotation_id>/", annotating.AnnotationDetailView.as_view(), name="annotation"),
     path("jobs/<int:job_id>/", data.JobDetailView.as_view(), name="job"),

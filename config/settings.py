@@ -280,6 +280,12 @@ WINNOW_JOB_STALE_SECONDS = env_int("WINNOW_JOB_STALE_SECONDS", 120)
 WINNOW_JOB_REAP_SECONDS = env_int("WINNOW_JOB_REAP_SECONDS", 60)
 if WINNOW_JOB_STALE_SECONDS <= 2 * WINNOW_JOB_HEARTBEAT_SECONDS:
     raise ImproperlyConfigured("WINNOW_JOB_STALE_SECONDS must be more than twice WINNOW_JOB_HEARTBEAT_SECONDS")
+# The curation pipeline splits its input into chunks of this many examples; its job asks up to
+# WINNOW_PIPELINE_HELPERS other workers to take chunks beside it (more workers on more machines, more speed). A
+# chunk claimed longer ago than WINNOW_PIPELINE_CHUNK_STALE_SECONDS is handed out again (its worker died).
+WINNOW_PIPELINE_CHUNK_SIZE = env_int("WINNOW_PIPELINE_CHUNK_SIZE", 20_000)
+WINNOW_PIPELINE_HELPERS = env_int("WINNOW_PIPELINE_HELPERS", 8)
+WINNOW_PIPELINE_CHUNK_STALE_SECONDS = env_int("WINNOW_PIPELINE_CHUNK_STALE_SECONDS", WINNOW_JOB_STALE_SECONDS)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -1,4 +1,6 @@
-"""The machine side's rows. For now: Job, the public handle of every background task."""
+"""The machine side's rows: Job, the public handle of every background task; DatasetVersion with its kept
+members and its Removals, what a run of the curation pipeline made; PipelineChunk, a slice of a pipeline's input
+that any worker may claim."""
 
 from __future__ import annotations
 
@@ -51,6 +53,7 @@ class Job(models.Model):
         IMPORT = "import"
         ANNOTATION_IMPORT = "annotation_import"
         AGREEMENT = "agreement"  # measuring a large project's agreement figures again after its labels changed
+        PIPELINE = "pipeline"  # a run of the curation pipeline, making a DatasetVersion
 
     class Status(models.TextChoices):
         QUEUED = "queued"
@@ -74,6 +77,9 @@ class Job(models.Model):
         "writing_labels": "Writing labels",
         "summarising": "Updating the review queue",
         "committing": "Committing",
+        "sampling": "Drawing the sample",
+        "freezing": "Freezing the version",
+        "writing_version": "Writing the version",
     }
     # Jobs that read an uploaded file, and write nothing unless every record of it is good.
     IMPORTS = (Kind.IMPORT, Kind.ANNOTATION_IMPORT)
@@ -205,3 +211,139 @@ class Job(models.Model):
     def beat(self, using: str = "default") -> bool:
         """Say the worker is alive; False when the job is no longer this worker's to run."""
         return bool(self._mine(using).filter(status=self.Status.RUNNING).update(heartbeat_at=timezone.now()))
+
+
+class DatasetVersionQuerySet(models.QuerySet["DatasetVersion"]):
+    def ready(self) -> DatasetVersionQuerySet:
+        """Versions whose run finished: a version being built is nobody's to see."""
+        return self.filter(status=DatasetVersion.Status.READY)
+
+    def for_project(self, project: Project) -> DatasetVersionQuerySet:
+        return self.filter(project=project)
+
+
+class DatasetVersion(models.Model):
+    """A frozen set of a project's examples, made by running the curation pipeline on a parent version (or on all
+    the project's examples). It never changes once ready, and never changes its parent or an Example: cleaned
+    content lives in its members, and every example a step dropped has a Removal saying why.
+
+    The row exists while the run builds it (status ``building``, seen by no one); the run makes it ``ready`` in
+    the transaction that finishes its job, and a run that fails, is cancelled or dies deletes it.
+    """
+
+    class Status(models.TextChoices):
+        BUILDING = "building"
+        READY = "ready"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="versions")
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+    name = models.CharField(max_length=200, blank=True)
+    steps = models.JSONField(default=list, blank=True, help_text="The steps as submitted")
+    trial = models.BooleanField(default=False, help_text="Ran on a random sample of the input")
+    sample = models.PositiveIntegerField(null=True, blank=True, help_text="Size of the sample of a trial run")
+    seed = models.BigIntegerField(default=0, help_text="Seed of the trial's sample")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.BUILDING)
+    counts = models.JSONField(default=dict, blank=True, help_text="input, kept, removed, removed_by")
+    step_results = models.JSONField(default=list, blank=True, help_text="Per step: time, input and output counts")
+    warnings = models.JSONField(default=list, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    job = models.ForeignKey(Job, null=True, blank=True, on_delete=models.SET_NULL, related_name="versions")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = DatasetVersionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["project", "-created_at"], name="version_project_created_idx")]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(status__in=["building", "ready"]), name="version_status_valid")
+        ]
+
+    def __str__(self) -> str:
+        return f"version {self.pk} of project {self.project_id}" + (f" ({self.name})" if self.name else "")
+
+    @property
+    def label(self) -> str:
+        return self.name or f"Version {self.pk}"
+
+    def lineage(self) -> list[DatasetVersion]:
+        """This version and its ancestors, newest first."""
+        chain, seen, version = [], set(), self
+        while version is not None and version.pk not in seen:
+            chain.append(version)
+            seen.add(version.pk)
+            version = version.parent
+        return chain
+
+
+class VersionMember(models.Model):
+    """An example a version kept. ``content`` is the example's content as the version's steps left it, stored only
+    where a step (of this version or of an ancestor) changed it; null means the example's own content."""
+
+    version = models.ForeignKey(DatasetVersion, on_delete=models.CASCADE, related_name="members", db_index=False)
+    example = models.ForeignKey("annotate.Example", on_delete=models.CASCADE, related_name="+", db_index=False)
+    content = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["version", "example"], name="version_member_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.version_id}:{self.example_id}"
+
+
+class Removal(models.Model):
+    """An example a version's step dropped: the rule (``dedup.minhash``, ``filter.min_words``…), the step's
+    position in the version's steps, and why (``duplicate_of``, ``similarity``, the value that failed…)."""
+
+    version = models.ForeignKey(DatasetVersion, on_delete=models.CASCADE, related_name="removals", db_index=False)
+    example = models.ForeignKey("annotate.Example", on_delete=models.CASCADE, related_name="+", db_index=False)
+    rule = models.CharField(max_length=80)
+    step = models.PositiveSmallIntegerField()
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["version", "example"], name="removal_unique_version_example"),
+        ]
+        indexes = [models.Index(fields=["version", "rule", "example"], name="removal_version_rule_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.version_id}:{self.example_id} ({self.rule})"
+
+
+class PipelineChunk(models.Model):
+    """A slice of one phase of a pipeline run: the example ids it covers, claimed by one worker at a time.
+
+    The run's job splits each phase's input into chunks; the runner and any number of helper tasks claim pending
+    chunks (a conditional UPDATE, so two never take the same one) and write the chunk's outcome and its ``done``
+    mark in one transaction. A chunk whose worker died stays ``running`` until the runner hands it out again;
+    ``token`` changes with every claim, so a late worker's outcome is refused.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        RUNNING = "running"
+        DONE = "done"
+
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="chunks")
+    phase = models.PositiveSmallIntegerField()
+    index = models.PositiveIntegerField()
+    ids = models.BinaryField(help_text="The example ids, as little-endian int64")
+    size = models.PositiveIntegerField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    token = models.PositiveIntegerField(default=0)
+    worker = models.CharField(max_length=200, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    output = models.BinaryField(null=True, blank=True, help_text="A group step's keys (numpy .npz)")
+    stats = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["job", "phase", "index"], name="pipeline_chunk_unique"),
+        ]
+        indexes = [models.Index(fields=["job", "phase", "status"], name="pipeline_chunk_status_idx")]
+
+    def __str__(self) -> str:
+        return f"job {self.job_id} phase {self.phase} chunk {self.index} ({self.status})"

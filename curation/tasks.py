@@ -17,6 +17,7 @@ from django.conf import settings
 
 from curation.heartbeat import Heartbeat
 from curation.models import Job
+from curation.pipeline.runner import RunStopped, help_with_chunks, pipeline_failure, pipeline_run
 from curation.services.imports import JobInterrupted, import_run
 from curation.services.jobs import jobs_reap
 from curation.services.label_imports import annotation_import_run
@@ -85,8 +86,39 @@ def reap_jobs() -> None:
     jobs_reap()
 
 
+@shared_task(name="curation.run_pipeline", acks_late=True, reject_on_worker_lost=True)
+def run_pipeline(job_id: int) -> None:
+    """Run a curation pipeline (curation.pipeline.runner): a new DatasetVersion, or nothing at all."""
+    job = Job.objects.filter(pk=job_id, kind=Job.Kind.PIPELINE).first()
+    if job is None or not job.start():
+        return
+    with Heartbeat(job, every=settings.WINNOW_JOB_HEARTBEAT_SECONDS):
+        try:
+            pipeline_run(job=job)
+        except RunStopped as exc:
+            logger.info("pipeline job %s stopped: %s", job_id, exc)
+        except SoftTimeLimitExceeded:
+            hours = settings.CELERY_TASK_TIME_LIMIT / 3600
+            job.fail(
+                f"The pipeline took longer than the {hours:g}-hour job time limit (WINNOW_JOB_TIME_LIMIT); no version "
+                "was made. Try it on a sample first, or ask the administrator to raise the limit or add workers."
+            )
+        except Exception as exc:
+            logger.exception("pipeline job %s crashed", job_id)
+            job.fail(f"The pipeline stopped on an error; no version was made. {pipeline_failure(exc)}")
+            raise
+
+
+@shared_task(name="curation.run_pipeline_chunks", acks_late=True, reject_on_worker_lost=True)
+def run_pipeline_chunks(job_id: int, *, version_id: int, phase: int) -> None:
+    """Help a running pipeline job: take chunks of its current phase until none is left (the job's own worker
+    takes them too, so this task finding nothing to do is normal)."""
+    help_with_chunks(job_id, version_id=version_id, phase=phase, should_stop=lambda: False)
+
+
 TASKS = {
     Job.Kind.IMPORT: run_import,
     Job.Kind.ANNOTATION_IMPORT: run_annotation_import,
     Job.Kind.AGREEMENT: run_agreement,
+    Job.Kind.PIPELINE: run_pipeline,
 }

@@ -57,6 +57,11 @@ def stopped_message(job: Job) -> str:
         f"The worker running this job stopped before the job finished, {job.attempts} times (it may have run out "
         f"of memory, been stopped, or gone over the {hours:g}-hour time limit)"
     )
+    if job.kind == Job.Kind.PIPELINE:
+        return (
+            f"{stopped}; no version was made. Run the pipeline again; if it stops again, try it on a sample, or ask "
+            "the administrator to give the workers more memory or time (WINNOW_JOB_TIME_LIMIT)."
+        )
     if job.kind not in Job.IMPORTS:  # measuring figures again: asked for again, it is started again
         return f"{stopped}. The figures are measured again the next time they are asked for."
     return (
@@ -89,10 +94,34 @@ def jobs_reap(*, stale_after: float | None = None) -> ReapReport:
                     logger.warning("job %s: its worker stopped; queued again (attempt %s)", job.pk, job.attempts + 1)
         elif job.fail(stopped_message(job)):
             discard_upload(job)
+            discard_partial_version(job)
             report.failed.append(job.pk)
             logger.warning("job %s: its worker stopped on attempt %s; failed", job.pk, job.attempts)
     report.files_removed = uploads_sweep() + temporary_files_sweep()
+    unfinished_versions_sweep()
     return report
+
+
+def discard_partial_version(job: Job) -> None:
+    """Remove the version a pipeline job was building (and its chunks), if any."""
+    if job.kind == Job.Kind.PIPELINE:
+        from curation.pipeline.runner import discard_partial
+
+        discard_partial(job)
+
+
+def unfinished_versions_sweep() -> None:
+    """Remove versions left half-built by a pipeline job that ended without its worker cleaning up (cancelled or
+    failed while its worker was gone)."""
+    from curation.models import DatasetVersion
+
+    ended = (
+        DatasetVersion.objects.filter(status=DatasetVersion.Status.BUILDING, job__status__in=Job.FINISHED)
+        .values_list("job_id", flat=True)
+        .distinct()
+    )
+    for job in Job.objects.filter(pk__in=list(ended)):
+        discard_partial_version(job)
 
 
 def temporary_files_sweep(*, now: float | None = None) -> list[str]:

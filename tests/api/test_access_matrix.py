@@ -8,7 +8,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from annotate.models import Membership
 from annotate.services.annotations import annotation_submit
 from annotate.services.queue import next_assignment, work_items_create
-from curation.models import Job
+from curation.models import DatasetVersion, Job, Removal, VersionMember
 from tests.conftest import ROLES, api_client_for
 from tests.factories import ExampleFactory, UserFactory
 
@@ -71,6 +71,14 @@ MATRIX = [
     ("get", "/api/v1/projects/{p}/agreement/?by=lang&by_guideline_version=true", None, (200, 200, 403, 404, 401)),
     ("get", "/api/v1/projects/{p}/annotators/?question=quality", None, (200, 200, 403, 404, 401)),
     ("get", "/api/v1/projects/{p}/annotators/?question=topic&by=lang", None, (200, 200, 403, 404, 401)),
+    # Curation: versions are read by those who may browse examples, made by managers
+    ("get", "/api/v1/projects/{p}/versions/", None, (200, 200, 403, 404, 401)),
+    ("post", "/api/v1/projects/{p}/versions/", {"steps": []}, (202, 403, 403, 404, 401)),
+    ("get", "/api/v1/versions/{v}/", None, (200, 200, 403, 404, 401)),
+    ("get", "/api/v1/versions/{v}/examples/", None, (200, 200, 403, 404, 401)),
+    ("get", "/api/v1/versions/{v}/removals/", None, (200, 200, 403, 404, 401)),
+    ("get", "/api/v1/filters/", None, (200, 200, 200, 200, 401)),
+    ("post", "/api/v1/projects/{p}/filters/dry_run/", {"rules": [{"name": "empty"}]}, (200, 403, 403, 404, 401)),
 ]
 
 
@@ -88,7 +96,10 @@ def objects(project, cast, django_capture_on_commit_callbacks):
     assert next_assignment(project=project, annotator=other).example_id == done.pk
     annotation = annotation_submit(project=project, annotator=other, example_id=done.pk, answers=ANSWERS)
     job = Job.objects.create(kind=Job.Kind.IMPORT, project=project, created_by=cast["manager"])
-    return {"p": project.pk, "e": example.pk, "j": job.pk, "d": done.pk, "a": annotation.pk}
+    version = DatasetVersion.objects.create(project=project, status="ready", counts={"input": 2, "kept": 1})
+    VersionMember.objects.create(version=version, example=example)
+    Removal.objects.create(version=version, example=done, rule="filter.empty", step=0, detail={"field": "text"})
+    return {"p": project.pk, "e": example.pk, "j": job.pk, "d": done.pk, "a": annotation.pk, "v": version.pk}
 
 
 def fill(body, objects):
@@ -141,10 +152,10 @@ def test_it_rejects_a_multipart_import_from_an_annotator(cast, project):
     assert not Job.objects.exists()
 
 
-@pytest.mark.parametrize("kind", ["examples", "annotations"])
+@pytest.mark.parametrize("kind", ["examples", "annotations", "versions"])
 def test_it_gives_an_outsider_one_404_whether_the_object_exists_elsewhere_or_not(kind, cast, objects):
     """Otherwise the answer would tell an outsider which ids exist in projects they cannot see."""
-    existing = objects["e"] if kind == "examples" else objects["a"]
+    existing = {"examples": objects["e"], "annotations": objects["a"], "versions": objects["v"]}[kind]
     client = api_client_for(cast["outsider"])
 
     elsewhere = client.get(f"/api/v1/{kind}/{existing}/")
