@@ -72,7 +72,10 @@ def test_it_keeps_the_line_breaks_of_preformatted_code():
 
 
 def test_it_puts_list_items_rows_and_breaks_on_lines_and_cells_apart_by_tabs():
-    html = "<ul><li>one</li><li>two</li></ul>a<br>b<table><tr><th>k</th><th>v</th></tr><tr><td>x</td><td>1</td></tr></table>"
+    html = (
+        "<ul><li>one</li><li>two</li></ul>a<br>b"
+        "<table><tr><th>k</th><th>v</th></tr><tr><td>x</td><td>1</td></tr></table>"
+    )
 
     assert strip_html(html) == "one\ntwo\n\na\nb\n\nk\tv\nx\t1"
 
@@ -114,7 +117,7 @@ def test_it_drops_html_comments():
 def test_it_turns_markdown_into_its_text():
     text = (
         "# Title\n\n"
-        "Some **bold**, *italic*, _em_, ~~old~~ and [a link](https://example.com \"t\") ![a cat](cat.png).\n\n"
+        'Some **bold**, *italic*, _em_, ~~old~~ and [a link](https://example.com "t") ![a cat](cat.png).\n\n'
         "- one\n* two\n  + nested\n- [x] done\n\n"
         "1. first\n2. second\n\n"
         "> quoted\n\n"
@@ -137,7 +140,10 @@ def test_it_turns_markdown_into_its_text():
 def test_it_keeps_fenced_code_verbatim():
     text = "Intro **x**\n\n```python\n# not a heading\nprint(a*b*c, **kw)\n- not a bullet\n```\n\n~~~\n_x_\n~~~"
 
-    assert strip_markdown(text) == "Intro x\n\n```python\n# not a heading\nprint(a*b*c, **kw)\n- not a bullet\n```\n\n~~~\n_x_\n~~~"
+    assert (
+        strip_markdown(text)
+        == "Intro x\n\n```python\n# not a heading\nprint(a*b*c, **kw)\n- not a bullet\n```\n\n~~~\n_x_\n~~~"
+    )
 
 
 def test_it_keeps_an_unclosed_fence_to_the_end():
