@@ -51,7 +51,8 @@ class Option:
 
     def describe(self) -> dict[str, Any]:
         """The option as the catalog publishes it (JSON-ready)."""
-        out: dict[str, Any] = {"name": self.name, "type": self.type, "default": self.default, "help": self.help}
+        default = list(self.default) if isinstance(self.default, tuple) else self.default
+        out: dict[str, Any] = {"name": self.name, "type": self.type, "default": default, "help": self.help}
         if self.required:
             out["required"] = True
         if self.choices or self.type in (FIELD, FIELD_LIST):
