@@ -113,19 +113,25 @@ def _check_keywords(options: dict[str, Any], prefix: str) -> dict[str, Any]:
 
 
 def _index_keywords(options: dict[str, Any]) -> dict[str, Any]:
-    """Keywords by their normalised words, grouped by how many words they have: a text is then looked up word by
-    word, whatever the number of keywords."""
+    """Keywords by their normalised words: a text is then looked up word by word, whatever the number of
+    keywords, and only where a keyword could start."""
     phrases: dict[tuple[str, ...], str] = {}
     for keyword in options["value"]:
         phrases.setdefault(tuple(normalized_words(keyword)), keyword)
-    return {**options, "phrases": phrases, "lengths": sorted({len(words) for words in phrases})}
+    lengths: dict[str, set[int]] = {}
+    for words in phrases:
+        lengths.setdefault(words[0], set()).add(len(words))
+    return {**options, "phrases": phrases, "lengths": {first: sorted(n) for first, n in lengths.items()}}
 
 
 def _first_keyword(text: str, options: dict[str, Any]) -> str | None:
     words = normalized_words(text)
+    lengths: dict[str, list[int]] = options["lengths"]
+    if lengths.keys().isdisjoint(words):
+        return None
     phrases: dict[tuple[str, ...], str] = options["phrases"]
-    for start in range(len(words)):
-        for length in options["lengths"]:
+    for start, word in enumerate(words):
+        for length in lengths.get(word, ()):
             keyword = phrases.get(tuple(words[start : start + length]))
             if keyword is not None:
                 return keyword

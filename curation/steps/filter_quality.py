@@ -13,21 +13,22 @@ Words are split on whitespace, as in the paper; a "symbol word" has no letter or
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
 from curation.steps.base import Record
 from curation.steps.filter_spec import FIELD_OPTION, RECORD, RuleSpec, clip, ratio
-from curation.steps.ngrams import ngram_hashes, normalized_words
+from curation.steps.ngrams import normalized_words
 from curation.steps.options import BOOL, INT, NUMBER, NUMBERS, Option
 
 # --- gopher_quality --------------------------------------------------------------------------------------------
 
 STOP_WORDS = frozenset({"the", "be", "to", "of", "and", "that", "have", "with"})
 BULLETS = ("•", "●", "◦", "‣", "⁃", "-", "*")
-_SYMBOL_WORD = re.compile(r"(?<!\S)[^\w\s]+(?!\S)")  # a word of punctuation and symbols only
+# A word of punctuation and symbols only (the character class first lets the engine skip ahead in C).
+_SYMBOL_WORD = re.compile(r"[^\w\s](?<![^\s][^\w\s])[^\w\s]*(?!\S)")
 _NO_LETTER_WORD = re.compile(r"(?<!\S)(?:(?![^\W\d_])\S)+(?!\S)")  # a word without a letter ("42", "--")
 
 
@@ -126,6 +127,7 @@ GOPHER_QUALITY = RuleSpec(
 _PARAGRAPH_BREAK = re.compile(r"\n{2,}")
 _LINE_BREAKS = re.compile(r"\n+")
 TOP_NGRAM_SIZES = (2, 3, 4)
+_BASE = np.uint64(0x9E3779B97F4A7C15)
 DUPLICATE_NGRAM_SIZES = (5, 6, 7, 8, 9, 10)
 
 
@@ -152,45 +154,57 @@ def _gopher_repetition(text: str, record: Record, options: dict[str, Any]) -> di
         if chars / len(text) > options[f"max_duplicate_{unit}_chars"]:
             return _failed(f"duplicate_{unit}_chars", chars / len(text), options[f"max_duplicate_{unit}_chars"])
     words = text.split()
-    if len(words) < 2:
-        return None
-    ids = np.fromiter(map(hash, words), dtype=np.int64, count=len(words)).view(np.uint64)  # in-process only
-    lengths = np.fromiter(map(len, words), dtype=np.int64, count=len(words))
-    total = int(lengths.sum())
-    for n, threshold in zip(TOP_NGRAM_SIZES, options["max_top_ngram_chars"], strict=True):
-        share = _top_ngram_share(ids, lengths, n) / total
-        if share > threshold:
-            return _failed(f"top_{n}gram_chars", share, threshold)
-    for n, threshold in zip(DUPLICATE_NGRAM_SIZES, options["max_duplicate_ngram_chars"], strict=True):
-        share = _duplicate_ngram_chars(ids, lengths, n) / total
-        if share > threshold:
-            return _failed(f"duplicate_{n}gram_chars", share, threshold)
+    thresholds = dict(zip(TOP_NGRAM_SIZES, options["max_top_ngram_chars"], strict=True))
+    thresholds |= dict(zip(DUPLICATE_NGRAM_SIZES, options["max_duplicate_ngram_chars"], strict=True))
+    for n, share in _ngram_shares(words):
+        if share > thresholds[n]:
+            kind = "top" if n in TOP_NGRAM_SIZES else "duplicate"
+            return _failed(f"{kind}_{n}gram_chars", share, thresholds[n])
     return None
 
 
-def _top_ngram_share(ids: npt.NDArray[np.uint64], lengths: npt.NDArray[np.int64], n: int) -> int:
-    """The characters (of its words) of the most frequent word n-gram times its count, if it occurs more than
-    once (a text of a few words is not "repetitive" because its only n-gram is its most frequent one)."""
-    hashes = ngram_hashes(ids, n)
-    if not len(hashes):
-        return 0
-    _, first, counts = np.unique(hashes, return_index=True, return_counts=True)
-    top = int(np.argmax(counts))
-    if counts[top] < 2:
-        return 0
-    start = int(first[top])
-    return int(lengths[start : start + n].sum()) * int(counts[top])
+def _ngram_shares(words: list[str]) -> Iterator[tuple[int, float]]:
+    """For n = 2 to 10, in order, the share of the words' characters that n-grams repeat: for n ≤ 4, those of the
+    most frequent n-gram times its count if it occurs more than once (a text of a few words is not repetitive for
+    its only n-gram being its most frequent); for n ≥ 5, those of every word covered by an n-gram occurring more
+    than once. Stops at the first n with no repeated n-gram: no longer one can repeat either.
 
-
-def _duplicate_ngram_chars(ids: npt.NDArray[np.uint64], lengths: npt.NDArray[np.int64], n: int) -> int:
-    """The characters of the words covered by a word n-gram that occurs more than once (every occurrence)."""
-    hashes = ngram_hashes(ids, n)
-    if not len(hashes):
-        return 0
-    _, inverse, counts = np.unique(hashes, return_inverse=True, return_counts=True)
-    repeated = (counts[inverse] > 1).astype(np.int64)
-    covered = np.convolve(repeated, np.ones(n, dtype=np.int64))[: len(lengths)] > 0
-    return int(lengths[covered].sum())
+    Each n-gram's hashes come from the (n-1)-gram's in one step; words are hashed with Python's ``hash``, which
+    only has to agree with itself within this call."""
+    if len(words) < 2:
+        return
+    ids = np.fromiter(map(hash, words), dtype=np.int64, count=len(words)).view(np.uint64)
+    lengths = np.fromiter(map(len, words), dtype=np.int64, count=len(words))
+    chars_before = np.zeros(len(words) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=chars_before[1:])
+    total = int(chars_before[-1])
+    hashes = ids
+    for n in range(2, DUPLICATE_NGRAM_SIZES[-1] + 1):
+        hashes = hashes[:-1] * _BASE + ids[n - 1 :]  # wraps modulo 2^64
+        if len(hashes) < 2:
+            return
+        order = np.argsort(hashes, kind="stable")  # equal hashes keep their order: a run starts at its first
+        ordered = hashes[order]
+        repeats = ordered[1:] == ordered[:-1]
+        if not repeats.any():
+            return
+        if n in TOP_NGRAM_SIZES:
+            run_starts = np.flatnonzero(np.concatenate(([True], ~repeats)))
+            run_lengths = np.diff(np.append(run_starts, len(ordered)))
+            top = int(np.argmax(run_lengths))
+            first = int(order[run_starts[top]])
+            yield n, (chars_before[first + n] - chars_before[first]) * int(run_lengths[top]) / total
+            continue
+        repeated_in_order = np.zeros(len(ordered), dtype=bool)
+        repeated_in_order[1:] |= repeats
+        repeated_in_order[:-1] |= repeats
+        repeated = np.empty(len(ordered), dtype=np.int64)
+        repeated[order] = repeated_in_order
+        # each repeated n-gram covers its n words: +1 where it starts, -1 after it ends, summed along
+        cover = np.zeros(len(words) + 1, dtype=np.int64)
+        cover[: len(hashes)] += repeated
+        cover[n : n + len(hashes)] -= repeated
+        yield n, int(lengths[np.cumsum(cover[:-1]) > 0].sum()) / total
 
 
 def _fraction(name: str, help: str, default: float) -> Option:
