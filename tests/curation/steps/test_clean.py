@@ -107,6 +107,15 @@ def test_it_keeps_markdown_code_that_shows_html():
     assert strip_html(text) == "Use `<br>` for a break:\n\n```html\n<p>Hi</p>\n```\n\nDone"
 
 
+@given(st.text())
+def test_markup_strippers_take_any_text(text):
+    strip_markdown(text)
+    strip_special_tokens(text)
+    html = strip_html(text)
+    if "<" not in text:
+        assert html == text
+
+
 def test_it_drops_html_comments():
     assert strip_html("<!-- note -->Text") == "Text"
 

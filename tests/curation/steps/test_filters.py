@@ -650,6 +650,14 @@ def test_conflicting_responses_can_keep_the_first_or_the_longest():
     assert [(d.id, d.detail["kept"]) for d in longest] == [(10, 11), (12, 11)]
 
 
+def test_keep_longest_keeps_the_earliest_of_equally_long_responses():
+    records = [qa("Capital?", "Lyon", id=20), qa("Capital?", "Nice", id=21), qa("Capital?", "Metz", id=22)]
+
+    dropped = merge([{"name": "conflicting_responses", "policy": "keep_longest"}], records)
+
+    assert [(d.id, d.detail["kept"]) for d in dropped] == [(21, 20), (22, 20)]
+
+
 def test_group_keys_of_chunks_concatenated_give_the_same_result():
     rules = [{"name": "conflicting_responses", "policy": "keep_longest"}]
 

@@ -127,7 +127,11 @@ def test_it_counts_what_it_replaces():
     assert counts == {"email": 2, "ip_address": 1}
 
 
-@pytest.mark.parametrize("text", ["1 " * 50_000, "+1 " * 50_000, "a:" * 50_000, "@" * 100_000, "DE89 " * 20_000])
+@pytest.mark.parametrize(
+    "text",
+    ["1 " * 50_000, "+1 " * 50_000, "a:" * 50_000, "@" * 100_000, "DE89 " * 20_000],
+    ids=["digits", "plus", "colons", "ats", "iban-starts"],
+)
 def test_it_stays_fast_on_long_runs(text):
     assert redacted(text) == text  # each pattern looks a bounded way ahead of where it starts
 
