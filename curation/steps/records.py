@@ -62,9 +62,9 @@ def fields_of(content: dict[str, Any]) -> dict[str, str]:
     if "text" in content and "prompt" not in content:
         return {"text": content["text"] if isinstance(content["text"], str) else ""}
     fields = {}
-    system = content.get("system") if isinstance(content.get("system"), str) else _system_of(content.get("prompt"))
-    if system:
-        fields["system"] = system
+    system_text = content["system"] if isinstance(content.get("system"), str) else _system_of(content.get("prompt"))
+    if system_text:
+        fields["system"] = system_text
     fields["prompt"] = _text_of(content.get("prompt"))
     if "responses" in content:
         fields["responses"] = _JOIN.join(r for r in content["responses"] if isinstance(r, str))
