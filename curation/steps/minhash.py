@@ -36,6 +36,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
 
 from .base import Dropped
 from .clusters import components, kept_of_groups, path_toward, score_array
@@ -211,28 +212,15 @@ def merge(
     missing = [int(i) for i in ids[involved].tolist() if int(i) not in texts]
     if missing:
         raise KeyError(f"fetch_texts gave no text for records {missing[:10]}")
-    hashes, offsets = shingle_hashes([texts[int(i)] for i in ids[involved].tolist()], options["ngram"])
-    sets = [frozenset(hashes[offsets[k] : offsets[k + 1]].tolist()) for k in range(involved.size)]
-    local = {int(position): k for k, position in enumerate(involved.tolist())}
-    sizes = np.array([len(s) for s in sets], dtype=np.int64)
+    sets = ShingleSets([texts[int(i)] for i in ids[involved].tolist()], options["ngram"])
     left_local = np.searchsorted(involved, left)
     right_local = np.searchsorted(involved, right)
-    # A pair whose sizes alone keep it below the threshold (J ≤ smaller / larger) needs no intersection.
-    a, b = sizes[left_local], sizes[right_local]
-    possible = np.minimum(a, b) >= threshold * np.maximum(a, b) - 1e-9
-    similar: dict[tuple[int, int], float] = {}
-    verified_left: list[int] = []
-    verified_right: list[int] = []
-    for x, y in zip(left_local[possible].tolist(), right_local[possible].tolist(), strict=True):
-        common = len(sets[x] & sets[y])
-        jaccard = common / (len(sets[x]) + len(sets[y]) - common)
-        if jaccard >= threshold:
-            similar[(x, y)] = jaccard
-            verified_left.append(x)
-            verified_right.append(y)
+    similarity = sets.jaccard(left_local, right_local, threshold)
+    verified = similarity >= threshold
+    verified_left, verified_right = left_local[verified].tolist(), right_local[verified].tolist()
     if not verified_left:
         return []
-    labels = components(involved.size, np.array(verified_left), np.array(verified_right))
+    labels = components(involved.size, left_local[verified], right_local[verified])
     in_cluster = np.flatnonzero(np.bincount(labels)[labels] > 1)
     score_values = score_array(ids, scores) if options.get("keep") == "best" else None
     lengths = np.asarray(keys["length"], dtype=np.int64)
@@ -245,22 +233,67 @@ def merge(
         edges.setdefault(y, []).append(x)
     for neighbours in edges.values():
         neighbours.sort()
+    members = in_cluster[involved[in_cluster] != kept_for]
+    kept_local = np.searchsorted(involved, kept_for[involved[in_cluster] != kept_for])
+    with_kept = sets.jaccard(members, kept_local, 0.0)
     dropped: list[Dropped] = []
-    for member_local, kept_position in zip(in_cluster.tolist(), kept_for.tolist(), strict=True):
-        member_position = int(involved[member_local])
-        if member_position == kept_position:
-            continue
-        kept_local = local[kept_position]
-        jaccard = _jaccard(sets[member_local], sets[kept_local])
-        detail: dict[str, Any] = {"duplicate_of": int(ids[kept_position]), "similarity": round(jaccard, 4)}
+    for member, kept, jaccard in zip(members.tolist(), kept_local.tolist(), with_kept.tolist(), strict=True):
+        detail: dict[str, Any] = {"duplicate_of": int(ids[involved[kept]]), "similarity": round(jaccard, 4)}
         if jaccard < threshold:
-            via = path_toward(kept_local, member_local, edges)
+            via = path_toward(kept, member, edges)
             detail["via"] = int(ids[involved[via]])
-            detail["via_similarity"] = round(_jaccard(sets[member_local], sets[via]), 4)
-        dropped.append(Dropped(int(ids[member_position]), RULE, detail))
+            detail["via_similarity"] = round(sets.pair(member, via), 4)
+        dropped.append(Dropped(int(ids[involved[member]]), RULE, detail))
     return dropped
 
 
-def _jaccard(a: frozenset[int], b: frozenset[int]) -> float:
-    common = len(a & b)
-    return common / (len(a) + len(b) - common)
+class ShingleSets:
+    """The shingle sets of some texts, as arrays of dense shingle numbers (CSR), for exact Jaccard."""
+
+    def __init__(self, texts: list[str], ngram: int) -> None:
+        hashes, offsets = shingle_hashes(texts, ngram)
+        owner = np.repeat(np.arange(len(texts), dtype=np.int64), np.diff(offsets))
+        # Dense shingle numbers, then each text's distinct ones (hash tables: no sort), still grouped by text.
+        numbers, vocabulary = pd.factorize(hashes)
+        self.vocabulary_size = max(len(vocabulary), 1)
+        distinct = pd.unique(owner * self.vocabulary_size + numbers)
+        self.members = distinct % self.vocabulary_size
+        self.sizes = np.bincount(distinct // self.vocabulary_size, minlength=len(texts)).astype(np.int64)
+        self.starts = np.zeros(len(texts) + 1, dtype=np.int64)
+        np.cumsum(self.sizes, out=self.starts[1:])
+
+    def pair(self, a: int, b: int) -> float:
+        one = self.members[self.starts[a] : self.starts[a + 1]]
+        other = self.members[self.starts[b] : self.starts[b + 1]]
+        common = np.intersect1d(one, other, assume_unique=True).size
+        return common / (one.size + other.size - common)
+
+    def jaccard(self, left: I64, right: I64, threshold: float) -> npt.NDArray[np.float64]:
+        """The Jaccard similarity of each pair (left[i], right[i]); 0 where the sizes alone rule the threshold out
+        (J ≤ smaller / larger)."""
+        out = np.zeros(left.size, dtype=np.float64)
+        a, b = self.sizes[left], self.sizes[right]
+        possible = np.flatnonzero((np.minimum(a, b) >= threshold * np.maximum(a, b) - 1e-9) & (a > 0) & (b > 0))
+        if possible.size == 0:
+            return out
+        # Pairs grouped by their left text: its members are marked in a boolean table, and every right text's
+        # members looked up in it at once.
+        order = possible[np.argsort(left[possible], kind="stable")]
+        lefts = left[order]
+        bounds = np.flatnonzero(np.r_[True, lefts[1:] != lefts[:-1], True])
+        marks = np.zeros(self.vocabulary_size, dtype=bool)
+        common = np.zeros(order.size, dtype=np.int64)
+        for start, stop in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
+            text = int(lefts[start])
+            own = self.members[self.starts[text] : self.starts[text + 1]]
+            marks[own] = True
+            rights = right[order[start:stop]]
+            sizes = self.sizes[rights]
+            ends = np.cumsum(sizes)
+            positions = np.arange(int(ends[-1]), dtype=np.int64) + np.repeat(self.starts[rights] - ends + sizes, sizes)
+            hits = marks[self.members[positions]]
+            common[start:stop] = np.add.reduceat(hits, ends - sizes) if hits.size else 0
+            marks[own] = False
+        union = self.sizes[left[order]] + self.sizes[right[order]] - common
+        out[order] = common / union
+        return out
