@@ -67,9 +67,14 @@ RECALL_GOAL = 0.97
 CHUNK = 10_000
 GROUND_TRUTH_FLOOR = 0.5
 
+
+def wordlist(text: str) -> list[str]:
+    return text.split()
+
+
 # ── The corpus ───────────────────────────────────────────────────────────────────────────────────────────────────
 
-NOUNS = """
+NOUNS = wordlist("""
 time year people way day man woman child world life hand part place case week company system program question work
 government number night point home water room mother area money story fact month lot right study book eye job word
 business issue side kind head house service friend father power hour game line end member law car city community
@@ -92,7 +97,7 @@ concert festival parade ceremony wedding funeral holiday journey voyage trip adv
 skill talent memory dream fear hope joy anger pride shame doubt trust promise secret rumor joke riddle puzzle
 answer problem solution method theory principle rule exception example sample measure amount quantity quality
 feature detail aspect factor element component structure framework layer boundary edge corner margin border
-""".split()
+""")
 VERBS = """
 find found; make made; take took; give gave; tell told; show showed; build built; carry carried; bring brought;
 follow followed; leave left; keep kept; hold held; watch watched; open opened; close closed; paint painted;
@@ -106,7 +111,7 @@ welcome welcomed; join joined; leave left; lead led; guide guided; serve served;
 refuse refused; borrow borrowed; lend lent; hide hid; seek sought; chase chased; cover covered; fill filled;
 empty emptied; move moved; change changed; improve improved; prepare prepared; organize organized; support supported
 """.replace("\n", " ").split(";")
-ADJECTIVES = """
+ADJECTIVES = wordlist("""
 old new young small large big little long short high low early late good bad great important public private real
 best free full special easy hard clear recent certain personal open red green blue white black dark bright heavy
 light quiet loud warm cold hot cool dry wet soft rough smooth sharp gentle brave calm careful cheerful clever
@@ -114,20 +119,20 @@ curious eager famous friendly generous honest humble kind lively lucky modern na
 rapid rare rich simple strange strong sudden sweet tall thin tiny tired ugly wide wild wise wooden golden silver
 ancient distant empty hidden broken frozen crowded busy lonely peaceful silent northern southern eastern western
 local national global rural urban coastal narrow hollow steep shallow deep thick fresh stale ripe sour bitter salty
-""".split()
-ADVERBS = """
+""")
+ADVERBS = wordlist("""
 quickly slowly carefully quietly loudly suddenly finally often rarely always never usually sometimes gently
 eagerly happily sadly boldly calmly warmly openly proudly barely nearly almost simply clearly easily hardly
-""".split()
-NAMES = """
+""")
+NAMES = wordlist("""
 Anna Ben Clara David Elena Frank Grace Henry Irene Jack Karen Leo Maria Noah Olivia Peter Quinn Rosa Sam Tara
 Umar Vera Walter Xavier Yara Zoe Amir Bianca Carlos Dina Emil Fatima George Hana Ivan Julia Kofi Lena Marco Nina
-""".split()
-PLACES = """
+""")
+PLACES = wordlist("""
 Lisbon Oslo Cairo Lima Denver Dublin Kyoto Porto Quebec Sydney Vienna Nairobi Madrid Seattle Boston Prague Athens
 Milan Geneva Austin Toronto Chicago Berlin Warsaw Bergen Hamburg Naples Seville Krakow Tallinn
-""".split()
-PREPOSITIONS = "in on at near behind under over across through along beside beyond inside around without".split()
+""")
+PREPOSITIONS = wordlist("in on at near behind under over across through along beside beyond inside around without")
 TOPICS = """
 the sea|a lost city|autumn rain|an old lighthouse|the first snow|a quiet library|a mountain road|the night train|
 a broken clock|the river at dawn|a summer garden|a distant star|a forgotten letter|the harbor in winter|a desert
@@ -187,7 +192,8 @@ class Grammar:
             text = (f"{self.rng.choice(CONNECTORS)} {self.pick(NAMES)} and {self.pick(NAMES)} {past} "
                     f"{self.noun_phrase()} {self.rng.choice(PREPOSITIONS)} {self.pick(PLACES)}")  # fmt: skip
         else:
-            text = f"why did {self.noun_phrase()} {verb} {self.noun_phrase()} {self.rng.choice(PREPOSITIONS)} {self.noun_phrase()}"
+            place = f"{self.rng.choice(PREPOSITIONS)} {self.noun_phrase()}"
+            text = f"why did {self.noun_phrase()} {verb} {self.noun_phrase()} {place}"
             return text[0].upper() + text[1:] + "?"
         return text[0].upper() + text[1:] + "."
 
@@ -417,7 +423,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--ngram", type=int, default=5)
     parser.add_argument("--num-perm", type=int, default=128)
     parser.add_argument("--check-sample", type=int, default=0, metavar="N",
-                        help="also check the prefix-filter ground truth against brute force on N documents")  # fmt: skip
+                        help="check the prefix-filter ground truth against brute force on N documents")  # fmt: skip
     parser.add_argument("--skip-datasketch", action="store_true")
     return parser.parse_args()
 

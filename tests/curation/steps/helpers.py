@@ -11,7 +11,7 @@ from curation.steps import dedup
 from curation.steps.base import Dropped
 from curation.steps.shingles import words
 
-VOCABULARY = """
+_WORDS = """
 river stone garden window morning letter harbor valley engine bridge lantern market winter teacher village
 kitchen forest island mirror candle basket ladder pillow carpet compass anchor bottle thread needle orange lemon
 bread cheese butter honey coffee mountain meadow station library museum theater castle tower field meadow road
@@ -20,7 +20,8 @@ quickly slowly gently warmly boldly calmly quietly loudly eagerly happily bright
 green silver golden ancient narrow hollow crowded silent distant frozen hidden broken wooden gentle
 carried painted repaired followed discovered collected gathered measured planted visited borrowed described
 under over across through beside beyond inside around behind near along toward
-""".split()
+"""
+VOCABULARY = _WORDS.split()
 
 
 def sentence_words(count: int, seed: int) -> list[str]:
