@@ -43,14 +43,15 @@ from .clusters import components, kept_of_groups, path_toward, score_array
 from .shingles import constants, mix, shingle_hashes
 
 U64 = npt.NDArray[np.uint64]
+U32 = npt.NDArray[np.uint32]
 I64 = npt.NDArray[np.int64]
 
 RULE = "dedup.minhash"
 BUCKET_CAP = 32
 FN_WEIGHT = 0.9
-_EMPTY = np.uint64(1 << 32)  # above every 32-bit bin value
+_EMPTY = np.uint32(0xFFFFFFFF)  # an empty bin; a shingle's value is at most 0xFFFFFFFE
 _PROBES = 32
-_SKETCH_DOCS = 4096  # records sketched at a time: the (records × num_perm) sketch stays a few MB
+_SKETCH_DOCS = 1024  # records sketched at a time: every temporary array stays under a megabyte or so
 
 
 @lru_cache(maxsize=64)
@@ -85,31 +86,47 @@ def _layout(num_perm: int, bands: int, rows: int) -> tuple[I64, I64, U64, U64]:
     )
 
 
-def sketch(hashes: U64, offsets: I64, num_perm: int) -> U64:
-    """One-permutation MinHash with optimal densification: (texts × num_perm) values, all ``_EMPTY`` for a text
-    without shingles."""
+def sketch(hashes: U64, offsets: I64, num_perm: int) -> U32:
+    """One-permutation MinHash with optimal densification: (texts × num_perm) uint32 values; a text without
+    shingles has every value ``_EMPTY``."""
     texts = offsets.size - 1
     counts = np.diff(offsets)
-    owner = np.repeat(np.arange(texts, dtype=np.int64), counts)
+    owner = np.repeat(np.arange(texts, dtype=np.int64) * num_perm, counts)
     with np.errstate(over="ignore"):
         bins = (((hashes >> np.uint64(32)) * np.uint64(num_perm)) >> np.uint64(32)).astype(np.int64)
-    values = np.full(texts * num_perm, _EMPTY, dtype=np.uint64)
-    np.minimum.at(values, owner * num_perm + bins, hashes & np.uint64(0xFFFFFFFF))
-    original = values.reshape(texts, num_perm)
-    probes = _layout(num_perm, 1, 1)[0]
-    empty_text, empty_bin = np.nonzero((original == _EMPTY) & (counts > 0)[:, None])
-    if empty_text.size == 0:
+    values = (hashes & np.uint64(0xFFFFFFFF)).astype(np.uint32)
+    values[values == _EMPTY] -= 1  # keep the sentinel free: two shingles may now share a value, as 1 in 2**32 do
+    table = np.full(texts * num_perm, _EMPTY, dtype=np.uint32)
+    np.minimum.at(table, owner + bins, values)
+    original = table.reshape(texts, num_perm)
+    empty = original == _EMPTY
+    empty[counts == 0] = False
+    remaining = int(np.count_nonzero(empty))
+    if remaining == 0:
         return original
     result = original.copy()
-    for attempt in range(_PROBES):
-        found = original[empty_text, probes[attempt, empty_bin]]
+    probes = _layout(num_perm, 1, 1)[0]
+    attempt = 0
+    # While many bins are empty, probe for all of them at once over the whole matrix (a column gather) ...
+    while remaining > empty.size // 64 and attempt < _PROBES:
+        candidate = np.take(original, probes[attempt], axis=1)  # C-ordered, unlike original[:, …]
+        fill = empty & (candidate != _EMPTY)
+        np.copyto(result, candidate, where=fill)
+        empty &= ~fill
+        remaining = int(np.count_nonzero(empty))
+        attempt += 1
+    # ... then only for the few left, by their flat positions.
+    flat_original, flat_result = original.ravel(), result.ravel()
+    where = np.flatnonzero(empty)
+    row_start, column = where - where % num_perm, where % num_perm
+    while where.size and attempt < _PROBES:
+        found = flat_original[row_start + probes[attempt, column]]
         hit = found != _EMPTY
-        result[empty_text[hit], empty_bin[hit]] = found[hit]
-        empty_text, empty_bin = empty_text[~hit], empty_bin[~hit]
-        if empty_text.size == 0:
-            return result
-    # A text with very few shingles for its bins: the rest take its smallest value.
-    result[empty_text, empty_bin] = original.min(axis=1)[empty_text]
+        flat_result[where[hit]] = found[hit]
+        where, row_start, column = where[~hit], row_start[~hit], column[~hit]
+        attempt += 1
+    if where.size:  # a text with very few shingles for its bins: the rest take its smallest value
+        flat_result[where] = original.min(axis=1)[where // num_perm]
     return result
 
 
@@ -124,7 +141,9 @@ def band_hashes(texts: list[str], ngram: int, num_perm: int, threshold: float) -
         part = offsets[first : last + 1]
         values = sketch(hashes[part[0] : part[-1]], part - part[0], num_perm)
         with np.errstate(over="ignore"):
-            combined = (values[:, band_bins] * row_multipliers).sum(axis=2, dtype=np.uint64) + band_salts
+            combined = np.broadcast_to(band_salts, (last - first, bands)).copy()
+            for row in range(rows):
+                combined += np.take(values, band_bins[:, row], axis=1).astype(np.uint64) * row_multipliers[row]
             combined = mix(combined)
         combined[combined == 0] = 1
         combined[np.diff(part) == 0] = 0
