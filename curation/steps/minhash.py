@@ -36,7 +36,6 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 
 from .base import Dropped
 from .clusters import components, kept_of_groups, path_toward, score_array
@@ -151,18 +150,31 @@ def band_hashes(texts: list[str], ngram: int, num_perm: int, threshold: float) -
     return out
 
 
+def _runs(values: U64, members: I64) -> tuple[I64, I64, I64]:
+    """``members`` grouped by ``values``: (members in group order, each group's start, each group's size).
+
+    Sorted with one ``np.sort`` of (value's high bits | member) rather than an argsort: two values that differ
+    only in their low bits share a group, which can only add a candidate pair (every pair is verified), never
+    lose one."""
+    bits = max(int(members.max()).bit_length(), 1) if members.size else 1
+    low = np.uint64((1 << bits) - 1)
+    packed = np.sort((values & ~low) | members.astype(np.uint64))
+    ordered = (packed & low).astype(np.int64)
+    group = packed >> np.uint64(bits)
+    starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
+    sizes = np.diff(np.r_[starts, packed.size])
+    return ordered, starts, sizes
+
+
 def _bucket_pairs(values: U64, members: I64) -> I64:
     """Candidate pairs (as lo * 2**32 + hi of record positions) among ``members`` sharing a value of one band."""
-    order = np.argsort(values, kind="stable")
-    sorted_values, sorted_members = values[order], members[order]
-    starts = np.flatnonzero(np.r_[True, sorted_values[1:] != sorted_values[:-1]])
-    sizes = np.diff(np.r_[starts, sorted_values.size])
+    sorted_members, starts, sizes = _runs(values, members)
     found: list[I64] = []
-    small = sizes[(sizes >= 2) & (sizes <= BUCKET_CAP)]
-    if small.size:
-        small_starts = starts[(sizes >= 2) & (sizes <= BUCKET_CAP)]
+    is_small = (sizes >= 2) & (sizes <= BUCKET_CAP)
+    if is_small.any():
+        small, small_starts = sizes[is_small], starts[is_small]
         position = np.repeat(small_starts, small) + (
-            np.arange(small.sum()) - np.repeat(np.cumsum(small) - small, small)
+            np.arange(int(small.sum())) - np.repeat(np.cumsum(small) - small, small)
         )
         run_end = np.repeat(small_starts + small, small)
         for distance in range(1, int(small.max())):
@@ -170,7 +182,7 @@ def _bucket_pairs(values: U64, members: I64) -> I64:
             position, run_end = position[valid], run_end[valid]
             found.append(_encode(sorted_members[position], sorted_members[position + distance]))
     for start, size in zip(starts[sizes > BUCKET_CAP].tolist(), sizes[sizes > BUCKET_CAP].tolist(), strict=True):
-        bucket = sorted_members[start : start + size]
+        bucket = sorted_members[start : start + size]  # in input order: members sort by position within a group
         heads = bucket[:BUCKET_CAP]
         left = np.repeat(heads, size)
         right = np.tile(bucket, heads.size)
@@ -193,12 +205,15 @@ def candidate_pairs(bands: U64) -> tuple[I64, I64]:
         return empty, empty
     with np.errstate(over="ignore"):
         signature = mix((bands[usable] * constants(bands.shape[1], salt=0x51)).sum(axis=1, dtype=np.uint64))
-    order = np.argsort(signature, kind="stable")
-    sorted_signature = signature[order]
-    head = np.r_[True, sorted_signature[1:] != sorted_signature[:-1]]
-    group_head = usable[order][np.maximum.accumulate(np.where(head, np.arange(order.size), 0))]
-    found = [_encode(group_head[~head], usable[order][~head])]
-    representatives = np.sort(usable[order][head])
+    ordered, starts, sizes = _runs(signature, usable)
+    group_head = np.repeat(ordered[starts], sizes)
+    # A record whose whole signature differs from its group's head (only their high bits agreed) stands alone.
+    position_of = np.empty(bands.shape[0], dtype=np.int64)
+    position_of[usable] = np.arange(usable.size)
+    head = signature[position_of[ordered]] != signature[position_of[group_head]]
+    head[starts] = True
+    found = [_encode(group_head[~head], ordered[~head])]
+    representatives = np.sort(ordered[head])
     for band in range(bands.shape[1]):
         found.append(_bucket_pairs(bands[representatives, band], representatives))
     pairs = np.unique(np.concatenate(found))
@@ -267,23 +282,32 @@ def merge(
 
 
 class ShingleSets:
-    """The shingle sets of some texts, as arrays of dense shingle numbers (CSR), for exact Jaccard."""
+    """The shingle sets of some texts (each text's distinct shingle hashes, CSR), for exact Jaccard."""
 
     def __init__(self, texts: list[str], ngram: int) -> None:
         hashes, offsets = shingle_hashes(texts, ngram)
         owner = np.repeat(np.arange(len(texts), dtype=np.int64), np.diff(offsets))
-        # Dense shingle numbers, then each text's distinct ones (hash tables: no sort), still grouped by text.
-        numbers, vocabulary = pd.factorize(hashes)
-        self.vocabulary_size = max(len(vocabulary), 1)
-        distinct = pd.unique(owner * self.vocabulary_size + numbers)
-        self.members = distinct % self.vocabulary_size
-        self.sizes = np.bincount(distinct // self.vocabulary_size, minlength=len(texts)).astype(np.int64)
+        slots = (hashes & _SLOT_MASK).astype(np.int64)
+        # Texts two of whose shingles share a slot of the lookup table: a repeated shingle, or (rarely) two that
+        # differ. Only those are sorted one by one to drop repeats; every other text's shingles are distinct.
+        keep = np.ones(hashes.size, dtype=bool)
+        for text in _crowded(owner, slots).tolist():
+            low, high = int(offsets[text]), int(offsets[text + 1])
+            keep[low:high] = False
+            keep[low + np.unique(hashes[low:high], return_index=True)[1]] = True
+        self.members, self.slots, owner = hashes[keep], slots[keep], owner[keep]
+        self.sizes = np.bincount(owner, minlength=len(texts)).astype(np.int64)
         self.starts = np.zeros(len(texts) + 1, dtype=np.int64)
         np.cumsum(self.sizes, out=self.starts[1:])
+        self.crowded = np.zeros(len(texts), dtype=bool)
+        self.crowded[_crowded(owner, self.slots)] = True
+
+    def of(self, text: int) -> U64:
+        members: U64 = self.members[self.starts[text] : self.starts[text + 1]]
+        return members
 
     def pair(self, a: int, b: int) -> float:
-        one = self.members[self.starts[a] : self.starts[a + 1]]
-        other = self.members[self.starts[b] : self.starts[b + 1]]
+        one, other = self.of(a), self.of(b)
         common = np.intersect1d(one, other, assume_unique=True).size
         return common / (one.size + other.size - common)
 
@@ -295,24 +319,57 @@ class ShingleSets:
         possible = np.flatnonzero((np.minimum(a, b) >= threshold * np.maximum(a, b) - 1e-9) & (a > 0) & (b > 0))
         if possible.size == 0:
             return out
-        # Pairs grouped by their left text: its members are marked in a boolean table, and every right text's
-        # members looked up in it at once.
-        order = possible[np.argsort(left[possible], kind="stable")]
-        lefts = left[order]
-        bounds = np.flatnonzero(np.r_[True, lefts[1:] != lefts[:-1], True])
-        marks = np.zeros(self.vocabulary_size, dtype=bool)
-        common = np.zeros(order.size, dtype=np.int64)
-        for start, stop in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
-            text = int(lefts[start])
-            own = self.members[self.starts[text] : self.starts[text + 1]]
-            marks[own] = True
-            rights = right[order[start:stop]]
-            sizes = self.sizes[rights]
-            ends = np.cumsum(sizes)
-            positions = np.arange(int(ends[-1]), dtype=np.int64) + np.repeat(self.starts[rights] - ends + sizes, sizes)
-            hits = marks[self.members[positions]]
-            common[start:stop] = np.add.reduceat(hits, ends - sizes) if hits.size else 0
-            marks[own] = False
-        union = self.sizes[left[order]] + self.sizes[right[order]] - common
-        out[order] = common / union
+        # Each pair is turned toward the text with more pairs, so fewer texts are looked up against.
+        one, other = left[possible], right[possible]
+        degree = np.bincount(np.concatenate([one, other]), minlength=self.sizes.size)
+        swap = (degree[other] > degree[one]) | ((degree[other] == degree[one]) & (other < one))
+        one, other = np.where(swap, other, one), np.where(swap, one, other)
+        order = np.argsort(one, kind="stable")
+        possible, one, other = possible[order], one[order], other[order]
+        for first in range(0, possible.size, _PAIRS_AT_ONCE):
+            last = min(first + _PAIRS_AT_ONCE, possible.size)
+            out[possible[first:last]] = self._jaccard_grouped(one[first:last], other[first:last])
         return out
+
+    def _jaccard_grouped(self, one: I64, other: I64) -> npt.NDArray[np.float64]:
+        """Jaccard of pairs sorted by ``one``: each ``one`` text's members go in a hash table (slot: the low bits
+        of the shingle hash, which the table stores whole), and every ``other`` member is looked up there."""
+        sizes = self.sizes[other]
+        ends = np.cumsum(sizes)
+        positions = np.arange(int(ends[-1]), dtype=np.int64) + np.repeat(self.starts[other] - ends + sizes, sizes)
+        looked_up = self.members[positions]
+        slots = self.slots[positions]
+        hits = np.zeros(looked_up.size, dtype=bool)
+        groups = np.flatnonzero(np.r_[True, one[1:] != one[:-1], True])
+        element_bounds = np.r_[0, ends].tolist()
+        table = _table()
+        for start, stop in zip(groups[:-1].tolist(), groups[1:].tolist(), strict=True):
+            text = int(one[start])
+            low, high = element_bounds[start], element_bounds[stop]
+            if self.crowded[text]:  # two of its shingles share a slot: the slow, sure way
+                hits[low:high] = np.isin(looked_up[low:high], self.of(text))
+                continue
+            own_slots = self.slots[self.starts[text] : self.starts[text + 1]]
+            table[own_slots] = self.of(text)
+            hits[low:high] = table[slots[low:high]] == looked_up[low:high]
+            table[own_slots] = 0
+        common = np.add.reduceat(hits, ends - sizes).astype(np.int64)
+        result: npt.NDArray[np.float64] = common / (self.sizes[one] + sizes - common)
+        return result
+
+
+def _crowded(owner: I64, slots: I64) -> I64:
+    """The owners (sorted, contiguous) with two members in one slot."""
+    packed = np.sort((owner << 20) | slots)
+    clash: I64 = np.unique(packed[1:][packed[1:] == packed[:-1]] >> 20)
+    return clash
+
+
+_PAIRS_AT_ONCE = 20_000
+_SLOT_MASK = np.uint64((1 << 20) - 1)
+
+
+@lru_cache(maxsize=1)
+def _table() -> U64:
+    """The lookup table of ``ShingleSets`` (8 MB, zero between uses; a shingle hash of 0 is not looked up)."""
+    return np.zeros(1 << 20, dtype=np.uint64)

@@ -200,4 +200,6 @@ def _batch_shingles(spaced: list[str], sizes: I64, ngram: int, multipliers: U64)
         accumulated[first_word[short]] = short_values
         keep[first_word[short]] = True
     counts = np.maximum(words_per_text - ngram + 1, 0) + short
-    return mix(accumulated[keep]), counts
+    shingles = mix(accumulated[keep])
+    shingles[shingles == 0] = 1  # 0 stays free as the empty slot of lookup tables
+    return shingles, counts
