@@ -13,10 +13,12 @@ instead of ``num_perm``: the sketch costs a few passes of numpy over the shingle
 are dealt to bands by a fixed shuffle, so the copies of one bin rarely fall in the same band.
 
 Bands and rows (``bands_rows``): chosen from the S-curve P(s) = 1 − (1 − s^r)^b of LSH as datasketch's
-``_optimal_param`` does, minimising 0.1 × (false-positive area below the detection threshold) + 0.9 × (false-
-negative area above it), with b × r ≤ num_perm and the detection threshold t − 0.15 (t/2 when lower). Misses are
-weighted heavily because a false candidate only costs a Jaccard computation in the merge, while a missed pair is
-a duplicate kept. At t = 0.8 and 128 bins: 21 bands of 6 rows, P(0.8) = 0.998, P(0.7) = 0.96, P(0.5) = 0.28.
+``_optimal_param`` does, minimising 0.3 × (false-positive area below the detection threshold) + 0.7 × (false-
+negative area above it), with b × r ≤ num_perm and the detection threshold t − 0.15 (t/2 when lower). Misses weigh
+more because a false candidate only costs a Jaccard computation in the merge, while a missed pair is a duplicate
+kept. At t = 0.8 and 128 values: 18 bands of 7 rows (126 values used), the curve's midpoint (1/b)^(1/r) at 0.66,
+P(0.8) = 0.986, P(0.9) = 0.99998, P(0.7) = 0.79, P(0.5) = 0.13; a record with several duplicates has a chance
+with each. (Weights 0.1/0.9 give 21 × 6, P(0.8) = 0.998, midpoint 0.60, but verify about twice as many pairs.)
 
 merge: candidate pairs are records sharing a band hash. Records whose band hashes are all identical (exact and
 near-exact copies) are first grouped and each paired with the group's earliest record only; the rest meet in
@@ -47,7 +49,7 @@ I64 = npt.NDArray[np.int64]
 
 RULE = "dedup.minhash"
 BUCKET_CAP = 32
-FN_WEIGHT = 0.9
+FN_WEIGHT = 0.7
 _EMPTY = np.uint32(0xFFFFFFFF)  # an empty bin; a shingle's value is at most 0xFFFFFFFE
 _PROBES = 32
 _SKETCH_DOCS = 1024  # records sketched at a time: every temporary array stays under a megabyte or so
