@@ -9,7 +9,7 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from curation.steps import dedup, minhash
+from curation.steps import dedup
 from curation.steps.shingles import shingle_hashes, words
 from tests.curation.steps.helpers import dropped_ids, jaccard, records, run, sentence_words, text
 
