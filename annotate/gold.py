@@ -5,7 +5,7 @@ mean). Read through the labels layer, like every other use of labels."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -45,7 +45,8 @@ def label_context(project_id: int, names: Sequence[str], examples: np.ndarray) -
         current = loaded.get(question.name)
         if current is not None and len(current):
             counts = _frame(current).groupby(["example", "code"]).size().rename("n").reset_index()
-            for example, group in counts.groupby("example", sort=False):
+            for example_key, group in counts.groupby("example", sort=False):
+                example = cast(int, example_key)
                 n = group["n"].to_numpy()
                 total = int(n.sum())
                 top = n.max()
@@ -84,7 +85,7 @@ def scores(project_id: int, name: str, examples: Iterable[int] | None = None) ->
         values = numbers[current.code]
         frame = pd.DataFrame({"example": current.example, "value": values}).dropna()
         for example, mean in frame.groupby("example")["value"].mean().items():
-            result[int(example)] = float(mean)
+            result[cast(int, example)] = float(mean)
     for example, value in _resolutions(project_id, question, ids).items():
         number = _number(value)
         if number is not None:

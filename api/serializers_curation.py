@@ -16,12 +16,14 @@ class VersionCreateSerializer(serializers.Serializer):
     """The steps are checked by the pipeline itself (curation.pipeline.plan), which names the step and option."""
 
     steps = serializers.JSONField(help_text='The steps, in order, e.g. [{"op": "dedup", "method": "exact"}]')
-    parent = serializers.JSONField(required=False, allow_null=True, default=None, help_text="A version id")
+    parent = serializers.JSONField(  # type: ignore[assignment]
+        required=False, allow_null=True, default=None, help_text="A version id"
+    )
     name = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
     sample = serializers.JSONField(
         required=False, allow_null=True, default=None, help_text="Run a trial on a seeded random sample of n"
     )
-    seed = serializers.JSONField(required=False, default=0, help_text="Seed of the sample (default 0)")
+    seed = serializers.JSONField(required=False, default=0, help_text="Seed of the sample (default 0)")  # type: ignore[arg-type]
 
 
 class DatasetVersionSerializer(serializers.ModelSerializer):
@@ -97,5 +99,7 @@ class RemovalSerializer(serializers.ModelSerializer):
 class DryRunSerializer(serializers.Serializer):
     rules = serializers.JSONField(help_text='The filter rules, as in a filter step: [{"name": "min_words", ...}]')
     sample = serializers.IntegerField(required=False, default=1000, min_value=1, max_value=10_000)
-    parent = serializers.JSONField(required=False, allow_null=True, default=None, help_text="A version id")
+    parent = serializers.JSONField(  # type: ignore[assignment]
+        required=False, allow_null=True, default=None, help_text="A version id"
+    )
     seed = serializers.IntegerField(required=False, default=0, min_value=0)

@@ -236,7 +236,7 @@ class DatasetVersion(models.Model):
         READY = "ready"
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="versions")
-    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.RESTRICT, related_name="children")
     name = models.CharField(max_length=200, blank=True)
     steps = models.JSONField(default=list, blank=True, help_text="The steps as submitted")
     trial = models.BooleanField(default=False, help_text="Ran on a random sample of the input")
@@ -268,7 +268,9 @@ class DatasetVersion(models.Model):
 
     def lineage(self) -> list[DatasetVersion]:
         """This version and its ancestors, newest first."""
-        chain, seen, version = [], set(), self
+        chain: list[DatasetVersion] = []
+        seen: set[int] = set()
+        version: DatasetVersion | None = self
         while version is not None and version.pk not in seen:
             chain.append(version)
             seen.add(version.pk)

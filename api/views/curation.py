@@ -126,7 +126,11 @@ class FilterCatalogView(APIView):
     @extend_schema(
         responses={
             200: inline_serializer(
-                "FilterCatalog", {"results": serializers.ListField(child=serializers.DictField()), "next": None}
+                "FilterCatalog",
+                {
+                    "results": serializers.ListField(child=serializers.DictField()),
+                    "next": serializers.CharField(allow_null=True),
+                },
             )
         }
     )

@@ -187,18 +187,20 @@ def process(chunk: PipelineChunk, run: RunContext) -> None:
         keys = phase.group.keys(records, phase.group.options)
         add_stats(stats, phase.group.step, input=len(records), seconds=time.perf_counter() - started)
         buffer = io.BytesIO()
-        np.savez(buffer, **keys)
+        np.savez(buffer, **keys)  # type: ignore[arg-type]
         output = buffer.getvalue()
     with transaction.atomic():
-        for step, dropped in removals:
-            store.write_removals(run.version_id, step, dropped)
-        if phase.group is None:
-            store.write_members(run.version_id, records, derived)
+        # The done mark first: it locks the chunk's row until commit, so that of two workers holding the same
+        # chunk (one thought dead and handed out again) only the one whose claim is current writes anything.
         done = PipelineChunk.objects.filter(pk=chunk.pk, token=chunk.token, status=PipelineChunk.Status.RUNNING).update(
             status=PipelineChunk.Status.DONE, output=output, stats=stats
         )
         if not done:
             raise ChunkLost(f"chunk {chunk.index} of phase {chunk.phase} was handed to another worker")
+        for step, dropped in removals:
+            store.write_removals(run.version_id, step, dropped)
+        if phase.group is None:
+            store.write_members(run.version_id, records, derived)
 
 
 def load_keys(job_id: int, phase: int) -> dict[str, np.ndarray]:

@@ -145,7 +145,7 @@ def _validate_one(index: int, raw: Any) -> dict[str, Any]:
     options = {key: value for key, value in raw.items() if key != "op"}
     module = {"clean": clean, "dedup": dedup, "filter": filters, "pii": pii, "decontaminate": decontaminate}[op]
     try:
-        normalised = module.validate(options)  # type: ignore[attr-defined]
+        normalised = module.validate(options)
     except StepOptionError as exc:
         raise StepError(index, op, exc.option, exc.message, exc.details) from None
     return {"op": op, **normalised}
@@ -157,12 +157,12 @@ def validate_steps(raw: Any) -> list[dict[str, Any]]:
         raise StepError(0, None, None, "'steps' must be a list of steps (an empty list freezes the input as it is)")
     if len(raw) > MAX_STEPS:
         raise StepError(MAX_STEPS, None, None, f"a pipeline takes at most {MAX_STEPS} steps")
-    steps = [_validate_one(index, step) for index, step in enumerate(raw)]
+    # The order of the steps is checked first: it is wrong whatever the options of each.
     seen_minhash = False
-    for index, step in enumerate(steps):
-        if step["op"] == "dedup" and step.get("method") == "minhash":
-            seen_minhash = True
-        if step["op"] == "dedup" and step.get("method") == "semantic" and not seen_minhash:
+    for index, step in enumerate(raw):
+        method = step.get("method") if isinstance(step, dict) and step.get("op") == "dedup" else None
+        seen_minhash |= method == "minhash"
+        if method == "semantic" and not seen_minhash:
             raise StepError(
                 index,
                 "dedup",
@@ -170,6 +170,7 @@ def validate_steps(raw: Any) -> list[dict[str, Any]]:
                 "semantic dedup compares embeddings, which costs far more than MinHash: run a minhash dedup step "
                 "before it so that it only sees what MinHash kept",
             )
+    steps = [_validate_one(index, step) for index, step in enumerate(raw)]
     return steps
 
 

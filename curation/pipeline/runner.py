@@ -19,7 +19,7 @@ from django.db.models import Count
 from curation.models import DatasetVersion, Job, PipelineChunk, Removal, VersionMember
 from curation.pipeline import chunks, store
 from curation.pipeline.plan import Plan, compile_plan, validate_steps
-from curation.steps.records import text_of
+from curation.steps.dedup import compared_text
 
 logger = logging.getLogger(__name__)
 
@@ -91,6 +91,7 @@ class Runner:
         job = self.job
         discard_partial(job)  # an earlier attempt whose worker died
         plan = compile_plan(validate_steps(self.params["steps"]))
+        assert job.project_id is not None
         version = DatasetVersion.objects.create(
             project_id=job.project_id,
             parent_id=self.params.get("parent"),
@@ -192,7 +193,7 @@ class Runner:
             for start in range(0, len(ordered), store.READ_BATCH):
                 records, _ = store.read_records(ordered[start : start + store.READ_BATCH], parent=run.parent)
                 for record in chunks.replay(records, replayed):
-                    texts[record["id"]] = text_of(record["content"], group.fields)
+                    texts[record["id"]] = compared_text(record["content"], group.options)
             return texts
 
         scores: Mapping[int, float] | None = None

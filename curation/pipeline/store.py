@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterable, Iterator
+from typing import Any
 
 import numpy as np
 import orjson
 from django.db import connection
+from django.db.models import QuerySet
 
 from annotate.models import Example
 from curation.models import Removal, VersionMember
@@ -143,6 +145,7 @@ def freeze_all(version_id: int, *, project_id: int, parent: int | None) -> int:
 
 def input_ids(*, project_id: int, parent: int | None) -> np.ndarray:
     """The ids of the run's input, ascending: the parent's members, or every example of the project."""
+    rows: QuerySet[Any, int]
     if parent:
         rows = VersionMember.objects.filter(version_id=parent).values_list("example_id", flat=True)
     else:

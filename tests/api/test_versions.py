@@ -21,7 +21,7 @@ def post_version(client, project, body):
 
 @runs_jobs
 def test_a_manager_makes_a_version_and_reads_it_its_examples_and_removals(project, api_as):
-    kept = ExampleFactory(project=project, content={"text": "Hello   world,  this is fine."})
+    kept = ExampleFactory(project=project, content={"text": "Hello world, this is fine.  \n\n\n"})
     empty = ExampleFactory(project=project, content={"text": "   "})
     client = api_as("manager")
     steps = [{"op": "clean", "rules": ["normalize_whitespace"]}, {"op": "filter", "rules": [{"name": "empty"}]}]

@@ -70,7 +70,7 @@ MIXED = [
     {"prompt": "Tell me a story.", "response": STORY},
     {"prompt": "Tell me a story.", "response": STORY.upper()},  # an exact duplicate once normalised
     {"prompt": "Hi", "response": "Hello."},  # too short for min_words 5
-    {"prompt": "Describe the sea.  ", "response": "Waves   roll \n\n\n\n onto the grey shore all night long."},
+    {"prompt": "Describe the sea.  ", "response": "Waves roll   \n\n\n\nonto the grey shore all night long."},
     {"prompt": "Name a colour.", "response": "Blue is the colour of the clear summer sky."},
 ]
 
