@@ -103,3 +103,15 @@ class DryRunSerializer(serializers.Serializer):
         required=False, allow_null=True, default=None, help_text="A version id"
     )
     seed = serializers.IntegerField(required=False, default=0, min_value=0)
+
+
+class QueueScopeRequestSerializer(serializers.Serializer):
+    version = serializers.JSONField(
+        allow_null=True, help_text="A ready version of the project, or null for every example"
+    )
+
+
+class QueueScopeSerializer(serializers.Serializer):
+    version = serializers.IntegerField(allow_null=True)
+    label = serializers.CharField(allow_blank=True)  # type: ignore[assignment]  # Field.label: the schema's name
+    examples = serializers.IntegerField(allow_null=True, help_text="How many examples the queue now offers from")

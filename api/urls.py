@@ -41,6 +41,7 @@ urlpatterns = [
     path("versions/<int:version_id>/examples/", curation.VersionExampleListView.as_view(), name="version-examples"),
     path("versions/<int:version_id>/removals/", curation.VersionRemovalListView.as_view(), name="version-removals"),
     path("filters/", curation.FilterCatalogView.as_view(), name="filters"),
+    path("projects/<int:project_id>/queue/", curation.QueueScopeView.as_view(), name="queue-scope"),
     path("examples/<int:example_id>/", data.ExampleDetailView.as_view(), name="example"),
     path("annotations/<int:annotation_id>/", annotating.AnnotationDetailView.as_view(), name="annotation"),
     path("jobs/<int:job_id>/", data.JobDetailView.as_view(), name="job"),

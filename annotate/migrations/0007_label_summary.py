@@ -38,7 +38,8 @@ def summarise_existing_labels(apps, schema_editor):
     from annotate.models import Project
     from annotate.services.summaries import summaries_rebuild
 
-    for project in Project.objects.all():
+    # Only the id column is read: later migrations add columns the running model has and this schema lacks.
+    for project in Project.objects.only("pk"):
         summaries_rebuild(project=project)
 
 

@@ -8,7 +8,8 @@ def rescore_ordered_questions(apps, schema_editor):
     from annotate.models import Project
     from annotate.services.summaries import summaries_rebuild
 
-    ordered = Project.objects.filter(questions__level__in=["ordinal", "interval", "ratio"]).distinct()
+    # Only the id column is read: later migrations add columns the running model has and this schema lacks.
+    ordered = Project.objects.filter(questions__level__in=["ordinal", "interval", "ratio"]).distinct().only("pk")
     for project in ordered:
         summaries_rebuild(project=project)
 

@@ -38,6 +38,12 @@ class Project(models.Model):
     )
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
+    # The queue may be limited to the examples of one dataset version (curation): its id and how to name it. A
+    # plain number, not a foreign key: annotate knows nothing of curation (ARCHITECTURE.md, the apps table).
+    queue_version = models.PositiveIntegerField(
+        null=True, blank=True, help_text="The dataset version the annotation queue is limited to, if any"
+    )
+    queue_version_label = models.CharField(max_length=220, blank=True)
 
     objects = ProjectQuerySet.as_manager()
 

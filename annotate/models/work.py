@@ -31,6 +31,8 @@ class WorkItem(models.Model):
     live = models.PositiveIntegerField(default=0)
     done = models.PositiveIntegerField(default=0)
     open = models.BooleanField(default=True)
+    # False while the project's queue is limited to a dataset version that does not hold this example.
+    in_scope = models.BooleanField(default=True, db_default=True)
     # A fixed pseudo-random number per example: the queue's stable random order.
     shuffle = models.BigIntegerField()
 
@@ -44,7 +46,11 @@ class WorkItem(models.Model):
         indexes = [
             # The claim query walks this index: open items of a project, closest to completion first.
             models.Index(
-                "project", models.F("live").desc(), "shuffle", name="workitem_claim_idx", condition=models.Q(open=True)
+                "project",
+                models.F("live").desc(),
+                "shuffle",
+                name="workitem_claim_idx",
+                condition=models.Q(open=True, in_scope=True),
             ),
             # Counting a project's completed examples reads only these.
             models.Index(

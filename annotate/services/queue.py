@@ -65,22 +65,31 @@ def work_items_create(*, project: Project, id_ranges: Sequence[tuple[int, int]] 
     import's next statement must not depend on table statistics the import itself has just made stale: an
     anti-join over a million rows planned on them can take minutes instead of seconds.
     """
+    # While the queue is limited to a dataset version, new examples (in no version yet) wait outside it.
+    limited = Project.objects.filter(pk=project.pk, queue_version__isnull=False).exists()
     with connection.cursor() as cursor:
         if id_ranges is not None:
             if not id_ranges:
                 return 0
             cursor.execute(
                 "INSERT INTO annotate_workitem (example_id, project_id, round, target, extra, live, done, open, "
-                f"shuffle) SELECT g, %s, 1, %s, 0, 0, 0, %s, {SHUFFLE_SQL.replace('e.id', 'g')} "
+                f"in_scope, shuffle) SELECT g, %s, 1, %s, 0, 0, 0, %s, %s, {SHUFFLE_SQL.replace('e.id', 'g')} "
                 "FROM unnest(%s::bigint[], %s::bigint[]) AS r(lo, hi), generate_series(r.lo, r.hi) AS g",
-                [project.pk, project.overlap, True, [lo for lo, _ in id_ranges], [hi for _, hi in id_ranges]],
+                [
+                    project.pk,
+                    project.overlap,
+                    True,
+                    not limited,
+                    [lo for lo, _ in id_ranges],
+                    [hi for _, hi in id_ranges],
+                ],
             )
             return int(cursor.rowcount)
         cursor.execute(
-            "INSERT INTO annotate_workitem (example_id, project_id, round, target, extra, live, done, open, shuffle) "
-            f"SELECT e.id, e.project_id, 1, %s, 0, 0, 0, %s, {SHUFFLE_SQL} FROM annotate_example e "
+            "INSERT INTO annotate_workitem (example_id, project_id, round, target, extra, live, done, open, in_scope, "
+            f"shuffle) SELECT e.id, e.project_id, 1, %s, 0, 0, 0, %s, %s, {SHUFFLE_SQL} FROM annotate_example e "
             "WHERE e.project_id = %s AND NOT EXISTS (SELECT 1 FROM annotate_workitem w WHERE w.example_id = e.id)",
-            [project.overlap, True, project.pk],
+            [project.overlap, True, not limited, project.pk],
         )
         inserted: int = cursor.rowcount
         return inserted
@@ -120,7 +129,9 @@ def takes_answer(item: WorkItem, assignment: Assignment) -> bool:
 def open_for(*, project: Project, annotator: User) -> QuerySet[WorkItem]:
     """Open examples this annotator has not seen, in the order they are handed out."""
     unseen = ~Exists(seen(annotator, OuterRef("pk"), OuterRef("round")))
-    return WorkItem.objects.filter(project=project, open=True).filter(unseen).order_by("-live", "shuffle")
+    return (
+        WorkItem.objects.filter(project=project, open=True, in_scope=True).filter(unseen).order_by("-live", "shuffle")
+    )
 
 
 def could_take(*, project: Project, item: WorkItem) -> int:
@@ -438,3 +449,26 @@ def reopen(*, project: Project, example_ids: list[int]) -> list[int]:
         round=F("round") + 1, live=0, done=0, extra=0, target=project.overlap, open=Value(True)
     )
     return ids
+
+
+# Limiting the queue to a dataset version -------------------------------------------------------------------------
+
+
+@transaction.atomic
+def queue_limit(*, project: Project, example_ids: Iterable[int] | None, version: int | None, label: str = "") -> int:
+    """Hand out only these examples (a dataset version's, named ``version``/``label``), or all again (None).
+
+    Nothing else about the queue changes: examples already held or answered keep their assignments and answers,
+    and lifting the limit puts the others back where they were. Returns how many examples the queue now offers
+    from. Only WorkItem rows are updated (never waited on by a claim, which skips locked rows)."""
+    items = WorkItem.objects.filter(project=project)
+    if example_ids is None:
+        items.filter(in_scope=False).update(in_scope=True)
+        Project.objects.filter(pk=project.pk).update(queue_version=None, queue_version_label="")
+        return items.count()
+    ids = sorted({int(pk) for pk in example_ids})
+    items.filter(in_scope=True).update(in_scope=False)
+    for start in range(0, len(ids), LOCK_CHUNK):
+        items.filter(pk__in=ids[start : start + LOCK_CHUNK]).update(in_scope=True)
+    Project.objects.filter(pk=project.pk).update(queue_version=version, queue_version_label=label[:220])
+    return items.filter(in_scope=True).count()

@@ -16,12 +16,20 @@ from api.serializers import JobEnvelopeSerializer, JobSerializer
 from api.serializers_curation import (
     DatasetVersionSerializer,
     DryRunSerializer,
+    QueueScopeRequestSerializer,
+    QueueScopeSerializer,
     RemovalSerializer,
     VersionCreateSerializer,
     VersionExampleSerializer,
 )
 from curation.models import DatasetVersion, Removal, VersionMember
-from curation.services.versions import VersionRequestError, filter_dry_run, version_start
+from curation.services.versions import (
+    VersionRequestError,
+    filter_dry_run,
+    queue_limit_to_version,
+    queue_scope,
+    version_start,
+)
 from curation.steps import filters
 
 NO_SUCH_VERSION = "No such version."
@@ -175,3 +183,24 @@ class FilterDryRunView(APIView):
         except VersionRequestError as exc:
             raise _refused(exc) from None
         return Response(result)
+
+
+class QueueScopeView(APIView):
+    """Which examples the annotation queue hands out: all of them, or only a dataset version's (PUT
+    ``{"version": <id>}``; ``{"version": null}`` lifts the limit). Held and answered examples are kept either way."""
+
+    @extend_schema(responses={200: QueueScopeSerializer})
+    def get(self, request: Request, project_id: int) -> Response:
+        project = access.project_access(request.user, project_id, may=access.may_browse_examples).project
+        return Response(queue_scope(project))
+
+    @extend_schema(request=QueueScopeRequestSerializer, responses={200: QueueScopeSerializer})
+    def put(self, request: Request, project_id: int) -> Response:
+        project = access.project_access(request.user, project_id, may=access.may_manage).project
+        body = QueueScopeRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            scope = queue_limit_to_version(project=project, version=body.validated_data["version"])
+        except VersionRequestError as exc:
+            raise _refused(exc) from None
+        return Response(scope)

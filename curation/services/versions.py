@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from django.db import transaction
 
 from annotate.models import Project
-from curation.models import DatasetVersion, Job
+from curation.models import DatasetVersion, Job, VersionMember
 from curation.pipeline.plan import StepError, compile_plan, validate_steps
 from curation.services.jobs import job_enqueue
 
@@ -142,3 +142,29 @@ def filter_dry_run(
         "removed_by": dict(sorted(removed_by.items())),
         "removals": [{"example": d.id, "rule": d.rule, "detail": d.detail} for d in dropped[:DRY_RUN_SHOWN]],
     }
+
+
+def queue_limit_to_version(*, project: Project, version: Any) -> dict[str, Any]:
+    """Limit the project's annotation queue to a ready version's examples (``version`` an id), or lift the limit
+    (None). Returns the queue's scope as the API shows it."""
+    from annotate.services.queue import queue_limit
+
+    if version is None:
+        queue_limit(project=project, example_ids=None, version=None)
+        return {"version": None, "label": "", "examples": None}
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise VersionRequestError(
+            "'version' must be a version id (an integer), or null to lift the limit", field="version"
+        )
+    chosen = DatasetVersion.objects.ready().filter(pk=version, project=project).first()
+    if chosen is None:
+        raise VersionRequestError(f"No such version: {version}.", field="version", code="not_found")
+    ids = VersionMember.objects.filter(version=chosen).values_list("example_id", flat=True)
+    offered = queue_limit(
+        project=project, example_ids=ids.iterator(chunk_size=50_000), version=chosen.pk, label=chosen.label
+    )
+    return {"version": chosen.pk, "label": chosen.label, "examples": offered}
+
+
+def queue_scope(project: Project) -> dict[str, Any]:
+    return {"version": project.queue_version, "label": project.queue_version_label, "examples": None}

@@ -79,6 +79,8 @@ MATRIX = [
     ("get", "/api/v1/versions/{v}/removals/", None, (200, 200, 403, 404, 401)),
     ("get", "/api/v1/filters/", None, (200, 200, 200, 200, 401)),
     ("post", "/api/v1/projects/{p}/filters/dry_run/", {"rules": [{"name": "empty"}]}, (200, 403, 403, 404, 401)),
+    ("get", "/api/v1/projects/{p}/queue/", None, (200, 200, 403, 404, 401)),
+    ("put", "/api/v1/projects/{p}/queue/", {"version": "{v}"}, (200, 403, 403, 404, 401)),
 ]
 
 
