@@ -37,7 +37,7 @@ def is_separator(char: str) -> bool:
 
 _ASCII_SEPARATORS = frozenset(c for c in map(chr, range(128)) if is_separator(c))
 # A sub-batch of about this many bytes of text is tokenised at a time, so the uint64 working arrays stay small.
-_BATCH_BYTES = 1 << 21
+_BATCH_BYTES = 1 << 18
 
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
