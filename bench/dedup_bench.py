@@ -429,6 +429,8 @@ def parse_args() -> argparse.Namespace:
                         help="check the prefix-filter ground truth against brute force on N documents")  # fmt: skip
     parser.add_argument("--runs", type=int, default=3, help="runs of ours, each way (the best and the median shown)")
     parser.add_argument("--skip-datasketch", action="store_true")
+    parser.add_argument("--e2e-docs", type=int, default=1_000_000, metavar="N",
+                        help="part 2: the pipeline job end to end on N documents (default 1,000,000; 0 skips it)")  # fmt: skip
     return parser.parse_args()
 
 
@@ -506,7 +508,25 @@ def main() -> int:
               f"precision {ds_precision:.4f}, recall {ds_recall:.4f}")  # fmt: skip
         print(f"  ours / datasketch: {results[1][0] * ds_seconds / len(records):.1f}× (one process), "
               f"{results[2][0] * ds_seconds / len(records):.1f}× (keys() on 2 processes)")  # fmt: skip
+    if args.e2e_docs:
+        return end_to_end(args.e2e_docs, args.seed)
     return 0
+
+
+def end_to_end(docs: int, seed: int) -> int:
+    """Part 2: the whole pipeline job (filters, exact and MinHash dedup) on PostgreSQL with real Celery workers,
+    at 1 and 2 worker processes (bench/pipeline_e2e.py)."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    from bench_setup import django_on_postgres
+
+    if not django_on_postgres("dedup_bench", "--e2e-docs 1000000"):
+        return 2
+    import pipeline_e2e
+
+    began = time.perf_counter()
+    records = make_corpus(docs, seed + 1)
+    print(f"pipeline end to end: {docs:,} documents (corpus built in {time.perf_counter() - began:.1f} s), {load()}")
+    return 0 if pipeline_e2e.run(records) else 1
 
 
 if __name__ == "__main__":

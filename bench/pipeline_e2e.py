@@ -38,8 +38,7 @@ def _load_corpus(project_id: int, records: list[dict[str, Any]]) -> None:
 
     buffer = io.StringIO()
     for n, record in enumerate(records):
-        content = {key: record[key] for key in ("text", "prompt", "response") if key in record}
-        text = orjson.dumps(content).decode()
+        text = orjson.dumps(record["content"]).decode()
         digest = hashlib.sha256(text.encode()).hexdigest()
         buffer.write(f"{project_id}\td{n}\t{text.replace(chr(92), chr(92) * 2)}\t{{}}\t{digest}\n")
     buffer.seek(0)
@@ -142,7 +141,10 @@ def run(records: list[dict[str, Any]], *, worker_counts: tuple[int, ...] = (1, 2
         _load_corpus(project.pk, records)
         _vacuum("annotate_example")
         print(f"  loaded {len(records):,} examples in {time.perf_counter() - started:.1f} s")
-        queue = f"pipeline-bench-{os.getpid()}"
+        # The queue this process sends jobs to (WINNOW_TASK_QUEUE): give the bench a Redis database of its own.
+        from django.conf import settings
+
+        queue = settings.WINNOW_TASK_QUEUE
         timings: dict[int, float] = {}
         for count in worker_counts:
             workers = Workers(count, queue)

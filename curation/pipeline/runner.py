@@ -201,7 +201,8 @@ class Runner:
             from annotate import gold
 
             scores = gold.scores(run.project_id, group.score_question)
-        dropped = group.merge(keys, group.options, fetch_texts, scores)
+        # Nothing reached the step (earlier steps removed everything): nothing to compare.
+        dropped = group.merge(keys, group.options, fetch_texts, scores) if len(survivors) else []
         with transaction.atomic():
             store.write_removals(run.version_id, group.step, dropped)
         PipelineChunk.objects.filter(job=self.job, phase=index).update(output=None)

@@ -417,3 +417,14 @@ def test_a_parent_or_eval_version_of_a_project_one_cannot_manage_is_no_such_vers
             version_start(project=project, created_by=manager, steps=[], **bad)
     with pytest.raises(VersionRequestError, match="against: No such version"):
         version_start(project=project, created_by=manager, steps=[{"op": "decontaminate", "against": elsewhere.pk}])
+
+
+@runs_jobs
+def test_a_group_step_after_everything_was_removed_makes_an_empty_version(project, manager):
+    examples(project, MIXED)
+    steps = [{"op": "filter", "rules": [{"name": "min_words", "value": 1000}]}, {"op": "dedup", "method": "minhash"}]
+
+    version = version_of(run(project, manager, steps))
+
+    assert members(version) == {}
+    assert version.counts["kept"] == 0 and version.counts["removed_by"] == {"filter.min_words": 5}
