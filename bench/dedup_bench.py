@@ -430,7 +430,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--runs", type=int, default=3, help="runs of ours, each way (the best and the median shown)")
     parser.add_argument("--skip-datasketch", action="store_true")
     parser.add_argument("--e2e-docs", type=int, default=1_000_000, metavar="N",
-                        help="part 2: the pipeline job end to end on N documents (default 1,000,000; 0 skips it)")  # fmt: skip
+                        help="part 2: the pipeline job on N documents (default 1,000,000; 0 skips it)")  # fmt: skip
     return parser.parse_args()
 
 
