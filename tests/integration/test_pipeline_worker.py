@@ -9,7 +9,7 @@ from annotate.models import Example
 from curation.models import DatasetVersion, Job, PipelineChunk, VersionMember
 from tests.conftest import api_client_for
 from tests.factories import ExampleFactory
-from tests.integration.test_worker import JOB_SECONDS, own_queue, start_worker, wait_for  # noqa: F401 - fixtures
+from tests.integration.test_worker import JOB_SECONDS, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True, databases=["default", "progress"])]
 
