@@ -64,7 +64,6 @@ def post_token(port: int, body: bytes) -> tuple[int, dict, dict]:
 def test_it_refuses_a_95_mb_anonymous_body_without_reading_it(server):
     port, process = server
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    started = time.monotonic()
     connection.putrequest("POST", "/api/v1/auth/token/")
     connection.putheader("Content-Type", "application/json")
     connection.putheader("Content-Length", str(95_000_000))
@@ -75,9 +74,11 @@ def test_it_refuses_a_95_mb_anonymous_body_without_reading_it(server):
     response = connection.getresponse()
     body = json.loads(response.read())
 
+    # The client sent 1 MB of the 95 it announced: a server that read the body would still be waiting for the rest
+    # when the client's 10-second timeout ends the test. An answer at all is the proof (not its time, which a
+    # loaded machine stretches).
     assert response.status == 413
     assert body["error"]["code"] == "too_large"
-    assert time.monotonic() - started < 5
     workers = psutil.Process(process.pid).children()
     assert workers and max(worker.memory_info().rss for worker in workers) < 300 * 1024 * 1024
 
