@@ -25,7 +25,7 @@
       maintainAspectRatio: false,
       animation: reduced ? false : { duration: 300 },
       plugins: { legend: { display: false } },
-      scales: { x: { beginAtZero: true, title: { display: true, text: "examples" } } }
+      scales: { x: { beginAtZero: true, ticks: { precision: 0 }, title: { display: true, text: "examples" } } }
     }
   });
 })();

@@ -84,10 +84,9 @@ def detail_facts(rule: str, detail: Mapping[str, Any], names: Mapping[int, str] 
 def _value(key: str, value: Any, detail: Mapping[str, Any], names: Mapping[int, str]) -> str:
     if key == "field":
         return "all text of the example" if value in (None, "all") else str(value)
-    if key == "value" and detail.get("unit"):
-        return f"{_number(value)} {detail['unit']}"
-    if key == "threshold" and detail.get("unit"):
-        return f"{_number(value)} {detail['unit']}"
+    if key in ("value", "threshold") and detail.get("unit"):
+        unit = str(detail["unit"])
+        return f"{_number(value)} {unit.removesuffix('s') if value == 1 else unit}"
     if key == "entities" and isinstance(value, Mapping):
         return ", ".join(f"{name} × {count}" for name, count in value.items())
     if key in ("duplicate_of", "via", "eval_example", "kept"):

@@ -55,7 +55,7 @@ class RemovalRow:
     other: Shown | None = None  # the example it duplicates, or the evaluation example
     other_hidden: bool = False  # the evaluation example is in a project the user may not browse
     diff: Diff | None = None
-    similarity: float | None = None
+    similarity: str = ""  # how alike a duplicate is, in words
     marked: list[Piece] = field(default_factory=list)  # the removed text, the shared n-gram marked
     marked_other: list[Piece] = field(default_factory=list)
     fields: str = "all text"
@@ -120,7 +120,8 @@ def _row(
         assert other is not None
         row.kind = "duplicate"
         row.other = Shown(other, names.get(other, str(other)), contents[other])
-        row.similarity = detail.get("similarity")
+        row.similarity = _similarity(removal.rule, detail, options)
+        row.facts = [fact for fact in row.facts if fact[0] not in ("Duplicate of", "Similarity")]
         row.diff = word_diff(
             compared_text(example.content, options),
             compared_text(row.other.content, options),
@@ -140,6 +141,16 @@ def _row(
         else:
             row.other_hidden = True
     return row
+
+
+def _similarity(rule: str, detail: dict[str, Any], options: dict[str, Any]) -> str:
+    if rule == "dedup.exact":
+        return "Identical once case and spacing are normalised"
+    measure = "Jaccard similarity" if rule == "dedup.minhash" else "Cosine similarity"
+    value = detail.get("similarity")
+    shown = f"{value:.3g}" if isinstance(value, float | int) else "?"
+    threshold = options.get("threshold")
+    return f"{measure} {shown}" + (f" (threshold {threshold})" if threshold is not None else "")
 
 
 @dataclass

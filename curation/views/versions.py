@@ -135,6 +135,7 @@ def version_removals(request: HttpRequest, version_id: int) -> HttpResponse:
     else:
         rule = ""
     page = keyset_page(removals, "example_id", request.GET, size=REMOVALS_PER_PAGE)
+    rows = removal_rows(version, page.items, access.user)
     context = {
         "project": access.project,
         "access": access,
@@ -143,7 +144,8 @@ def version_removals(request: HttpRequest, version_id: int) -> HttpResponse:
         "rule_label": rule_label(rule) if rule else "",
         "rules": [(name, rule_label(name), count) for name, count in sorted(removed_by.items())],
         "page": page,
-        "rows": removal_rows(version, page.items, access.user),
+        "rows": rows,
+        "kinds": {row.kind for row in rows},
     }
     return render(request, "curation/version_removals.html", context)
 

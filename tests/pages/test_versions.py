@@ -188,7 +188,8 @@ def test_a_version_of_another_project_is_a_404_like_one_that_does_not_exist(clie
 
 
 def test_the_list_shows_versions_newest_first_with_their_counts(client_as, project, version):
-    child = make_version(project, name="", parent=version, trial=True, sample=500, steps=[])
+    counts = {"input": 500, "kept": 500, "removed": 0, "removed_by": {}}
+    child = make_version(project, name="", parent=version, trial=True, sample=500, steps=[], counts=counts)
 
     html = page(client_as("reviewer"), reverse("curation:version_list", args=[project.pk]))
 
@@ -353,7 +354,7 @@ def test_the_dry_run_fragment_counts_what_a_filter_would_remove_by_rule(client_a
     html = unescape(response.content.decode())
     assert "This filter would remove 1 of a sample of 4" in html
     assert "min_words (filter) 1" in html
-    assert "short" in html and "Measured: 1 words; Threshold: 3 words" in html
+    assert "short" in html and "Measured: 1 word; Threshold: 3 words" in html
     assert "<html" not in html
 
 
@@ -379,17 +380,25 @@ def pipeline_job(project, cast):
     )
 
 
-def test_a_running_pipeline_names_its_stage_and_where_each_step_is(client_as, pipeline_job):
-    pipeline_job.status, pipeline_job.stage = "running", "step 3 of 3: dedup exact"
+@pytest.mark.parametrize(
+    ("stage", "states"),
+    [
+        ("step 3 of 3: dedup exact", ["done", "done", "running"]),
+        ("steps 1-2 of 3: clean, filter", ["running", "running", "waiting"]),
+        ("merging step 3: dedup exact", ["done", "done", "running"]),
+        ("sampling", ["waiting", "waiting", "waiting"]),
+    ],
+)
+def test_a_running_pipeline_names_its_stage_and_where_each_step_is(client_as, pipeline_job, stage, states):
+    pipeline_job.status, pipeline_job.stage = "running", stage
     pipeline_job.progress_done, pipeline_job.progress_total, pipeline_job.progress_unit = 40, 100, "records"
     pipeline_job.save()
 
     html = page(client_as("manager"), reverse("curation:job_detail", args=[pipeline_job.pk]))
 
-    assert "Step 3 of 3: dedup exact" in html
+    assert Job(stage=stage).stage_label in html  # "Step 3 of 3: dedup exact", "Drawing the sample"
     assert '<progress id="job-progress" value="40" max="100">' in html
-    steps = re.findall(r'pipeline-progress__step--(\w+)"', html)
-    assert steps == ["done", "done", "running"]
+    assert re.findall(r'pipeline-progress__step--(\w+)"', html) == states
     assert "a trial sample of 100" in html
 
 
@@ -515,7 +524,7 @@ def test_a_duplicate_is_shown_beside_the_example_it_duplicates_with_the_words_th
     assert "<del>GREY</del>" in html and "<ins>grey</ins>" in html
     assert "1 word only in the removed example and 1 word only in story." in unescape(html)
     assert "Duplicate of · <code>story</code>" in html
-    assert "Similarity 1." in html
+    assert "Identical once case and spacing are normalised." in html
     assert "Legend:" in html
     assert "filter.min_words" not in html.split('class="filters"')[1].split("</nav>")[1]  # only the rule asked for
     assert 'aria-current="true" title="exact duplicate"><code>dedup.exact</code>' in html
@@ -546,7 +555,7 @@ def test_a_filter_removal_says_the_field_the_measure_and_the_threshold(client_as
     )
 
     assert "<dt>Field</dt><dd>response</dd>" in html
-    assert "<dt>Measured</dt><dd>1 words</dd>" in html
+    assert "<dt>Measured</dt><dd>1 word</dd>" in html
     assert "<dt>Threshold</dt><dd>3 words</dd>" in html
     assert "step 2 · filter" in html
 
@@ -652,6 +661,7 @@ def test_script_payloads_in_names_content_steps_and_details_are_escaped(client_a
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html, name
     removals = page(client, reverse("curation:version_removals", args=[made.pk]))
     assert "<del>three</del>" not in removals and "<ins>three</ins>" in removals
+    assert "Jaccard similarity 0.6 (threshold 0.5)." in removals
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in removals.split("<ins>three</ins>")[0][-200:]
     built = post_builder(client, project, steps=[{"op": "filter", "rules": [{"name": XSS}]}], name=XSS)
     assert built.status_code == 400 and "<script>alert" not in built.content.decode()
@@ -677,7 +687,7 @@ def test_a_run_of_the_pipeline_reads_well_on_every_page(client_as, project, exam
 
     assert "2 of 4 examples kept, 2 removed" in text(job_page)
     assert version.counts["removed_by"] == {"dedup.exact": 1, "filter.min_words": 1}
-    assert "<dt>Measured</dt><dd>1 words</dd>" in removals
+    assert "<dt>Measured</dt><dd>1 word</dd>" in removals
     assert "<del>GREY</del>" in removals and "<ins>grey</ins>" in removals
     assert "messy" in cleaned and "Only whitespace differs." in cleaned
     assert "real" in detail and "dedup exact" in detail
