@@ -1,10 +1,17 @@
 from django.urls import path
 
-from curation import views
+from curation.views import builder, jobs, versions
 
 app_name = "curation"
 urlpatterns = [
-    path("projects/<int:project_id>/import/", views.import_page, name="import"),
-    path("jobs/<int:job_id>/", views.job_detail, name="job_detail"),
-    path("jobs/<int:job_id>/cancel/", views.job_cancel_view, name="job_cancel"),
+    path("projects/<int:project_id>/import/", jobs.import_page, name="import"),
+    path("jobs/<int:job_id>/", jobs.job_detail, name="job_detail"),
+    path("jobs/<int:job_id>/cancel/", jobs.job_cancel_view, name="job_cancel"),
+    path("projects/<int:project_id>/versions/", versions.version_list, name="version_list"),
+    path("projects/<int:project_id>/versions/new/", builder.version_new, name="version_new"),
+    path("projects/<int:project_id>/versions/dry-run/", builder.filter_dry_run_view, name="filter_dry_run"),
+    path("versions/<int:version_id>/", versions.version_detail, name="version_detail"),
+    path("versions/<int:version_id>/examples/", versions.version_examples, name="version_examples"),
+    path("versions/<int:version_id>/removals/", versions.version_removals, name="version_removals"),
+    path("versions/<int:version_id>/cleaned/", versions.version_cleaned, name="version_cleaned"),
 ]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import exceptions, generics, serializers, status
@@ -22,6 +20,7 @@ from api.serializers_curation import (
     VersionCreateSerializer,
     VersionExampleSerializer,
 )
+from curation.access import version_for
 from curation.models import DatasetVersion, Removal, VersionMember
 from curation.services.versions import (
     VersionRequestError,
@@ -31,8 +30,6 @@ from curation.services.versions import (
     version_start,
 )
 from curation.steps import filters
-
-NO_SUCH_VERSION = "No such version."
 
 
 class InvalidRequest(exceptions.APIException):
@@ -50,14 +47,6 @@ def _refused(exc: VersionRequestError) -> exceptions.APIException:
     # A version the user may not see is "no such version" (not_found in the details), still a 400: the request
     # named it, the URL did not.
     return InvalidRequest(exc)
-
-
-def version_for(user: Any, version_id: int, *, may: access.Rule = access.may_browse_examples) -> DatasetVersion:
-    """A ready version of a project the user may browse; the same 404 whether it exists elsewhere or not."""
-    version = DatasetVersion.objects.ready().filter(pk=version_id).first()
-    access.access_to_object(user, version.project_id if version else None, may=may, missing=NO_SUCH_VERSION)
-    assert version is not None
-    return version
 
 
 class VersionListView(generics.ListAPIView):

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
@@ -41,7 +42,16 @@ def _readable_version(version_id: Any, *, project: Project, user: User, field: s
     return version
 
 
-def version_start(
+@dataclass(frozen=True)
+class CheckedRequest:
+    """A request to make a version that passed every check: the steps normalised (defaults filled in), and what
+    the plan warns about (steps in a costly order)."""
+
+    steps: list[dict[str, Any]]
+    warnings: list[str]
+
+
+def version_check(
     *,
     project: Project,
     created_by: User,
@@ -50,8 +60,8 @@ def version_start(
     name: str = "",
     sample: Any = None,
     seed: Any = 0,
-) -> Job:
-    """Check the steps and options, and queue the job that runs them; nothing is made if the request is bad."""
+) -> CheckedRequest:
+    """Check a request to make a version as ``version_start`` does, without starting anything."""
     try:
         normalised = validate_steps(steps)
     except StepError as exc:
@@ -82,20 +92,36 @@ def version_start(
         raise VersionRequestError("'seed' must be a whole number from 0 to 2^63 - 1", field="seed")
     if not isinstance(name, str) or len(name) > 200:
         raise VersionRequestError("'name' must be text of at most 200 characters", field="name")
-    plan = compile_plan(normalised)
+    return CheckedRequest(steps=normalised, warnings=compile_plan(normalised).warnings)
+
+
+def version_start(
+    *,
+    project: Project,
+    created_by: User,
+    steps: Any,
+    parent: Any = None,
+    name: str = "",
+    sample: Any = None,
+    seed: Any = 0,
+) -> Job:
+    """Check the steps and options, and queue the job that runs them; nothing is made if the request is bad."""
+    checked = version_check(
+        project=project, created_by=created_by, steps=steps, parent=parent, name=name, sample=sample, seed=seed
+    )
     with transaction.atomic():
         job = Job.objects.create(
             kind=Job.Kind.PIPELINE,
             project=project,
             created_by=created_by,
             params={
-                "steps": normalised,
+                "steps": checked.steps,
                 "submitted": steps,
                 "parent": parent,
                 "name": name,
                 "sample": sample,
                 "seed": seed,
-                "warnings": plan.warnings,
+                "warnings": checked.warnings,
             },
         )
         job_enqueue(job)

@@ -40,6 +40,20 @@ MATRIX = {
         "outsider": MISSING,
         "anonymous": LOGIN,
     },
+    "curation:version_list": {
+        "manager": OK,
+        "reviewer": OK,
+        "annotator": FORBIDDEN,
+        "outsider": MISSING,
+        "anonymous": LOGIN,
+    },
+    "curation:version_new": {
+        "manager": OK,
+        "reviewer": FORBIDDEN,
+        "annotator": FORBIDDEN,
+        "outsider": MISSING,
+        "anonymous": LOGIN,
+    },
     # A job is visible to the project's managers and to whoever started it (here the manager).
     "curation:job_detail": {
         "manager": OK,
@@ -99,7 +113,9 @@ def test_it_answers_each_role_as_the_matrix_says(client_as, project, job, name, 
         assert response["Location"] == f"{reverse('login')}?next={url}"
 
 
-@pytest.mark.parametrize("name", ["annotate:project_detail", "annotate:example_list", "curation:import"])
+@pytest.mark.parametrize(
+    "name", ["annotate:project_detail", "annotate:example_list", "curation:import", "curation:version_list"]
+)
 def test_it_gives_404_for_a_project_that_does_not_exist(client_as, project, name):
     response = client_as("manager").get(reverse(name, args=[project.pk + 1000]))
 

@@ -1,8 +1,9 @@
-"""The curation pages: importing a file, and following a job until it finishes (or cancelling it)."""
+"""The import page, and following a job until it finishes (or cancelling it)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import re
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
@@ -12,6 +13,7 @@ from django.views.decorators.http import require_POST
 
 from annotate.access import may_browse_examples, may_manage, project_access, role_in
 from curation.access import job_for_manager, job_for_user, may_manage_job
+from curation.explain.steps import step_summary
 from curation.forms import ImportForm
 from curation.models import Job
 from curation.services.imports import ImportRequestError, import_start
@@ -77,9 +79,41 @@ def _render_job(request: HtmxRequest, job: Job, *, notice: str = "", status: int
         "can_import": may_manage(role),
         "can_cancel": not job.is_finished and may_manage_job(request.user, job),
         "notice": notice,
+        "pipeline": _pipeline(job) if job.kind == Job.Kind.PIPELINE else None,
     }
     template = "curation/_job_status.html" if request.htmx else "curation/job_detail.html"
     return render(request, template, context, status=status)
+
+
+_STAGE_STEPS = re.compile(r"^(?:merging )?steps? (\d+)(?:-(\d+))?\b")
+
+
+def _pipeline(job: Job) -> dict[str, Any]:
+    """A pipeline job as its page shows it: each step in words, with where the run is (from the stage the runner
+    names, "step 2 of 4: dedup minhash"), and, once it succeeded, its results."""
+    params = job.params or {}
+    steps = [step for step in params.get("steps") or [] if isinstance(step, dict)]
+    first = last = None
+    if job.status == Job.Status.RUNNING and (match := _STAGE_STEPS.match(job.stage)):
+        first = int(match[1])
+        last = int(match[2] or match[1])
+    rows = []
+    for number, step in enumerate(steps, 1):
+        if job.status == Job.Status.SUCCEEDED or (first is not None and number < first):
+            state = "done"
+        elif first is not None and last is not None and first <= number <= last:
+            state = "running"
+        else:
+            state = "waiting"
+        rows.append({"number": number, "summary": step_summary(step), "state": state})
+    result = job.result or {}
+    return {
+        "steps": rows,
+        "warnings": result.get("warnings", params.get("warnings") or []),
+        "results": result.get("steps") or [],
+        "version": result.get("version"),
+        "trial": params.get("sample") is not None,
+    }
 
 
 @login_required
