@@ -1,6 +1,6 @@
 from django.urls import path
 
-from curation.views import builder, jobs, versions
+from curation.views import builder, jobs, queue, versions
 
 app_name = "curation"
 urlpatterns = [
@@ -14,4 +14,5 @@ urlpatterns = [
     path("versions/<int:version_id>/examples/", versions.version_examples, name="version_examples"),
     path("versions/<int:version_id>/removals/", versions.version_removals, name="version_removals"),
     path("versions/<int:version_id>/cleaned/", versions.version_cleaned, name="version_cleaned"),
+    path("projects/<int:project_id>/queue/", queue.queue_scope, name="queue_scope"),
 ]

@@ -691,3 +691,39 @@ def test_a_run_of_the_pipeline_reads_well_on_every_page(client_as, project, exam
     assert "<del>GREY</del>" in removals and "<ins>grey</ins>" in removals
     assert "messy" in cleaned and "Only whitespace differs." in cleaned
     assert "real" in detail and "dedup exact" in detail
+
+
+# Annotating a version: the queue limited to its examples, from the version page.
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_only_managers_limit_the_queue_to_a_version(client_as, project, version, role):
+    response = client_as(role).post(reverse("curation:queue_scope", args=[project.pk]), {"version": version.pk})
+
+    assert response.status_code == {**MANAGE, "manager": 302}[role]
+    project.refresh_from_db()
+    assert project.queue_version == (version.pk if role == "manager" else None)
+
+
+def test_a_manager_annotates_a_version_and_hands_out_everything_again(client_as, project, version, examples):
+    from annotate.models import WorkItem
+    from annotate.services.queue import work_items_create
+
+    work_items_create(project=project)
+    client = client_as("manager")
+    url = reverse("curation:queue_scope", args=[project.pk])
+    assert "Annotate this version" in page(client, reverse("curation:version_detail", args=[version.pk]))
+
+    client.post(url, {"version": version.pk})
+
+    in_scope = set(WorkItem.objects.filter(project=project, in_scope=True).values_list("pk", flat=True))
+    assert in_scope == set(VersionMember.objects.filter(version=version).values_list("example_id", flat=True))
+    detail = page(client, reverse("curation:version_detail", args=[version.pk]))
+    assert "hands out only this version" in detail and "Hand out every example again" in detail
+    assert version.label in page(client_as("annotator"), project.get_absolute_url())
+
+    back = client.post(url, {"version": "", "back_version": version.pk})
+
+    assert back.status_code == 302 and back.url == reverse("curation:version_detail", args=[version.pk])
+    assert not WorkItem.objects.filter(project=project, in_scope=False).exists()
+    assert client.post(url, {"version": "x"}).status_code == 400
