@@ -78,6 +78,7 @@ class Job(models.Model):
         "summarising": "Updating the review queue",
         "committing": "Committing",
         "sampling": "Drawing the sample",
+        "reading_input": "Reading the input",
         "freezing": "Freezing the version",
         "writing_version": "Writing the version",
     }

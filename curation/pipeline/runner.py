@@ -114,17 +114,19 @@ class Runner:
         job = self.job
         assert job.project_id is not None
         parent = self.params.get("parent")
-        self.report(done=0, total=0, stage="sampling")
-        ids = store.input_ids(project_id=job.project_id, parent=parent)
-        total_input = len(ids)
-        if self.params.get("sample") is not None:
-            ids = _sample(ids, self.params["sample"], self.params.get("seed", 0))
         workers: set[str] = set()
         chunk_count = 0
         if not plan.steps and self.params.get("sample") is None:
-            self.report(done=0, total=total_input, stage="freezing")
-            store.freeze_all(version.pk, project_id=job.project_id, parent=parent)
+            # A freeze copies the input in one statement, without reading its ids into this process.
+            self.report(done=0, total=0, stage="freezing")
+            input_count = store.freeze_all(version.pk, project_id=job.project_id, parent=parent)
         else:
+            sampling = self.params.get("sample") is not None
+            self.report(done=0, total=0, stage="sampling" if sampling else "reading_input")
+            ids = store.input_ids(project_id=job.project_id, parent=parent)
+            if sampling:
+                ids = _sample(ids, self.params["sample"], self.params.get("seed", 0))
+            input_count = len(ids)
             run = chunks.RunContext(
                 job_id=job.pk, project_id=job.project_id, version_id=version.pk, parent=parent, plan=plan
             )
@@ -138,7 +140,10 @@ class Runner:
                 survivors = np.setdiff1d(survivors, self._removed_ids(version), assume_unique=True)
                 if phase.group is not None:
                     survivors = self._merge(run, index, survivors)
-        self._finish(version, plan, input_count=len(ids), workers=len(workers), chunk_count=chunk_count)
+        self._finish(version, plan, input_count=input_count, workers=len(workers), chunk_count=chunk_count)
+
+    def _kept(self, version: DatasetVersion) -> int:
+        return VersionMember.objects.filter(version=version).count()
 
     def _removed_ids(self, version: DatasetVersion) -> np.ndarray:
         rows = Removal.objects.filter(version=version).values_list("example_id", flat=True)
@@ -242,7 +247,7 @@ class Runner:
 
     def _finish(self, version: DatasetVersion, plan: Plan, *, input_count: int, workers: int, chunk_count: int) -> None:
         self.report(done=input_count, total=input_count, stage="committing")
-        kept = VersionMember.objects.filter(version=version).count()
+        kept = input_count if not plan.steps and version.sample is None else self._kept(version)
         removed_by = dict(
             Removal.objects.filter(version=version)
             .values("rule")
