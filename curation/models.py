@@ -283,8 +283,16 @@ class VersionMember(models.Model):
     """An example a version kept. ``content`` is the example's content as the version's steps left it, stored only
     where a step (of this version or of an ancestor) changed it; null means the example's own content."""
 
-    version = models.ForeignKey(DatasetVersion, on_delete=models.CASCADE, related_name="members", db_index=False)
-    example = models.ForeignKey("annotate.Example", on_delete=models.CASCADE, related_name="+", db_index=False)
+    # No foreign-key constraints in the database: checking one locks the referenced row, so freezing a million
+    # examples would write a lock into a million example rows (and check the same version a million times).
+    # Rows are only written by the pipeline, from examples and versions it has just read, and deleting an example
+    # or a version deletes its members through Django's on_delete.
+    version = models.ForeignKey(
+        DatasetVersion, on_delete=models.CASCADE, related_name="members", db_index=False, db_constraint=False
+    )
+    example = models.ForeignKey(
+        "annotate.Example", on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
     content = models.JSONField(null=True, blank=True)
 
     class Meta:
@@ -300,8 +308,13 @@ class Removal(models.Model):
     """An example a version's step dropped: the rule (``dedup.minhash``, ``filter.min_words``…), the step's
     position in the version's steps, and why (``duplicate_of``, ``similarity``, the value that failed…)."""
 
-    version = models.ForeignKey(DatasetVersion, on_delete=models.CASCADE, related_name="removals", db_index=False)
-    example = models.ForeignKey("annotate.Example", on_delete=models.CASCADE, related_name="+", db_index=False)
+    # No database constraints, as for VersionMember (and for the same reason).
+    version = models.ForeignKey(
+        DatasetVersion, on_delete=models.CASCADE, related_name="removals", db_index=False, db_constraint=False
+    )
+    example = models.ForeignKey(
+        "annotate.Example", on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
     rule = models.CharField(max_length=80)
     step = models.PositiveSmallIntegerField()
     detail = models.JSONField(default=dict, blank=True)

@@ -428,3 +428,18 @@ def test_a_group_step_after_everything_was_removed_makes_an_empty_version(projec
 
     assert members(version) == {}
     assert version.counts["kept"] == 0 and version.counts["removed_by"] == {"filter.min_words": 5}
+
+
+@runs_jobs
+def test_deleting_a_project_deletes_its_versions_members_and_removals(project, manager):
+    """Members and removals have no foreign-key constraints in the database (a freeze would lock every example
+    row): Django's on_delete must remove them."""
+    examples(project, MIXED)
+    parent = version_of(run(project, manager, [{"op": "dedup", "method": "exact"}]))
+    version_of(run(project, manager, [], parent=parent.pk))
+    assert VersionMember.objects.exists() and Removal.objects.exists()
+
+    project.delete()
+
+    assert not DatasetVersion.objects.exists()
+    assert not VersionMember.objects.exists() and not Removal.objects.exists()
