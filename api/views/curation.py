@@ -33,7 +33,8 @@ from curation.steps import filters
 
 
 class InvalidRequest(exceptions.APIException):
-    """A 400 whose details say which step and option to fix (or list the choices)."""
+    """A 400 whose details say which step and option to fix (or list the choices). A version the user may not
+    see is "no such version" (``not_found`` in the message), still a 400: the body named it, not the URL."""
 
     status_code = status.HTTP_400_BAD_REQUEST
     default_code = "invalid"
@@ -41,12 +42,6 @@ class InvalidRequest(exceptions.APIException):
     def __init__(self, exc: VersionRequestError):
         super().__init__(exc.message, code="invalid_step" if exc.field == "steps" else "invalid")
         self.error_details = {"field": exc.field, **(exc.details or {})}
-
-
-def _refused(exc: VersionRequestError) -> exceptions.APIException:
-    # A version the user may not see is "no such version" (not_found in the details), still a 400: the request
-    # named it, the URL did not.
-    return InvalidRequest(exc)
 
 
 class VersionListView(generics.ListAPIView):
@@ -77,7 +72,7 @@ class VersionListView(generics.ListAPIView):
                 seed=data["seed"],
             )
         except VersionRequestError as exc:
-            raise _refused(exc) from None
+            raise InvalidRequest(exc) from None
         return Response({"job": JobSerializer(job).data}, status=status.HTTP_202_ACCEPTED)
 
 
@@ -170,7 +165,7 @@ class FilterDryRunView(APIView):
                 seed=data["seed"],
             )
         except VersionRequestError as exc:
-            raise _refused(exc) from None
+            raise InvalidRequest(exc) from None
         return Response(result)
 
 
@@ -191,5 +186,5 @@ class QueueScopeView(APIView):
         try:
             scope = queue_limit_to_version(project=project, version=body.validated_data["version"])
         except VersionRequestError as exc:
-            raise _refused(exc) from None
+            raise InvalidRequest(exc) from None
         return Response(scope)

@@ -109,17 +109,8 @@ def _eval_index(run: RunContext, part: RecordPart) -> Any:
     key = (part.eval_version, part.options["ngram"], tuple(fields) if fields else None)
     if key not in run.eval_indexes:
         assert part.eval_version is not None
-        from curation.models import VersionMember
-
-        ids = np.fromiter(
-            VersionMember.objects.filter(version_id=part.eval_version).values_list("example_id", flat=True),
-            dtype=np.int64,
-        )
-        ids.sort()
-        records: list[Record] = []
-        for start in range(0, len(ids), store.READ_BATCH):
-            batch, _ = store.read_records(ids[start : start + store.READ_BATCH], parent=part.eval_version)
-            records.extend(batch)
+        ids = store.input_ids(project_id=run.project_id, parent=part.eval_version)
+        records = [record for batch in store.read_in_batches(ids, parent=part.eval_version) for record in batch]
         run.eval_indexes[key] = decontaminate.build_index(records, part.options["ngram"], fields)
     return run.eval_indexes[key]
 

@@ -52,14 +52,6 @@ def discard_partial(job: Job) -> None:
         version.delete()
 
 
-def _sample(ids: np.ndarray, size: int | None, seed: int) -> np.ndarray:
-    if size is None or size >= len(ids):
-        return ids
-    chosen = np.random.default_rng(seed).choice(ids, size=size, replace=False)
-    chosen.sort()
-    return chosen
-
-
 def _step_name(step: dict[str, Any]) -> str:
     return f"dedup {step['method']}" if step["op"] == "dedup" else step["op"]
 
@@ -125,7 +117,7 @@ class Runner:
             self.report(done=0, total=0, stage="sampling" if sampling else "reading_input")
             ids = store.input_ids(project_id=job.project_id, parent=parent)
             if sampling:
-                ids = _sample(ids, self.params["sample"], self.params.get("seed", 0))
+                ids = store.sample_ids(ids, self.params["sample"], self.params.get("seed", 0))
             input_count = len(ids)
             run = chunks.RunContext(
                 job_id=job.pk, project_id=job.project_id, version_id=version.pk, parent=parent, plan=plan
@@ -194,9 +186,7 @@ class Runner:
 
         def fetch_texts(ids: np.ndarray) -> dict[int, str]:
             texts: dict[int, str] = {}
-            ordered = np.unique(np.asarray(ids, dtype=np.int64))
-            for start in range(0, len(ordered), store.READ_BATCH):
-                records, _ = store.read_records(ordered[start : start + store.READ_BATCH], parent=run.parent)
+            for records in store.read_in_batches(ids, parent=run.parent):
                 for record in chunks.replay(records, replayed):
                     texts[record["id"]] = compared_text(record["content"], group.options)
             return texts

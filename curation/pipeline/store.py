@@ -58,6 +58,22 @@ def read_records(ids: np.ndarray, *, parent: int | None) -> tuple[list[Record], 
     return records, set(derived)
 
 
+def read_in_batches(ids: np.ndarray, *, parent: int | None) -> Iterator[list[Record]]:
+    """``read_records`` over many ids, ``READ_BATCH`` at a time (ids ascending, as read_records gives them)."""
+    ordered = np.unique(np.asarray(ids, dtype=np.int64))
+    for start in range(0, len(ordered), READ_BATCH):
+        yield read_records(ordered[start : start + READ_BATCH], parent=parent)[0]
+
+
+def sample_ids(ids: np.ndarray, size: int | None, seed: int) -> np.ndarray:
+    """A seeded random sample of ``size`` of the ids, ascending (all of them when there are no more)."""
+    if size is None or size >= len(ids):
+        return ids
+    chosen = np.random.default_rng(seed).choice(ids, size=size, replace=False)
+    chosen.sort()
+    return chosen
+
+
 def _copy_text(value: str) -> str:
     """A value in COPY's text format: orjson escapes every control character in JSON strings, so only the
     backslash (COPY's escape character) needs doubling."""

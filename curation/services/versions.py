@@ -139,7 +139,6 @@ def filter_dry_run(
 
     from annotate import gold
     from curation.pipeline import store
-    from curation.pipeline.runner import _sample
     from curation.steps import filters
 
     try:
@@ -152,7 +151,7 @@ def filter_dry_run(
     if parent is not None:
         parent_id = _readable_version(parent, project=project, user=user, field="parent").pk
     options = {key: value for key, value in normalised.items() if key != "op"}
-    ids = _sample(store.input_ids(project_id=project.pk, parent=parent_id), sample, seed)
+    ids = store.sample_ids(store.input_ids(project_id=project.pk, parent=parent_id), sample, seed)
     records, _ = store.read_records(ids, parent=parent_id)
     context: dict[str, Any] = {}
     if questions := filters.labels_questions(options):
