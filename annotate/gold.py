@@ -4,7 +4,7 @@ mean). Read through the labels layer, like every other use of labels."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, cast
 
 import numpy as np
@@ -44,16 +44,8 @@ def label_context(project_id: int, names: Sequence[str], examples: np.ndarray) -
         resolved = _resolutions(project_id, question, ids)
         current = loaded.get(question.name)
         if current is not None and len(current):
-            counts = _frame(current).groupby(["example", "code"]).size().rename("n").reset_index()
-            for example_key, group in counts.groupby("example", sort=False):
-                example = cast(int, example_key)
-                n = group["n"].to_numpy()
-                total = int(n.sum())
-                top = n.max()
-                winners = group["code"].to_numpy()[n == top]
-                value = current.categories[int(winners[0])] if len(winners) == 1 else None
-                agreement = float((n * (n - 1)).sum() / (total * (total - 1))) if total >= 2 else None
-                context.setdefault(int(example), {})[question.name] = {
+            for example, value, agreement in _majorities(current):
+                context.setdefault(example, {})[question.name] = {
                     "value": value,
                     "agreement": agreement,
                     "source": "majority",
@@ -62,6 +54,26 @@ def label_context(project_id: int, names: Sequence[str], examples: np.ndarray) -
             entry = context.setdefault(int(example), {}).setdefault(question.name, {"agreement": None})
             entry.update(value=value, source="resolution")
     return context
+
+
+def _majorities(current: labels.Labels) -> Iterator[tuple[int, Any, float | None]]:
+    """Per example: the answer most of its labels gave (None on a tie) and the share of agreeing pairs (None with
+    fewer than two labels), counted in pandas for every example at once."""
+    counts = _frame(current).groupby(["example", "code"]).size().rename("n").reset_index()
+    per_example = counts.groupby("example")["n"]
+    counts["total"] = per_example.transform("sum")
+    counts["top"] = per_example.transform("max")
+    counts["pairs"] = counts["n"] * (counts["n"] - 1)
+    winners = counts[counts["n"] == counts["top"]]
+    single = winners.groupby("example")["code"].agg(["first", "size"])
+    totals = counts.groupby("example").agg(total=("total", "first"), pairs=("pairs", "sum"))
+    for example, code, size, total, pairs in zip(
+        single.index, single["first"], single["size"], totals.loc[single.index, "total"],
+        totals.loc[single.index, "pairs"], strict=True,
+    ):  # fmt: skip
+        value = current.categories[int(code)] if size == 1 else None
+        agreement = float(pairs / (total * (total - 1))) if total >= 2 else None
+        yield int(example), value, agreement
 
 
 def _number(value: Any) -> float | None:
