@@ -1,7 +1,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
-from api.views import annotating, auth, curation, data, projects, quality, reviewing
+from api.views import annotating, auth, curation, data, exports, projects, quality, reviewing
 
 app_name = "api"
 urlpatterns = [
@@ -42,6 +42,17 @@ urlpatterns = [
     path("versions/<int:version_id>/removals/", curation.VersionRemovalListView.as_view(), name="version-removals"),
     path("filters/", curation.FilterCatalogView.as_view(), name="filters"),
     path("projects/<int:project_id>/queue/", curation.QueueScopeView.as_view(), name="queue-scope"),
+    path("versions/<int:version_id>/export/", exports.VersionExportDownloadView.as_view(), name="version-export"),
+    path("versions/<int:version_id>/exports/", exports.VersionExportListView.as_view(), name="version-exports"),
+    path("exports/<int:export_id>/", exports.ExportDetailView.as_view(), name="export"),
+    path("exports/<int:export_id>/files/<str:name>", exports.ExportFileView.as_view(), name="export-file"),
+    path("projects/<int:project_id>/templates/", exports.ChatTemplateListView.as_view(), name="templates"),
+    path(
+        "projects/<int:project_id>/templates/preview/",
+        exports.ChatTemplatePreviewView.as_view(),
+        name="template-preview",
+    ),
+    path("templates/<int:template_id>/", exports.ChatTemplateDetailView.as_view(), name="template"),
     path("examples/<int:example_id>/", data.ExampleDetailView.as_view(), name="example"),
     path("annotations/<int:annotation_id>/", annotating.AnnotationDetailView.as_view(), name="annotation"),
     path("jobs/<int:job_id>/", data.JobDetailView.as_view(), name="job"),

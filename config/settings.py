@@ -190,6 +190,8 @@ STATICFILES_DIRS = [BASE_DIR / "static", ("vendor/chart.js", BASE_DIR / "node_mo
 STATIC_ROOT = BASE_DIR / "staticfiles"
 MEDIA_ROOT = Path(env_str("WINNOW_MEDIA_ROOT") or DATA_DIR / "media")
 MEDIA_URL = "media/"
+# Export jobs write their files (train/eval, fractions, manifest.json) under this directory, one folder per job.
+WINNOW_EXPORT_DIR = Path(env_str("WINNOW_EXPORT_DIR") or MEDIA_ROOT / "exports")
 # Request body limits (README.md, Configuration; enforced by config/middleware/body_limit.py). Import uploads of
 # any size stream to a temporary file; only JSON request bodies are held in memory.
 WINNOW_MAX_ANONYMOUS_BODY_BYTES = env_int("WINNOW_MAX_ANONYMOUS_BODY_BYTES", 64 * 1024)

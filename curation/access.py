@@ -16,7 +16,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
 from annotate.access import ProjectAccess, Rule, access_to_object, may_browse_examples, may_manage, role_in
-from curation.models import DatasetVersion, Job
+from curation.models import ChatTemplate, DatasetVersion, Export, Job
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser, User
@@ -74,3 +74,31 @@ def version_access(
 def version_for(user: AnyUser, version_id: int | str, *, may: Rule = may_browse_examples) -> DatasetVersion:
     """A ready version of a project the user may browse (see ``version_access``)."""
     return version_access(user, version_id, may=may)[0]
+
+
+NO_SUCH_EXPORT = "No such export."
+NO_SUCH_TEMPLATE = "No such template."
+
+
+def export_for(user: AnyUser, export_id: int | str) -> Export:
+    """An export of a project the user manages (else 404 if they can't see the project, 403 if they can)."""
+    try:
+        pk = int(export_id)
+    except (TypeError, ValueError):
+        raise Http404(NO_SUCH_EXPORT) from None
+    export = Export.objects.select_related("version", "project", "created_by").filter(pk=pk).first()
+    access_to_object(user, export.project_id if export else None, may=may_manage, missing=NO_SUCH_EXPORT)
+    assert export is not None
+    return export
+
+
+def template_for(user: AnyUser, template_id: int | str) -> ChatTemplate:
+    """A project's chat template, for the project's managers (404 / 403 as for exports)."""
+    try:
+        pk = int(template_id)
+    except (TypeError, ValueError):
+        raise Http404(NO_SUCH_TEMPLATE) from None
+    template = ChatTemplate.objects.filter(pk=pk).first()
+    access_to_object(user, template.project_id if template else None, may=may_manage, missing=NO_SUCH_TEMPLATE)
+    assert template is not None
+    return template

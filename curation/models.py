@@ -1,6 +1,7 @@
 """The machine side's rows: Job, the public handle of every background task; DatasetVersion with its kept
 members and its Removals, what a run of the curation pipeline made; PipelineChunk, a slice of a pipeline's input
-that any worker may claim."""
+that any worker may claim; ChatTemplate, a project's own chat template; Export, training files made from a
+version with the manifest that says how."""
 
 from __future__ import annotations
 
@@ -54,6 +55,7 @@ class Job(models.Model):
         ANNOTATION_IMPORT = "annotation_import"
         AGREEMENT = "agreement"  # measuring a large project's agreement figures again after its labels changed
         PIPELINE = "pipeline"  # a run of the curation pipeline, making a DatasetVersion
+        EXPORT = "export"  # training files (train/eval, fractions) and their manifest from a version
 
     class Status(models.TextChoices):
         QUEUED = "queued"
@@ -81,6 +83,10 @@ class Job(models.Model):
         "reading_input": "Reading the input",
         "freezing": "Freezing the version",
         "writing_version": "Writing the version",
+        "reading_labels": "Reading the labels",
+        "formatting": "Formatting rows",
+        "splitting": "Splitting train and eval",
+        "writing_files": "Writing the files",
     }
     # Jobs that read an uploaded file, and write nothing unless every record of it is good.
     IMPORTS = (Kind.IMPORT, Kind.ANNOTATION_IMPORT)
@@ -363,3 +369,53 @@ class PipelineChunk(models.Model):
 
     def __str__(self) -> str:
         return f"job {self.job_id} phase {self.phase} chunk {self.index} ({self.status})"
+
+
+class ChatTemplate(models.Model):
+    """A chat template a project's managers wrote (Jinja, in the Hugging Face convention), beside the built-in
+    ones (curation.chat_templates.BUILTIN). It is rendered in a sandbox; an export copies its text into the
+    manifest, so editing it later never changes what an earlier export says it used."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="chat_templates")
+    name = models.CharField(max_length=100)
+    source = models.TextField()
+    special_tokens = models.JSONField(default=list, blank=True, help_text="Strings that must never occur in content")
+    alternation = models.BooleanField(default=False, help_text="User and assistant turns must alternate")
+    system = models.BooleanField(default=True, help_text="The template supports a system turn")
+    bos_token = models.CharField(max_length=100, blank=True)
+    eos_token = models.CharField(max_length=100, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [models.UniqueConstraint(fields=["project", "name"], name="chat_template_unique_name")]
+
+    def __str__(self) -> str:
+        return f"{self.name} (project {self.project_id})"
+
+
+class Export(models.Model):
+    """Training files made from a version by an export job: one row per finished export, written in the
+    transaction that marks its job succeeded (a failed or cancelled export leaves no row and no files).
+
+    ``params`` are the request's options as normalised; ``files`` list each file with its split, rows, bytes and
+    sha256; ``manifest`` is what manifest.json holds: enough to make the same files again, byte for byte."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="exports")
+    version = models.ForeignKey(DatasetVersion, on_delete=models.CASCADE, related_name="exports")
+    job = models.OneToOneField(Job, null=True, blank=True, on_delete=models.SET_NULL, related_name="export")
+    params = models.JSONField(default=dict)
+    files = models.JSONField(default=list)
+    manifest = models.JSONField(default=dict)
+    directory = models.CharField(max_length=200, help_text="Relative to WINNOW_EXPORT_DIR")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["version", "-created_at"], name="export_version_created_idx")]
+
+    def __str__(self) -> str:
+        return f"export {self.pk} of version {self.version_id}"

@@ -15,6 +15,7 @@ from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 
+from curation.export.service import ExportStopped, export_run
 from curation.heartbeat import Heartbeat
 from curation.models import Job
 from curation.pipeline.runner import RunStopped, help_with_chunks, pipeline_failure, pipeline_run
@@ -116,9 +117,36 @@ def run_pipeline_chunks(job_id: int, *, version_id: int, phase: int) -> None:
     help_with_chunks(job_id, version_id=version_id, phase=phase, should_stop=lambda: False)
 
 
+@shared_task(name="curation.run_export", acks_late=True, reject_on_worker_lost=True)
+def run_export(job_id: int) -> None:
+    """Write an export's files and manifest (curation.export.service): an Export with all its files, or nothing."""
+    job = Job.objects.filter(pk=job_id, kind=Job.Kind.EXPORT).first()
+    if job is None or not job.start():
+        return
+    with Heartbeat(job, every=settings.WINNOW_JOB_HEARTBEAT_SECONDS):
+        try:
+            export_run(job=job)
+        except ExportStopped as exc:
+            logger.info("export job %s stopped: %s", job_id, exc)
+        except SoftTimeLimitExceeded:
+            hours = settings.CELERY_TASK_TIME_LIMIT / 3600
+            job.fail(
+                f"The export took longer than the {hours:g}-hour job time limit (WINNOW_JOB_TIME_LIMIT); nothing was "
+                "exported. Ask the administrator to raise the limit."
+            )
+        except Exception as exc:
+            logger.exception("export job %s crashed", job_id)
+            job.fail(
+                "The export stopped on an error; nothing was exported. "
+                f"The server log has the details ({type(exc).__name__})."
+            )
+            raise
+
+
 TASKS = {
     Job.Kind.IMPORT: run_import,
     Job.Kind.ANNOTATION_IMPORT: run_annotation_import,
     Job.Kind.AGREEMENT: run_agreement,
     Job.Kind.PIPELINE: run_pipeline,
+    Job.Kind.EXPORT: run_export,
 }

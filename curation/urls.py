@@ -1,6 +1,6 @@
 from django.urls import path
 
-from curation.views import builder, jobs, queue, versions
+from curation.views import builder, exports, jobs, queue, versions
 
 app_name = "curation"
 urlpatterns = [
@@ -15,4 +15,7 @@ urlpatterns = [
     path("versions/<int:version_id>/removals/", versions.version_removals, name="version_removals"),
     path("versions/<int:version_id>/cleaned/", versions.version_cleaned, name="version_cleaned"),
     path("projects/<int:project_id>/queue/", queue.queue_scope, name="queue_scope"),
+    path("versions/<int:version_id>/export/", exports.export_page, name="export"),
+    path("projects/<int:project_id>/templates/", exports.template_list, name="template_list"),
+    path("templates/<int:template_id>/delete/", exports.template_delete, name="template_delete"),
 ]

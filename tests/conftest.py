@@ -11,6 +11,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from annotate.models import Membership, Role
+from tests.export_data import labelled  # noqa: F401 - a fixture the export tests share
 from tests.factories import GuidelineFactory, ProjectFactory, QuestionFactory, UserFactory
 
 ROLES = ("manager", "reviewer", "annotator", "outsider", "anonymous")
@@ -49,6 +50,7 @@ def import_dirs(settings, tmp_path):
     can also see what is left behind."""
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.DATA_DIR = tmp_path / "data"
+    settings.WINNOW_EXPORT_DIR = tmp_path / "media" / "exports"
     return tmp_path
 
 

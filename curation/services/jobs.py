@@ -62,6 +62,8 @@ def stopped_message(job: Job) -> str:
             f"{stopped}; no version was made. Run the pipeline again; if it stops again, try it on a sample, or ask "
             "the administrator to give the workers more memory or time (WINNOW_JOB_TIME_LIMIT)."
         )
+    if job.kind == Job.Kind.EXPORT:
+        return f"{stopped}; nothing was exported. Start the export again."
     if job.kind not in Job.IMPORTS:  # measuring figures again: asked for again, it is started again
         return f"{stopped}. The figures are measured again the next time they are asked for."
     return (
@@ -95,9 +97,10 @@ def jobs_reap(*, stale_after: float | None = None) -> ReapReport:
         elif job.fail(stopped_message(job)):
             discard_upload(job)
             discard_partial_version(job)
+            discard_export(job)
             report.failed.append(job.pk)
             logger.warning("job %s: its worker stopped on attempt %s; failed", job.pk, job.attempts)
-    report.files_removed = uploads_sweep() + temporary_files_sweep()
+    report.files_removed = uploads_sweep() + temporary_files_sweep() + export_files_sweep()
     unfinished_versions_sweep()
     return report
 
@@ -108,6 +111,20 @@ def discard_partial_version(job: Job) -> None:
         from curation.pipeline.runner import discard_partial
 
         discard_partial(job)
+
+
+def discard_export(job: Job) -> None:
+    """Remove what an export job left on disk, if it was one."""
+    if job.kind == Job.Kind.EXPORT:
+        from curation.export.service import discard_export_files
+
+        discard_export_files(job)
+
+
+def export_files_sweep() -> list[str]:
+    from curation.export.service import export_files_sweep as sweep
+
+    return sweep()
 
 
 def unfinished_versions_sweep() -> None:

@@ -8,10 +8,11 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from annotate.models import Membership
 from annotate.services.annotations import annotation_submit
 from annotate.services.queue import next_assignment, work_items_create
-from curation.models import DatasetVersion, Job, Removal, VersionMember
+from curation.models import ChatTemplate, DatasetVersion, Export, Job, Removal, VersionMember
 from tests.conftest import ROLES, api_client_for
 from tests.factories import ExampleFactory, UserFactory
 
+TEMPLATE = "<<{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}\n{% endfor %}>>"
 # expected status per role, in the order of ROLES: manager, reviewer, annotator, outsider, anonymous
 ANSWERS = {"quality": 4, "topic": "code"}
 MATRIX = [
@@ -81,11 +82,24 @@ MATRIX = [
     ("post", "/api/v1/projects/{p}/filters/dry_run/", {"rules": [{"name": "empty"}]}, (200, 403, 403, 404, 401)),
     ("get", "/api/v1/projects/{p}/queue/", None, (200, 200, 403, 404, 401)),
     ("put", "/api/v1/projects/{p}/queue/", {"version": "{v}"}, (200, 403, 403, 404, 401)),
+    # Export: data leaving the project, and the templates that shape it, are the managers'
+    ("get", "/api/v1/versions/{v}/export/?format=messages", None, (200, 403, 403, 404, 401)),
+    ("get", "/api/v1/versions/{v}/export/?format=annotations&file=parquet", None, (200, 403, 403, 404, 401)),
+    ("post", "/api/v1/versions/{v}/exports/", {"format": "messages", "eval_fraction": 0.1}, (202, 403, 403, 404, 401)),
+    ("get", "/api/v1/versions/{v}/exports/", None, (200, 403, 403, 404, 401)),
+    ("get", "/api/v1/exports/{x}/", None, (200, 403, 403, 404, 401)),
+    ("get", "/api/v1/exports/{x}/files/manifest.json", None, (200, 403, 403, 404, 401)),
+    ("get", "/api/v1/projects/{p}/templates/", None, (200, 403, 403, 404, 401)),
+    ("post", "/api/v1/projects/{p}/templates/", {"name": "plain", "source": TEMPLATE}, (201, 403, 403, 404, 401)),
+    ("get", "/api/v1/templates/{t}/", None, (200, 403, 403, 404, 401)),
+    ("put", "/api/v1/templates/{t}/", {"source": TEMPLATE + "."}, (200, 403, 403, 404, 401)),
+    ("delete", "/api/v1/templates/{t}/", None, (204, 403, 403, 404, 401)),
+    ("post", "/api/v1/projects/{p}/templates/preview/", {"template": "chatml"}, (200, 403, 403, 404, 401)),
 ]
 
 
 @pytest.fixture
-def objects(project, cast, django_capture_on_commit_callbacks):
+def objects(project, cast, settings, django_capture_on_commit_callbacks):
     UserFactory(username="newcomer")
     example = ExampleFactory(project=project)
     work_items_create(project=project)
@@ -101,7 +115,20 @@ def objects(project, cast, django_capture_on_commit_callbacks):
     version = DatasetVersion.objects.create(project=project, status="ready", counts={"input": 2, "kept": 1})
     VersionMember.objects.create(version=version, example=example)
     Removal.objects.create(version=version, example=done, rule="filter.empty", step=0, detail={"field": "text"})
-    return {"p": project.pk, "e": example.pk, "j": job.pk, "d": done.pk, "a": annotation.pk, "v": version.pk}
+    export = Export.objects.create(project=project, version=version, directory="job-0", manifest={"files": []})
+    (settings.WINNOW_EXPORT_DIR / "job-0").mkdir(parents=True)
+    (settings.WINNOW_EXPORT_DIR / "job-0" / "manifest.json").write_text("{}")
+    template = ChatTemplate.objects.create(project=project, name="stored", source=TEMPLATE)
+    return {
+        "p": project.pk,
+        "e": example.pk,
+        "j": job.pk,
+        "d": done.pk,
+        "a": annotation.pk,
+        "v": version.pk,
+        "x": export.pk,
+        "t": template.pk,
+    }
 
 
 def fill(body, objects):
@@ -154,10 +181,16 @@ def test_it_rejects_a_multipart_import_from_an_annotator(cast, project):
     assert not Job.objects.exists()
 
 
-@pytest.mark.parametrize("kind", ["examples", "annotations", "versions"])
+@pytest.mark.parametrize("kind", ["examples", "annotations", "versions", "exports", "templates"])
 def test_it_gives_an_outsider_one_404_whether_the_object_exists_elsewhere_or_not(kind, cast, objects):
     """Otherwise the answer would tell an outsider which ids exist in projects they cannot see."""
-    existing = {"examples": objects["e"], "annotations": objects["a"], "versions": objects["v"]}[kind]
+    existing = {
+        "examples": objects["e"],
+        "annotations": objects["a"],
+        "versions": objects["v"],
+        "exports": objects["x"],
+        "templates": objects["t"],
+    }[kind]
     client = api_client_for(cast["outsider"])
 
     elsewhere = client.get(f"/api/v1/{kind}/{existing}/")

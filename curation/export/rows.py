@@ -1,0 +1,135 @@
+"""Reading a version's kept examples in id order and turning each into a training row, or into a reason it can't
+be one. Memory stays flat: rows come from a server-side cursor a batch at a time."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import orjson
+from django.db import connection
+
+from annotate.models import Example
+from annotate.shapes import shape_of
+from curation.export import labels as settled_labels
+from curation.formats import FormatOptions, Label, Skipped, build
+from curation.models import DatasetVersion, VersionMember
+
+BATCH = 5_000
+PROBLEMS_SHOWN = 100
+
+_MEMBERS_SQL = """
+SELECT e.id, e.external_id, COALESCE(m.content, e.content)::text
+FROM curation_versionmember m JOIN annotate_example e ON e.id = m.example_id
+WHERE m.version_id = %s ORDER BY m.example_id
+"""
+
+
+@dataclass(frozen=True)
+class Member:
+    id: int
+    external_id: str
+    content: dict[str, Any]
+
+
+def members(version: DatasetVersion) -> Iterator[list[Member]]:
+    """The version's kept examples with the content it kept (cleaned where a step changed it), by id, in batches."""
+    if connection.vendor == "postgresql":
+        with connection.chunked_cursor() as cursor:
+            cursor.cursor.itersize = BATCH  # the psycopg2 named cursor under Django's wrapper
+            cursor.execute(_MEMBERS_SQL, [version.pk])
+            while batch := cursor.fetchmany(BATCH):
+                yield [Member(pk, external, orjson.loads(text)) for pk, external, text in batch]
+        return
+    ids = VersionMember.objects.filter(version=version).order_by("example_id").values_list("example_id", "content")
+    pending: list[tuple[int, Any]] = []
+    for row in ids.iterator(chunk_size=BATCH):
+        pending.append(row)
+        if len(pending) == BATCH:
+            yield _sqlite_batch(pending)
+            pending = []
+    if pending:
+        yield _sqlite_batch(pending)
+
+
+def _sqlite_batch(rows: list[tuple[int, Any]]) -> list[Member]:
+    examples = Example.objects.in_bulk([pk for pk, _ in rows])
+    return [Member(pk, examples[pk].external_id, derived or examples[pk].content) for pk, derived in rows]
+
+
+def member_count(version: DatasetVersion) -> int:
+    return int(version.counts.get("kept") or VersionMember.objects.filter(version=version).count())
+
+
+@dataclass
+class Tally:
+    """What happened to each example: rows written, examples skipped by reason, the first problems shown."""
+
+    rows: int = 0
+    skipped: Counter[str] = field(default_factory=Counter)
+    problems: list[dict[str, Any]] = field(default_factory=list)
+
+    def skip(self, member: Member, skipped: Skipped) -> None:
+        self.skipped[skipped.reason] += 1
+        if len(self.problems) < PROBLEMS_SHOWN:
+            self.problems.append(
+                {
+                    "example": member.id,
+                    "external_id": member.external_id,
+                    "reason": skipped.reason,
+                    "message": skipped.message,
+                }
+            )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "rows": self.rows,
+            "skipped": sum(self.skipped.values()),
+            "skipped_by": dict(sorted(self.skipped.items())),
+            "problems": self.problems,
+        }
+
+
+# Which shapes take their label from the export's question, by format.
+LABELLED_SHAPES = {"preference": ("candidates",), "reward": ("instruction", "chat")}
+
+
+class Formatter:
+    """Turns members into rows for one export: the format's row, with the example's settled label where the format
+    needs one, and ``id`` first when asked for."""
+
+    def __init__(self, options: FormatOptions, settled: settled_labels.Settled | None, *, with_id: bool):
+        self.options, self.settled, self.with_id = options, settled, with_id
+        self.labelled = LABELLED_SHAPES.get(options.format, ())
+
+    def rows(self, batch: list[Member], tally: Tally) -> Iterator[tuple[Member, dict[str, Any]]]:
+        values, reasons = self._labels(batch)
+        for index, member in enumerate(batch):
+            label = None
+            if self.labelled and shape_of(member.content) in self.labelled:
+                reason = int(reasons[index])
+                if reason != settled_labels.USABLE:
+                    name = settled_labels.REASONS[reason]
+                    tally.skip(member, Skipped(name, settled_labels.REASON_TEXT[name]))
+                    continue
+                label = self._label(float(values[index]))
+            row = build(member.content, self.options, label)
+            if isinstance(row, Skipped):
+                tally.skip(member, row)
+                continue
+            tally.rows += 1
+            yield member, ({"id": member.external_id, **row} if self.with_id else row)
+
+    def _labels(self, batch: list[Member]) -> tuple[np.ndarray, np.ndarray]:
+        if self.settled is None:
+            return np.full(len(batch), np.nan), np.zeros(len(batch), dtype=np.int8)
+        return self.settled.lookup(np.fromiter((m.id for m in batch), dtype=np.int64, count=len(batch)))
+
+    def _label(self, value: float) -> Label:
+        assert self.settled is not None
+        if self.settled.kind == "preference":
+            return Label(preference=settled_labels.PREFERENCE_VALUES[int(value)])
+        return Label(score=value)
