@@ -48,6 +48,10 @@ class ExportSerializer(serializers.ModelSerializer):
 
 
 class ChatTemplateSerializer(serializers.ModelSerializer):
+    # The built-in templates are listed with these fields too, as null: they are no row of the database.
+    id = serializers.IntegerField(read_only=True, allow_null=True)
+    created_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    updated_at = serializers.DateTimeField(read_only=True, allow_null=True)
     builtin = serializers.SerializerMethodField()
 
     class Meta:
@@ -67,7 +71,7 @@ class ChatTemplateSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = ["id", "builtin", "created_at", "updated_at"]
 
-    def get_builtin(self, template: ChatTemplate) -> bool:
+    def get_builtin(self, template: ChatTemplate) -> bool:  # the built-in ones are listed by builtin_templates
         return False
 
 

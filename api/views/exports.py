@@ -213,18 +213,20 @@ class InvalidTemplate(exceptions.APIException):
         self.error_details = {"field": exc.field, "line": exc.line}
 
 
-class ChatTemplateListView(generics.ListAPIView):
+class ChatTemplateListView(APIView):
     """The templates an export may use: the built-in ones first, then the project's own (POST adds one)."""
 
-    serializer_class = ChatTemplateSerializer
-    pagination_class = None
-
-    def get_queryset(self) -> QuerySet[ChatTemplate]:
-        project = access.project_access(self.request.user, self.kwargs["project_id"], may=access.may_manage).project
-        return ChatTemplate.objects.filter(project=project)
-
-    def list(self, request: Request, *args: object, **kwargs: object) -> Response:
-        stored = ChatTemplateSerializer(self.get_queryset(), many=True).data
+    @extend_schema(
+        responses={
+            200: inline_serializer(
+                "ChatTemplateList",
+                {"results": ChatTemplateSerializer(many=True), "next": serializers.CharField(allow_null=True)},
+            )
+        }
+    )
+    def get(self, request: Request, project_id: int) -> Response:
+        project = access.project_access(request.user, project_id, may=access.may_manage).project
+        stored = ChatTemplateSerializer(ChatTemplate.objects.filter(project=project), many=True).data
         return Response({"results": [*builtin_templates(), *stored], "next": None})
 
     @extend_schema(request=ChatTemplateSerializer, responses={201: ChatTemplateSerializer})

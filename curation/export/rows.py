@@ -4,13 +4,15 @@ be one. Memory stays flat: rows come from a server-side cursor a batch at a time
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+import queue
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import orjson
-from django.db import connection
+from django.db import connection, transaction
 
 from annotate.models import Example
 from annotate.shapes import shape_of
@@ -36,13 +38,16 @@ class Member:
 
 
 def members(version: DatasetVersion) -> Iterator[list[Member]]:
-    """The version's kept examples with the content it kept (cleaned where a step changed it), by id, in batches."""
+    """The version's kept examples with the content it kept (cleaned where a step changed it), by id, in batches.
+
+    On PostgreSQL, outside a transaction, a thread with its own connection reads ahead while the caller formats
+    the batch before: the database's work (reading, turning JSON into text) then runs beside ours on another core.
+    Inside a transaction the caller's own connection reads, so that it sees what the transaction wrote."""
     if connection.vendor == "postgresql":
-        with connection.chunked_cursor() as cursor:
-            cursor.cursor.itersize = BATCH  # the psycopg2 named cursor under Django's wrapper
-            cursor.execute(_MEMBERS_SQL, [version.pk])
-            while batch := cursor.fetchmany(BATCH):
-                yield [Member(pk, external, orjson.loads(text)) for pk, external, text in batch]
+        if connection.in_atomic_block:
+            yield from _postgres_members(version.pk)
+        else:
+            yield from _read_ahead(lambda: _postgres_members(version.pk))
         return
     ids = VersionMember.objects.filter(version=version).order_by("example_id").values_list("example_id", "content")
     pending: list[tuple[int, Any]] = []
@@ -53,6 +58,56 @@ def members(version: DatasetVersion) -> Iterator[list[Member]]:
             pending = []
     if pending:
         yield _sqlite_batch(pending)
+
+
+def _postgres_members(version_id: int) -> Iterator[list[Member]]:
+    # A server-side cursor in a transaction of its own: outside one, Django declares it WITH HOLD, and PostgreSQL
+    # would copy the whole result aside before handing out the first row.
+    with transaction.atomic(), connection.chunked_cursor() as cursor:
+        cursor.execute(_MEMBERS_SQL, [version_id])
+        while batch := cursor.fetchmany(BATCH):
+            yield [Member(pk, external, orjson.loads(text)) for pk, external, text in batch]
+
+
+_DONE = object()
+
+
+def _read_ahead(produce: Callable[[], Iterator[list[Member]]], depth: int = 2) -> Iterator[list[Member]]:
+    """The batches ``produce`` yields, made in a thread up to ``depth`` batches ahead of the caller. The thread's
+    errors are raised here; a caller that stops early stops the thread, which closes its connection."""
+    ready: queue.Queue[Any] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item: Any) -> bool:
+        while not stop.is_set():
+            try:
+                ready.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def run() -> None:
+        try:
+            for batch in produce():
+                if not put(batch):
+                    return
+            put(_DONE)
+        except BaseException as exc:  # handed to the caller, who raises it
+            put(exc)
+        finally:
+            connection.close()  # this thread's own connection
+
+    reader = threading.Thread(target=run, name="export-read-ahead", daemon=True)
+    reader.start()
+    try:
+        while (item := ready.get()) is not _DONE:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        reader.join()
 
 
 def _sqlite_batch(rows: list[tuple[int, Any]]) -> list[Member]:

@@ -11,7 +11,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-ROW_GROUP = 50_000
+ROW_GROUP = 10_000  # rows per row group: a group of rows is held as Python objects and as Arrow until written
 BUFFER_BYTES = 1 << 20
 
 
@@ -46,7 +46,7 @@ class JsonlWriter:
         self.pending_bytes = 0
 
     def write(self, row: dict[str, Any]) -> None:
-        self.write_line(orjson.dumps(row) + b"\n")
+        self.write_line(orjson.dumps(row, option=orjson.OPT_APPEND_NEWLINE))
 
     def write_line(self, line: bytes) -> None:
         self.pending.append(line)

@@ -65,7 +65,10 @@ def test_download_sends_to_the_api_with_the_download_options_only(labelled, clie
         {"format": "messages", "file": "parquet", "with_id": "1", "action": "download"},
     )
     assert response.status_code == 302
-    assert response["Location"] == f"/api/v1/versions/{labelled.version.pk}/export/?format=messages&file=parquet&with_id=True"
+    assert (
+        response["Location"]
+        == f"/api/v1/versions/{labelled.version.pk}/export/?format=messages&file=parquet&with_id=True"
+    )
     assert client_as("manager").get(response["Location"]).status_code == 200
 
 

@@ -198,3 +198,69 @@ def test_a_cancelled_export_leaves_no_export_and_no_files(labelled, settings):
     assert not Export.objects.exists()
     root = Path(settings.WINNOW_EXPORT_DIR)
     assert not root.exists() or not any(root.iterdir())
+
+
+@pytest.mark.django_db
+def test_the_annotations_format_lists_every_current_label_with_its_resolution(labelled, tmp_path):
+    rows, tally, _ = _download(labelled, tmp_path, format="annotations")
+
+    better = [row for row in rows if row["question"] == "better"]
+    assert len(better) == 8  # 3 + 2 + 3 labels of the candidates
+    resolved = [row for row in better if row["example"] == "cands_resolved"]
+    assert {row["value"] for row in resolved} == {"a", "b"}
+    assert all(row["resolution"] == "a" and row["resolution_method"] == "reviewer" for row in resolved)
+    assert {row["guideline_version"] for row in resolved} == {2}
+    assert {row["annotator"] for row in rows} == {"rater-0", "rater-1", "rater-2"}
+    assert sum(1 for row in rows if row["question"] == "quality") == 9
+    assert tally.rows == len(rows) == 17
+    assert all(row["submitted_at"].endswith("Z") or "+" in row["submitted_at"] for row in rows)
+
+    _, _, path = _download(labelled, tmp_path, format="annotations", file="parquet")
+    table = pq.read_table(path).to_pylist()
+    assert len(table) == 17 and json.loads(table[0]["value"]) in (1, 2, 3, 4, 5, "a", "b")
+
+
+def _near_duplicates(project, count: int):
+    from annotate.services.queue import work_items_create
+    from curation.models import DatasetVersion, VersionMember
+    from tests.factories import ExampleFactory
+
+    import random
+
+    rng = random.Random(5)
+    vocabulary = [f"word{k}" for k in range(3000)]
+    made = []
+    for n in range(count):
+        # 80 words of its own: one word changed keeps a Jaccard over word 5-grams near 0.9, a near-duplicate.
+        words = rng.sample(vocabulary, 80)
+        made.append(ExampleFactory(project=project, content={"prompt": f"Story {n}?", "response": " ".join(words)}))
+        words[3] = "grey"
+        made.append(ExampleFactory(project=project, content={"prompt": f"Tale {n}?", "response": " ".join(words)}))
+        made.append(ExampleFactory(project=project, content={"prompt": f"Story {n}?", "response": f"Other {n}."}))
+    work_items_create(project=project)
+    version = DatasetVersion.objects.create(project=project, status="ready", counts={"kept": len(made)})
+    VersionMember.objects.bulk_create(VersionMember(version=version, example=e) for e in made)
+    return version, made
+
+
+@runs_jobs
+def test_near_duplicates_and_shared_prompts_never_cross_the_split(project, cast, settings):
+    version, made = _near_duplicates(project, 60)
+    with mock.patch("curation.tasks.run_export.delay"):
+        job = export_start(
+            version=version, user=cast["manager"], raw={"format": "messages", "with_id": True, "eval_fraction": 0.4}
+        )
+    run_export(job.pk)
+    job.refresh_from_db()
+    export = Export.objects.get(pk=job.result["export"])
+    folder = Path(settings.WINNOW_EXPORT_DIR) / export.directory
+    side = {}
+    for name in ("train.jsonl", "eval.jsonl"):
+        for line in (folder / name).read_bytes().splitlines():
+            side[orjson.loads(line)["id"]] = name
+    assert len(side) == 180
+    for n in range(60):
+        story, tale, other = (made[3 * n + k].external_id for k in range(3))
+        assert side[story] == side[tale] == side[other]
+    assert 0.2 < sum(1 for s in side.values() if s == "eval.jsonl") / 180 < 0.6
+    assert export.manifest["split"]["near_duplicate_pairs"] >= 60
