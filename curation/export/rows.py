@@ -3,9 +3,9 @@ be one. Memory stays flat: rows come from a server-side cursor a batch at a time
 
 from __future__ import annotations
 
-from collections import Counter
 import queue
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any

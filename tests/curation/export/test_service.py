@@ -221,11 +221,11 @@ def test_the_annotations_format_lists_every_current_label_with_its_resolution(la
 
 
 def _near_duplicates(project, count: int):
+    import random
+
     from annotate.services.queue import work_items_create
     from curation.models import DatasetVersion, VersionMember
     from tests.factories import ExampleFactory
-
-    import random
 
     rng = random.Random(5)
     vocabulary = [f"word{k}" for k in range(3000)]
