@@ -13,6 +13,7 @@ import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
 
 TARGET_PREFIX = "target."
 MAX_TARGETS = 100
+RETRY_AFTER_SECONDS = 300
 Progress = Callable[[int, int, str], None]
 
 
@@ -215,7 +217,9 @@ def stats_get(*, project: Project, version: DatasetVersion | None, slice_key: st
 
 
 def stats_start(*, project: Project, version: DatasetVersion | None, slice_key: str | None, user: User) -> Job:
-    """The unfinished stats job of this version (or project) and slice, else a new one, queued.
+    """The unfinished stats job of this version (or project) and slice, else a new one, queued. A job that failed
+    or was cancelled in the last ``RETRY_AFTER_SECONDS`` is returned as it is (its error says why), so a page
+    polling for the statistics does not start one job after another.
 
     The version's (or project's) row is locked while looking, so two requests never start two jobs."""
     params = {"version": version.pk if version else None, "slice": slice_key or ""}
@@ -224,13 +228,20 @@ def stats_start(*, project: Project, version: DatasetVersion | None, slice_key: 
             DatasetVersion.objects.select_for_update().filter(pk=version.pk).first()
         else:
             Project.objects.select_for_update().filter(pk=project.pk).first()
-        running = (
-            Job.objects.filter(kind=Job.Kind.STATS, project=project, status__in=Job.UNFINISHED)
+        latest = (
+            Job.objects.filter(kind=Job.Kind.STATS, project=project)
             .filter(params__version=params["version"], params__slice=params["slice"])
             .first()
         )
-        if running is not None:
-            return running
+        if latest is not None and (
+            latest.status in Job.UNFINISHED
+            or (
+                latest.status in (Job.Status.FAILED, Job.Status.CANCELLED)
+                and latest.finished_at is not None
+                and latest.finished_at > timezone.now() - timedelta(seconds=RETRY_AFTER_SECONDS)
+            )
+        ):
+            return latest
         job = Job.objects.create(kind=Job.Kind.STATS, project=project, created_by=user, params=params)
         job_enqueue(job)
     return job

@@ -249,3 +249,25 @@ def test_a_good_query_is_read_in_full(project, version):
         project=project,
     )
     assert query == StatsQuery(slice_key="topic", coverage_key="topic", targets={"sea": 0.25, "a b": 0.75})
+
+
+@runs_jobs
+def test_a_failed_stats_job_is_not_started_again_for_a_while(project, cast, version, settings):
+    settings.WINNOW_STATS_INLINE_MAX = 1
+    with mock.patch("curation.tasks.run_stats.delay"):
+        job = stats_get(project=project, version=version, slice_key=None, user=cast["reviewer"]).job
+    job.start()
+    job.fail("It broke.")
+
+    with mock.patch("curation.tasks.run_stats.delay") as delay:
+        again = stats_get(project=project, version=version, slice_key=None, user=cast["reviewer"])
+    assert again.job == job and again.job.status == "failed"
+    delay.assert_not_called()
+
+    Job.objects.filter(pk=job.pk).update(
+        finished_at=timezone.now() - timedelta(seconds=service.RETRY_AFTER_SECONDS + 1)
+    )
+    with mock.patch("curation.tasks.run_stats.delay") as delay:
+        later = stats_get(project=project, version=version, slice_key=None, user=cast["reviewer"])
+    assert later.job != job and later.job.status == "queued"
+    delay.assert_called_once_with(later.job.pk)
