@@ -9,6 +9,7 @@ from django.contrib.auth.models import User
 from rest_framework import serializers
 
 from annotate.shapes import shape_of
+from api.serializers import JobSerializer
 from curation.models import DatasetVersion, Removal, VersionMember
 
 
@@ -115,3 +116,37 @@ class QueueScopeSerializer(serializers.Serializer):
     version = serializers.IntegerField(allow_null=True)
     label = serializers.CharField(allow_blank=True)  # type: ignore[assignment]  # Field.label: the schema's name
     examples = serializers.IntegerField(allow_null=True, help_text="How many examples the queue now offers from")
+
+
+class StatsComparisonSerializer(serializers.Serializer):
+    version = serializers.IntegerField(help_text="The version compared with")
+    examples = serializers.IntegerField()
+    computed_at = serializers.DateTimeField()
+    changes = serializers.DictField(help_text="Counts, shares and length quantiles of both; change = this − other")
+
+
+class StatsSerializer(serializers.Serializer):
+    """The inspection statistics of a version or project (the figures are described in the README, "Inspecting a
+    version"); passed through as stored."""
+
+    project = serializers.IntegerField()
+    version = serializers.IntegerField(allow_null=True, help_text="null: all the project's examples")
+    slice = serializers.CharField(allow_null=True, help_text="The metadata key the figures are sliced by")
+    examples = serializers.IntegerField(help_text="How many examples the statistics are of")
+    computed_at = serializers.DateTimeField()
+    seconds = serializers.FloatField(help_text="How long measuring them took")
+    job = serializers.IntegerField(allow_null=True, help_text="The job that measured them (null: the request did)")
+    stats = serializers.DictField(
+        help_text="examples, shapes, fields (chars/words/tokens per field), turns, languages, metadata, duplicates, "
+        "artefacts, openers, verb_object, sample, tokens (the estimate's method), slice"
+    )
+    compare = StatsComparisonSerializer(required=False, help_text="With ?compare=<version id>")
+    coverage = serializers.DictField(required=False, help_text="With ?coverage=<key>&target.<value>=<share>")
+
+    def to_representation(self, instance: Any) -> Any:
+        return instance
+
+
+class StatsPendingSerializer(serializers.Serializer):
+    job = JobSerializer(help_text="A job measuring the statistics: ask again once it finished")
+    jobs = JobSerializer(many=True, help_text="Every job measuring what was asked (these and the compared figures)")

@@ -1,7 +1,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
-from api.views import annotating, auth, curation, data, exports, projects, quality, reviewing
+from api.views import annotating, auth, curation, data, exports, projects, quality, reviewing, stats
 
 app_name = "api"
 urlpatterns = [
@@ -40,6 +40,8 @@ urlpatterns = [
     path("versions/<int:version_id>/", curation.VersionDetailView.as_view(), name="version"),
     path("versions/<int:version_id>/examples/", curation.VersionExampleListView.as_view(), name="version-examples"),
     path("versions/<int:version_id>/removals/", curation.VersionRemovalListView.as_view(), name="version-removals"),
+    path("versions/<int:version_id>/stats/", stats.VersionStatsView.as_view(), name="version-stats"),
+    path("projects/<int:project_id>/stats/", stats.ProjectStatsView.as_view(), name="project-stats"),
     path("filters/", curation.FilterCatalogView.as_view(), name="filters"),
     path("projects/<int:project_id>/queue/", curation.QueueScopeView.as_view(), name="queue-scope"),
     path("versions/<int:version_id>/export/", exports.VersionExportDownloadView.as_view(), name="version-export"),

@@ -288,6 +288,10 @@ if WINNOW_JOB_STALE_SECONDS <= 2 * WINNOW_JOB_HEARTBEAT_SECONDS:
 WINNOW_PIPELINE_CHUNK_SIZE = env_int("WINNOW_PIPELINE_CHUNK_SIZE", 20_000)
 WINNOW_PIPELINE_HELPERS = env_int("WINNOW_PIPELINE_HELPERS", 8)
 WINNOW_PIPELINE_CHUNK_STALE_SECONDS = env_int("WINNOW_PIPELINE_CHUNK_STALE_SECONDS", WINNOW_JOB_STALE_SECONDS)
+# The inspection statistics of a version or project of at most this many examples are computed in the request
+# (and stored); larger ones by a job (curation/services/stats.py). About 2,500 examples a second: 10,000 keep a
+# request to a few seconds, well inside a web worker's timeout.
+WINNOW_STATS_INLINE_MAX = env_int("WINNOW_STATS_INLINE_MAX", 10_000)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -1,7 +1,8 @@
 """The machine side's rows: Job, the public handle of every background task; DatasetVersion with its kept
 members and its Removals, what a run of the curation pipeline made; PipelineChunk, a slice of a pipeline's input
 that any worker may claim; ChatTemplate, a project's own chat template; Export, training files made from a
-version with the manifest that says how."""
+version with the manifest that says how; VersionStats, the stored inspection statistics of a version or a
+project."""
 
 from __future__ import annotations
 
@@ -56,6 +57,7 @@ class Job(models.Model):
         AGREEMENT = "agreement"  # measuring a large project's agreement figures again after its labels changed
         PIPELINE = "pipeline"  # a run of the curation pipeline, making a DatasetVersion
         EXPORT = "export"  # training files (train/eval, fractions) and their manifest from a version
+        STATS = "stats"  # the inspection statistics of a large version or project (VersionStats)
 
     class Status(models.TextChoices):
         QUEUED = "queued"
@@ -87,6 +89,10 @@ class Job(models.Model):
         "formatting": "Formatting rows",
         "splitting": "Splitting train and eval",
         "writing_files": "Writing the files",
+        "listing_examples": "Listing the examples",
+        "reading_duplicates": "Reading the duplicates the dedup steps removed",
+        "measuring": "Measuring the examples",
+        "storing": "Storing the statistics",
     }
     # Jobs that read an uploaded file, and write nothing unless every record of it is good.
     IMPORTS = (Kind.IMPORT, Kind.ANNOTATION_IMPORT)
@@ -419,3 +425,40 @@ class Export(models.Model):
 
     def __str__(self) -> str:
         return f"export {self.pk} of version {self.version_id}"
+
+
+class VersionStats(models.Model):
+    """The inspection statistics (curation/stats) of a version, or with no version of its whole project, as
+    computed for one slice key ("" for none).
+
+    A version never changes, so its statistics are computed once. A project's examples do change (imports), so
+    its statistics record how many examples they are of (``examples``) and are computed again when that count
+    differs.
+    """
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    version = models.ForeignKey(DatasetVersion, null=True, blank=True, on_delete=models.CASCADE, related_name="stats")
+    slice_key = models.CharField(max_length=100, blank=True, help_text="The metadata key sliced by; blank: none")
+    payload = models.JSONField(help_text="The statistics, as curation.stats finishes them")
+    examples = models.BigIntegerField(help_text="How many examples the statistics are of")
+    seconds = models.FloatField(default=0, help_text="How long computing them took")
+    computed_at = models.DateTimeField(default=timezone.now)
+    job = models.ForeignKey(Job, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["version", "slice_key"],
+                condition=models.Q(version__isnull=False),
+                name="version_stats_unique_version_slice",
+            ),
+            models.UniqueConstraint(
+                fields=["project", "slice_key"],
+                condition=models.Q(version__isnull=True),
+                name="version_stats_unique_project_slice",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        subject = f"version {self.version_id}" if self.version_id else f"project {self.project_id}"
+        return f"stats of {subject}" + (f" by {self.slice_key}" if self.slice_key else "")

@@ -23,6 +23,7 @@ from curation.services.imports import JobInterrupted, import_run
 from curation.services.jobs import jobs_reap
 from curation.services.label_imports import annotation_import_run
 from curation.services.measure_jobs import figures_refresh_run
+from curation.services.stats import StatsStopped, stats_run
 from curation.uploads import discard_upload
 
 logger = logging.getLogger(__name__)
@@ -143,10 +144,34 @@ def run_export(job_id: int) -> None:
             raise
 
 
+@shared_task(name="curation.run_stats", acks_late=True, reject_on_worker_lost=True)
+def run_stats(job_id: int) -> None:
+    """Measure a large version's (or project's) inspection statistics and store them (curation.services.stats)."""
+    job = Job.objects.filter(pk=job_id, kind=Job.Kind.STATS).first()
+    if job is None or not job.start():
+        return
+    with Heartbeat(job, every=settings.WINNOW_JOB_HEARTBEAT_SECONDS):
+        try:
+            stats_run(job=job)
+        except StatsStopped as exc:
+            logger.info("stats job %s stopped: %s", job_id, exc)
+        except SoftTimeLimitExceeded:
+            hours = settings.CELERY_TASK_TIME_LIMIT / 3600
+            job.fail(
+                f"Measuring the statistics took longer than the {hours:g}-hour job time limit (WINNOW_JOB_TIME_LIMIT); "
+                "nothing was stored. Ask the administrator to raise the limit."
+            )
+        except Exception as exc:
+            logger.exception("stats job %s crashed", job_id)
+            job.fail(f"Measuring the statistics stopped on an error; nothing was stored ({type(exc).__name__}).")
+            raise
+
+
 TASKS = {
     Job.Kind.IMPORT: run_import,
     Job.Kind.ANNOTATION_IMPORT: run_annotation_import,
     Job.Kind.AGREEMENT: run_agreement,
     Job.Kind.PIPELINE: run_pipeline,
     Job.Kind.EXPORT: run_export,
+    Job.Kind.STATS: run_stats,
 }

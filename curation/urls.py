@@ -1,6 +1,6 @@
 from django.urls import path
 
-from curation.views import builder, exports, jobs, queue, versions
+from curation.views import builder, exports, jobs, queue, stats, versions
 
 app_name = "curation"
 urlpatterns = [
@@ -14,6 +14,10 @@ urlpatterns = [
     path("versions/<int:version_id>/examples/", versions.version_examples, name="version_examples"),
     path("versions/<int:version_id>/removals/", versions.version_removals, name="version_removals"),
     path("versions/<int:version_id>/cleaned/", versions.version_cleaned, name="version_cleaned"),
+    path("versions/<int:version_id>/stats/", stats.version_stats, name="version_stats"),
+    path("versions/<int:version_id>/stats/sample/", stats.version_stats_sample, name="version_stats_sample"),
+    path("projects/<int:project_id>/stats/", stats.project_stats, name="project_stats"),
+    path("projects/<int:project_id>/stats/sample/", stats.project_stats_sample, name="project_stats_sample"),
     path("projects/<int:project_id>/queue/", queue.queue_scope, name="queue_scope"),
     path("versions/<int:version_id>/export/", exports.export_page, name="export"),
     path("projects/<int:project_id>/templates/", exports.template_list, name="template_list"),

@@ -87,7 +87,7 @@ SPECIAL_TOKENS = (
     "<mask>",
 )
 _ROLE = r"(?:system|user|assistant|model|tool|function|ipython|developer)"
-_SPECIAL_TOKEN = re.compile(
+SPECIAL_TOKEN = re.compile(
     "(?:"
     + "|".join(
         [
@@ -107,7 +107,7 @@ _SPECIAL_TOKEN = re.compile(
 def strip_special_tokens(text: str) -> str:
     """``text`` without special tokens; a text that had some is also stripped of the blanks they leave at its
     ends."""
-    stripped = _SPECIAL_TOKEN.sub("", text)
+    stripped = SPECIAL_TOKEN.sub("", text)
     return stripped.strip() if len(stripped) != len(text) else text
 
 
