@@ -88,6 +88,7 @@ class Guideline(models.Model):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="guidelines")
     version = models.PositiveIntegerField()
     text = models.TextField(blank=True)
+    note = models.CharField(max_length=500, blank=True, help_text="What changed in this version, and why")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -109,6 +110,9 @@ class Question(models.Model):
     options = models.JSONField(default=dict, blank=True, help_text="labels for label kinds; min and max for ratings")
     required = models.BooleanField(default=True)
     level = models.CharField(max_length=10, choices=_choices(questions.LEVELS), null=True, blank=True)
+    help = models.TextField(
+        blank=True, max_length=questions.MAX_HELP, help_text="Shown to annotators under the question"
+    )
     position = models.PositiveIntegerField(default=0)
 
     class Meta:
@@ -127,5 +131,10 @@ class Question(models.Model):
 
     def as_spec(self) -> questions.QuestionSpec:
         return questions.QuestionSpec(
-            name=self.name, kind=self.kind, required=self.required, level=self.level, options=self.options
+            name=self.name,
+            kind=self.kind,
+            required=self.required,
+            level=self.level,
+            options=self.options,
+            help=self.help,
         )
