@@ -5,20 +5,18 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, TypedDict
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import extend_schema_field, inline_serializer
 from rest_framework import serializers
 
 from annotate.counts import counts_of, counts_shown
 from annotate.models import Example, Guideline, Membership, Project, Role
+from annotate.models.project import MAX_ASSIGNMENT_TIMEOUT, MAX_OVERLAP, MIN_ASSIGNMENT_TIMEOUT
 from annotate.questions import KINDS, LEVELS, QuestionSpec, QuestionSpecError, parse_questions
 from curation.models import Job
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
     from django_stubs_ext import WithAnnotations
-
-
-MAX_OVERLAP = 50
 
 
 class TokenRequestSerializer(serializers.Serializer):
@@ -70,18 +68,24 @@ class QuestionListField(serializers.Field[list[QuestionSpec], object, list[dict[
         return [spec.as_dict() for spec in value]
 
 
-class QuestionChangeSerializer(serializers.Serializer):
-    """A question's keys to change (the rest stay as they are), for the schema: what is sent is checked as a whole
-    question by annotate.questions, the rules the pages use."""
-
-    name = serializers.CharField(required=False)
-    kind = serializers.ChoiceField(choices=KINDS, required=False)
-    labels = serializers.ListField(child=serializers.CharField(), required=False)
-    min = serializers.IntegerField(required=False)
-    max = serializers.IntegerField(required=False)
-    required = serializers.BooleanField(required=False)
-    level = serializers.ChoiceField(choices=LEVELS, allow_null=True, required=False)
-    help = serializers.CharField(required=False, allow_blank=True, help_text="Shown to annotators under the question")
+# A question's keys to change (the rest stay as they are), for the schema: what is sent is checked as a whole
+# question by annotate.questions, the rules the pages use. Built from a dict: a field named "required" cannot be a
+# class attribute of a serializer (it is one of Field's own).
+QuestionChangeSerializer = inline_serializer(
+    name="QuestionChange",
+    fields={
+        "name": serializers.CharField(required=False),
+        "kind": serializers.ChoiceField(choices=KINDS, required=False),
+        "labels": serializers.ListField(child=serializers.CharField(), required=False),
+        "min": serializers.IntegerField(required=False),
+        "max": serializers.IntegerField(required=False),
+        "required": serializers.BooleanField(required=False),
+        "level": serializers.ChoiceField(choices=LEVELS, allow_null=True, required=False),
+        "help": serializers.CharField(
+            required=False, allow_blank=True, help_text="Shown to annotators under the question"
+        ),
+    },
+)
 
 
 class ProjectWriteSerializer(serializers.Serializer):
@@ -97,7 +101,10 @@ class ProjectUpdateSerializer(serializers.Serializer):
     description = serializers.CharField(required=False, allow_blank=True)
     overlap = serializers.IntegerField(min_value=1, max_value=MAX_OVERLAP, required=False)
     assignment_timeout = serializers.IntegerField(
-        min_value=60, max_value=7 * 24 * 3600, required=False, help_text="Seconds an annotator may hold an example"
+        min_value=MIN_ASSIGNMENT_TIMEOUT,
+        max_value=MAX_ASSIGNMENT_TIMEOUT,
+        required=False,
+        help_text="Seconds an annotator may hold an example",
     )
 
 

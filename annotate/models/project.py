@@ -14,6 +14,11 @@ from annotate.roles import Role
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser, User
 
+# The settings a project may be given, from the API and the pages alike.
+MAX_OVERLAP = 50
+MIN_ASSIGNMENT_TIMEOUT = 60  # seconds
+MAX_ASSIGNMENT_TIMEOUT = 7 * 24 * 3600
+
 
 def _choices(values: tuple[str, ...]) -> list[tuple[str, str]]:
     """Choices whose labels are the values in title case ("multi_label" is shown as "Multi Label")."""

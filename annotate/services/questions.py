@@ -163,12 +163,12 @@ def questions_set(*, project: Project, edits: list[QuestionEdit]) -> list[Questi
             )
     rescaled = False
     for index, edit in enumerate(edits):
-        question = existing.get(edit.original) if edit.original is not None else None
-        if question is None or question.pk not in counts or not counts[question.pk].any:
+        before = existing.get(edit.original) if edit.original is not None else None
+        if before is None or before.pk not in counts or not counts[before.pk].any:
             continue
-        for field, message in change_problems(question.as_spec(), edit.spec).items():
+        for field, message in change_problems(before.as_spec(), edit.spec).items():
             errors[f"questions[{index}].{field}"] = message
-        rescaled = rescaled or _rescales(question.as_spec(), edit.spec)
+        rescaled = rescaled or _rescales(before.as_spec(), edit.spec)
     if errors:
         raise QuestionsRefused(errors)
 

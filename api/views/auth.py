@@ -11,6 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from annotate import access
 from annotate.services import user_create
 from api.exceptions import TooManyAttempts
 from api.serializers import TokenRequestSerializer, TokenSerializer, UserCreateSerializer
@@ -54,10 +55,10 @@ class TokenView(APIView):
 
 
 class IsStaff(permissions.BasePermission):
-    message = "Only staff users may manage user accounts."
+    message = access.STAFF_ONLY
 
     def has_permission(self, request: Request, view: APIView) -> bool:
-        return bool(request.user and request.user.is_staff)
+        return access.may_create_users(request.user)
 
 
 class UserCreateView(APIView):

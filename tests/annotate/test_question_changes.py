@@ -84,7 +84,9 @@ def test_it_reorders_adds_and_removes_in_one_go(project):
     topic = project.questions.get(name="topic")
     new = parse_question({"name": "rewrite", "kind": "text", "required": False})
 
-    questions_set(project=project, edits=[QuestionEdit(spec=new), QuestionEdit(spec=topic.as_spec(), original=topic.pk)])
+    questions_set(
+        project=project, edits=[QuestionEdit(spec=new), QuestionEdit(spec=topic.as_spec(), original=topic.pk)]
+    )
 
     assert list(project.questions.order_by("position").values_list("name", flat=True)) == ["rewrite", "topic"]
     assert project.questions.get(name="topic").pk == topic.pk

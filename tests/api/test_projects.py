@@ -159,7 +159,9 @@ def test_it_changes_a_question_with_answers_only_where_they_stay_valid(api_as, p
     url = f"/api/v1/projects/{project.pk}/questions/topic/"
     client = api_as("manager")
 
-    added = client.patch(url, {"labels": ["code", "math", "general", "other"], "help": "The main topic."}, format="json")
+    added = client.patch(
+        url, {"labels": ["code", "math", "general", "other"], "help": "The main topic."}, format="json"
+    )
     dropped = client.patch(url, {"labels": ["code", "general"]}, format="json")
     renamed = client.patch(url, {"name": "subject"}, format="json")
     removed = client.delete(url)
