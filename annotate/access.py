@@ -35,6 +35,7 @@ from annotate.roles import (
 # The rules are defined in annotate.roles (so models may use them too) and asked through this module.
 __all__ = [
     "NO_SUCH_PROJECT",
+    "STAFF_ONLY",
     "ProjectAccess",
     "Role",
     "Rule",
@@ -42,6 +43,7 @@ __all__ = [
     "has_role",
     "may_annotate",
     "may_browse_examples",
+    "may_create_users",
     "may_manage",
     "may_reopen",
     "may_review",
@@ -66,6 +68,14 @@ if TYPE_CHECKING:
 def may_see_annotation(role: Role | None, user: AnyUser, annotation: Annotation) -> bool:
     """Reviewers and managers see every annotation of the project; annotators only their own."""
     return may_review(role) or (may_annotate(role) and annotation.annotator_id == user.pk)
+
+
+STAFF_ONLY = "Only staff users may create user accounts."
+
+
+def may_create_users(user: AnyUser) -> bool:
+    """Accounts are made by staff (in a project's members page, the API and the admin), not by project managers."""
+    return bool(user.is_authenticated and user.is_staff)
 
 
 # Looking a user's access up ----------------------------------------------------------------------------------

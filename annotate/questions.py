@@ -33,7 +33,8 @@ PREFERENCE_SCALE = {"a": 0, "tie": 1, "b": 2}
 NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,99}$")
 MAX_LABELS = 200
 MAX_SCALE_POINTS = 1001
-COMMON_KEYS = {"name", "kind", "required", "level"}
+MAX_HELP = 1000
+COMMON_KEYS = {"name", "kind", "required", "level", "help"}
 KIND_KEYS = {
     "label": {"labels"},
     "multi_label": {"labels"},
@@ -59,10 +60,18 @@ class QuestionSpec:
     required: bool = True
     level: str | None = None
     options: dict[str, Any] = field(default_factory=dict)
+    help: str = ""  # shown to annotators under the question
 
     def as_dict(self) -> dict[str, Any]:
         """The public form used by the API: options flattened beside name and kind."""
-        return {"name": self.name, "kind": self.kind, **self.options, "required": self.required, "level": self.level}
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            **self.options,
+            "required": self.required,
+            "level": self.level,
+            "help": self.help,
+        }
 
 
 def _is_int(value: object) -> TypeGuard[int]:
@@ -93,6 +102,9 @@ def parse_question(raw: Any) -> QuestionSpec:
         errors["level"] = (
             f"a {kind} question takes one of {', '.join(allowed)}" if allowed else "text questions have no level"
         )
+    help_text = raw.get("help", "")
+    if not isinstance(help_text, str) or len(help_text) > MAX_HELP:
+        errors["help"] = f"must be text of at most {MAX_HELP} characters"
     options: dict[str, Any] = {}
     if kind in ("label", "multi_label"):
         labels = raw.get("labels")
@@ -120,9 +132,9 @@ def parse_question(raw: Any) -> QuestionSpec:
             errors["level"] = "a ratio scale starts at a true zero: min must be 0 or more (or use interval)"
         else:
             options.update({"min": low, "max": high})
-    if errors or not isinstance(name, str):  # a name that is not a string is among the errors
+    if errors or not isinstance(name, str) or not isinstance(help_text, str):  # such values are among the errors
         raise QuestionSpecError(errors)
-    return QuestionSpec(name=name, kind=kind, required=required, level=level, options=options)
+    return QuestionSpec(name=name, kind=kind, required=required, level=level, options=options, help=help_text.strip())
 
 
 def parse_questions(raw: Any) -> list[QuestionSpec]:
@@ -145,3 +157,35 @@ def parse_questions(raw: Any) -> list[QuestionSpec]:
     if errors:
         raise QuestionSpecError(errors)
     return specs
+
+
+def change_problems(old: QuestionSpec, new: QuestionSpec) -> dict[str, str]:
+    """What is wrong with changing a question that already has answers from ``old`` to ``new``, by field (empty:
+    the change is safe).
+
+    Stored answers must keep their meaning and stay valid: they are keyed by the question's name (which scripts and
+    exports name too) and shaped by its kind, so both stay; a label in the list may be an answer, so every label
+    stays (new ones may be added, and the list reordered); a rating scale may widen but not narrow. Whether an
+    answer is required, the measurement level and the help text may change: they apply from now on, and the
+    agreement figures are recomputed at the new level.
+    """
+    problems: dict[str, str] = {}
+    if new.name != old.name:
+        problems["name"] = f"answers are stored under the name {old.name!r}, so it stays; add a new question instead"
+    if new.kind != old.kind:
+        problems["kind"] = f"the answers are {old.kind} answers, so the kind stays; add a new question instead"
+        return problems
+    if old.kind in ("label", "multi_label"):
+        gone = [label for label in old.options.get("labels", []) if label not in new.options.get("labels", [])]
+        if gone:
+            problems["labels"] = (
+                f"answers may use {', '.join(repr(label) for label in gone)}: existing labels stay (you may add "
+                "labels and change their order)"
+            )
+    if old.kind == "rating":
+        low, high = old.options["min"], old.options["max"]
+        if new.options["min"] > low or new.options["max"] < high:
+            problems["min" if new.options["min"] > low else "max"] = (
+                f"answers may be anywhere from {low} to {high}: the scale may widen but not narrow"
+            )
+    return problems

@@ -17,7 +17,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from annotate.services import ServiceError
+from annotate.services import FieldErrors, ServiceError
 
 
 class ErrorBody(TypedDict):
@@ -85,6 +85,8 @@ def service_error_to_api(exc: ServiceError) -> exceptions.APIException:
         return Conflict(exc.message)
     if exc.code == "not_found" and exc.field is None:
         return exceptions.NotFound(exc.message)
+    if isinstance(exc, FieldErrors):
+        return exceptions.ValidationError({field: [message] for field, message in exc.errors.items()})
     return exceptions.ValidationError({exc.field: [exc.message]} if exc.field else [exc.message])
 
 

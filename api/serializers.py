@@ -4,23 +4,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, TypedDict
 
-from django.contrib.auth import get_user_model, password_validation
-from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import extend_schema_field, inline_serializer
 from rest_framework import serializers
 
 from annotate.counts import counts_of, counts_shown
 from annotate.models import Example, Guideline, Membership, Project, Role
-from annotate.questions import QuestionSpec, QuestionSpecError, parse_questions
+from annotate.models.project import MAX_ASSIGNMENT_TIMEOUT, MAX_OVERLAP, MIN_ASSIGNMENT_TIMEOUT
+from annotate.questions import KINDS, LEVELS, QuestionSpec, QuestionSpecError, parse_questions
 from curation.models import Job
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
     from django_stubs_ext import WithAnnotations
-
-
-MAX_OVERLAP = 50
 
 
 class TokenRequestSerializer(serializers.Serializer):
@@ -33,43 +29,32 @@ class TokenSerializer(serializers.Serializer):
 
 
 class UserCreateSerializer(serializers.Serializer):
-    username = serializers.RegexField(r"^[\w.@+-]{1,150}$", max_length=150)
+    """The shape of the request; the rules for a username, password and e-mail address are the service's
+    (annotate.services.users), which the members page uses too."""
+
+    username = serializers.CharField(trim_whitespace=False, help_text="Letters, digits and @.+-_, at most 150")
     password = serializers.CharField(write_only=True, trim_whitespace=False)
-    email = serializers.EmailField(required=False, allow_blank=True)
+    email = serializers.CharField(required=False, allow_blank=True, default="", help_text="An e-mail address")
     id = serializers.IntegerField(read_only=True)
 
-    def validate_username(self, value: str) -> str:
-        if get_user_model().objects.filter(username=value).exists():
-            raise serializers.ValidationError(f"a user named {value!r} already exists")
-        return value
 
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        user = get_user_model()(username=attrs["username"], email=attrs.get("email", ""))
-        try:
-            password_validation.validate_password(attrs["password"], user)
-        except DjangoValidationError as exc:
-            raise serializers.ValidationError({"password": list(exc.messages)}) from None
-        return attrs
+QUESTION_SCHEMA = {
+    "type": "object",
+    "required": ["name", "kind"],
+    "properties": {
+        "name": {"type": "string"},
+        "kind": {"type": "string", "enum": ["label", "multi_label", "rating", "text", "preference", "ranking"]},
+        "labels": {"type": "array", "items": {"type": "string"}},
+        "min": {"type": "integer"},
+        "max": {"type": "integer"},
+        "required": {"type": "boolean", "default": True},
+        "level": {"type": "string", "enum": ["nominal", "ordinal", "interval", "ratio"], "nullable": True},
+        "help": {"type": "string", "default": "", "description": "Shown to annotators under the question"},
+    },
+}
 
 
-@extend_schema_field(
-    {
-        "type": "array",
-        "items": {
-            "type": "object",
-            "required": ["name", "kind"],
-            "properties": {
-                "name": {"type": "string"},
-                "kind": {"type": "string", "enum": ["label", "multi_label", "rating", "text", "preference", "ranking"]},
-                "labels": {"type": "array", "items": {"type": "string"}},
-                "min": {"type": "integer"},
-                "max": {"type": "integer"},
-                "required": {"type": "boolean", "default": True},
-                "level": {"type": "string", "enum": ["nominal", "ordinal", "interval", "ratio"], "nullable": True},
-            },
-        },
-    }
-)
+@extend_schema_field({"type": "array", "items": QUESTION_SCHEMA})
 class QuestionListField(serializers.Field[list[QuestionSpec], object, list[dict[str, Any]], object]):
     """Question definitions, checked by annotate.questions (the same rules the pages use)."""
 
@@ -81,6 +66,26 @@ class QuestionListField(serializers.Field[list[QuestionSpec], object, list[dict[
 
     def to_representation(self, value: list[QuestionSpec]) -> list[dict[str, Any]]:
         return [spec.as_dict() for spec in value]
+
+
+# A question's keys to change (the rest stay as they are), for the schema: what is sent is checked as a whole
+# question by annotate.questions, the rules the pages use. Built from a dict: a field named "required" cannot be a
+# class attribute of a serializer (it is one of Field's own).
+QuestionChangeSerializer = inline_serializer(
+    name="QuestionChange",
+    fields={
+        "name": serializers.CharField(required=False),
+        "kind": serializers.ChoiceField(choices=KINDS, required=False),
+        "labels": serializers.ListField(child=serializers.CharField(), required=False),
+        "min": serializers.IntegerField(required=False),
+        "max": serializers.IntegerField(required=False),
+        "required": serializers.BooleanField(required=False),
+        "level": serializers.ChoiceField(choices=LEVELS, allow_null=True, required=False),
+        "help": serializers.CharField(
+            required=False, allow_blank=True, help_text="Shown to annotators under the question"
+        ),
+    },
+)
 
 
 class ProjectWriteSerializer(serializers.Serializer):
@@ -96,7 +101,10 @@ class ProjectUpdateSerializer(serializers.Serializer):
     description = serializers.CharField(required=False, allow_blank=True)
     overlap = serializers.IntegerField(min_value=1, max_value=MAX_OVERLAP, required=False)
     assignment_timeout = serializers.IntegerField(
-        min_value=60, max_value=7 * 24 * 3600, required=False, help_text="Seconds an annotator may hold an example"
+        min_value=MIN_ASSIGNMENT_TIMEOUT,
+        max_value=MAX_ASSIGNMENT_TIMEOUT,
+        required=False,
+        help_text="Seconds an annotator may hold an example",
     )
 
 
@@ -107,9 +115,12 @@ class GuidelineSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Guideline
-        fields = ["version", "text", "created_by", "created_at"]
+        fields = ["version", "text", "note", "created_by", "created_at"]
         read_only_fields = ["version", "created_by", "created_at"]
-        extra_kwargs = {"text": {"required": True, "allow_blank": True, "trim_whitespace": False}}
+        extra_kwargs = {
+            "text": {"required": True, "allow_blank": True, "trim_whitespace": False},
+            "note": {"required": False, "allow_blank": True, "default": ""},
+        }
 
 
 class GuidelineSummary(TypedDict):

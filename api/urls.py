@@ -10,6 +10,7 @@ urlpatterns = [
     path("projects/", projects.ProjectListView.as_view(), name="projects"),
     path("projects/<int:project_id>/", projects.ProjectDetailView.as_view(), name="project"),
     path("projects/<int:project_id>/questions/", projects.QuestionsView.as_view(), name="questions"),
+    path("projects/<int:project_id>/questions/<str:name>/", projects.QuestionDetailView.as_view(), name="question"),
     path("projects/<int:project_id>/guidelines/", projects.GuidelineListView.as_view(), name="guidelines"),
     path("projects/<int:project_id>/members/", projects.MemberListView.as_view(), name="members"),
     path("projects/<int:project_id>/members/<str:username>/", projects.MemberDetailView.as_view(), name="member"),

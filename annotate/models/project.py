@@ -14,6 +14,11 @@ from annotate.roles import Role
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser, User
 
+# The settings a project may be given, from the API and the pages alike.
+MAX_OVERLAP = 50
+MIN_ASSIGNMENT_TIMEOUT = 60  # seconds
+MAX_ASSIGNMENT_TIMEOUT = 7 * 24 * 3600
+
 
 def _choices(values: tuple[str, ...]) -> list[tuple[str, str]]:
     """Choices whose labels are the values in title case ("multi_label" is shown as "Multi Label")."""
@@ -88,6 +93,7 @@ class Guideline(models.Model):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="guidelines")
     version = models.PositiveIntegerField()
     text = models.TextField(blank=True)
+    note = models.CharField(max_length=500, blank=True, help_text="What changed in this version, and why")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -109,6 +115,9 @@ class Question(models.Model):
     options = models.JSONField(default=dict, blank=True, help_text="labels for label kinds; min and max for ratings")
     required = models.BooleanField(default=True)
     level = models.CharField(max_length=10, choices=_choices(questions.LEVELS), null=True, blank=True)
+    help = models.TextField(
+        blank=True, max_length=questions.MAX_HELP, help_text="Shown to annotators under the question"
+    )
     position = models.PositiveIntegerField(default=0)
 
     class Meta:
@@ -127,5 +136,10 @@ class Question(models.Model):
 
     def as_spec(self) -> questions.QuestionSpec:
         return questions.QuestionSpec(
-            name=self.name, kind=self.kind, required=self.required, level=self.level, options=self.options
+            name=self.name,
+            kind=self.kind,
+            required=self.required,
+            level=self.level,
+            options=self.options,
+            help=self.help,
         )

@@ -14,3 +14,13 @@ class NotAssigned(ServiceError):
 
     def __init__(self, message: str = "this example is not assigned to you; get one with next"):
         super().__init__(message, field="example", code="not_assigned")
+
+
+class FieldErrors(ServiceError):
+    """Several inputs to fix at once: ``errors`` maps each field to what is wrong with it (the first of them is
+    the ``message`` and ``field``, as for any ServiceError), so that a form can show each beside its field."""
+
+    def __init__(self, errors: dict[str, str], *, code: str = "invalid"):
+        field, message = next(iter(errors.items()))
+        super().__init__(message, field=field, code=code)
+        self.errors = errors

@@ -1,4 +1,4 @@
-"""Projects, their members, questions and guideline versions."""
+"""Projects, their members and guideline versions (their questions: annotate.services.questions)."""
 
 from __future__ import annotations
 
@@ -12,10 +12,11 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max
 
-from annotate.models import Guideline, Membership, Project, Question, Role
+from annotate.models import Guideline, Membership, Project, Role
 from annotate.questions import QuestionSpec
 from annotate.services import queue
 from annotate.services.errors import ServiceError
+from annotate.services.questions import questions_add
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -37,45 +38,31 @@ def project_create(
     created_by: User,
     description: str = "",
     overlap: int = 1,
+    assignment_timeout: int | None = None,
     guideline_text: str = "",
+    guideline_note: str = "",
     questions: list[QuestionSpec] | None = None,
 ) -> Project:
     """Create a project with its questions and first guideline; the creator becomes its manager."""
-    project = Project.objects.create(name=name, description=description, overlap=overlap, created_by=created_by)
+    project = Project(name=name, description=description, overlap=overlap, created_by=created_by)
+    if assignment_timeout is not None:
+        project.assignment_timeout = assignment_timeout
+    project.save()
     Membership.objects.create(user=created_by, project=project, role=Role.MANAGER)
-    Guideline.objects.create(project=project, version=1, text=guideline_text, created_by=created_by)
+    Guideline.objects.create(
+        project=project, version=1, text=guideline_text, note=guideline_note, created_by=created_by
+    )
     questions_add(project=project, specs=questions or [])
     return project
 
 
 @transaction.atomic
-def questions_add(*, project: Project, specs: list[QuestionSpec]) -> list[Question]:
-    taken = set(project.questions.values_list("name", flat=True))
-    clash = [spec.name for spec in specs if spec.name in taken]
-    if clash:
-        raise ServiceError(f"the project already has a question named {clash[0]!r}", field="name", code="conflict")
-    start = (project.questions.aggregate(last=Max("position"))["last"] or 0) + 1
-    return Question.objects.bulk_create(
-        Question(
-            project=project,
-            name=spec.name,
-            kind=spec.kind,
-            options=spec.options,
-            required=spec.required,
-            level=spec.level,
-            position=start + index,
-        )
-        for index, spec in enumerate(specs)
-    )
-
-
-@transaction.atomic
-def guideline_add(*, project: Project, text: str, created_by: User | None) -> Guideline:
-    """Save a new guideline version; earlier versions stay as they were."""
+def guideline_add(*, project: Project, text: str, created_by: User | None, note: str = "") -> Guideline:
+    """Save a new guideline version, with a note saying what changed; earlier versions stay as they were."""
     # Two managers saving at once get consecutive versions, not a clash.
     _lock_project(project)
     last = project.guidelines.aggregate(last=Max("version"))["last"] or 0
-    return Guideline.objects.create(project=project, version=last + 1, text=text, created_by=created_by)
+    return Guideline.objects.create(project=project, version=last + 1, text=text, note=note, created_by=created_by)
 
 
 def _refuse_leaving_no_manager(project: Project, membership: Membership, doing: str) -> None:

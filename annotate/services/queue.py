@@ -411,6 +411,12 @@ def member_released(*, project: Project, user: User) -> int:
     return _release([item.pk for item in items], status=Assignment.Status.RELEASED, also=Q(annotator=user))
 
 
+def questions_changing(*, project: Project) -> None:
+    """Lock every work item of the project while its questions change: an answer is checked against the questions
+    after its work item is locked, so none is checked against the old ones and stored under the new ones."""
+    _lock_project_items(project)
+
+
 def overlap_changed(*, project: Project, overlap: int) -> int:
     """Apply a project's new overlap to every example in the queue. An example already handed to more
     annotators than the new overlap keeps them (its target never drops below ``live``)."""

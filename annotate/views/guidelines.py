@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 
 from annotate.access import may_manage, may_reopen, may_see_guideline_history, project_access
 from annotate.markdown import render_markdown
-from annotate.models import Project, Resolution
+from annotate.models import Guideline, Project, Resolution
 from annotate.services import guideline_add, reviews
 
 if TYPE_CHECKING:
@@ -26,6 +26,12 @@ if TYPE_CHECKING:
 
 class GuidelineForm(forms.Form):
     text = forms.CharField(required=False, strip=False, max_length=200_000, widget=forms.Textarea)
+    note = forms.CharField(
+        label="What changed",
+        required=False,
+        max_length=Guideline._meta.get_field("note").max_length,
+        help_text="A short note for this version, shown beside its changes, e.g. “code vs math made clearer”.",
+    )
 
     def clean_text(self) -> str:
         # Browsers post textareas with CRLF; stored versions use LF so that diffs show real changes only.
@@ -35,20 +41,40 @@ class GuidelineForm(forms.Form):
 
 @login_required
 def guideline_edit(request: HttpRequest, project_id: int) -> HttpResponse:
+    """The editor. "Preview" (the button, for a page without JavaScript) shows the text as annotators will see it
+    without saving; the page's live preview asks ``guideline_preview`` as you type."""
     access = project_access(request.user, project_id, may=may_manage)
     project = access.project
     current = project.current_guideline()
     form = GuidelineForm(request.POST if request.method == "POST" else None, initial={"text": current and current.text})
+    preview = None
     if form.is_bound and form.is_valid():
         text = form.cleaned_data["text"]
-        if current is not None and text == current.text:
+        if "preview" in request.POST:
+            preview = render_markdown(text)
+        elif current is not None and text == current.text:
             messages.info(request, f"No changes: the guideline stays at version {current.version}.")
             return redirect("annotate:guideline_versions", project_id=project.pk)
-        guideline = guideline_add(project=project, text=text, created_by=access.user)
-        messages.success(request, f"Saved the guideline as version {guideline.version}.")
-        return redirect(f"{reverse('annotate:guideline_versions', args=[project.pk])}?version={guideline.version}")
-    context = {"project": project, "access": access, "form": form, "current": current}
+        else:
+            guideline = guideline_add(
+                project=project, text=text, note=form.cleaned_data["note"], created_by=access.user
+            )
+            messages.success(request, f"Saved the guideline as version {guideline.version}.")
+            return redirect(f"{reverse('annotate:guideline_versions', args=[project.pk])}?version={guideline.version}")
+    if preview is None:
+        preview = render_markdown(form["text"].value() or "")
+    context = {"project": project, "access": access, "form": form, "current": current, "preview": preview}
     return render(request, "annotate/guideline_edit.html", context, status=400 if form.errors else 200)
+
+
+@login_required
+@require_POST
+def guideline_preview(request: HttpRequest, project_id: int) -> HttpResponse:
+    """The posted text as annotators will see it: the sanitised renderer the pages use, as an HTML fragment."""
+    project_access(request.user, project_id, may=may_manage)
+    form = GuidelineForm(request.POST)
+    text = form.cleaned_data["text"] if form.is_valid() else ""
+    return render(request, "annotate/_guideline_preview.html", {"preview": render_markdown(text)})
 
 
 def diff_lines(before: str, after: str) -> list[tuple[str, str]]:
@@ -125,5 +151,6 @@ def guideline_reopen(request: HttpRequest, project_id: int) -> HttpResponse:
 urlpatterns: list[URLPattern] = [
     path("projects/<int:project_id>/guidelines/", guideline_versions, name="guideline_versions"),
     path("projects/<int:project_id>/guidelines/edit/", guideline_edit, name="guideline_edit"),
+    path("projects/<int:project_id>/guidelines/preview/", guideline_preview, name="guideline_preview"),
     path("projects/<int:project_id>/guidelines/reopen/", guideline_reopen, name="guideline_reopen"),
 ]

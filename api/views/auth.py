@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.contrib.auth import authenticate, get_user_model
+from django.contrib.auth import authenticate
 from django.utils.cache import add_never_cache_headers
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import permissions, serializers, status
@@ -11,6 +11,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from annotate import access
+from annotate.services import user_create
 from api.exceptions import TooManyAttempts
 from api.serializers import TokenRequestSerializer, TokenSerializer, UserCreateSerializer
 from config.sign_in import FailedSignIns
@@ -53,10 +55,10 @@ class TokenView(APIView):
 
 
 class IsStaff(permissions.BasePermission):
-    message = "Only staff users may manage user accounts."
+    message = access.STAFF_ONLY
 
     def has_permission(self, request: Request, view: APIView) -> bool:
-        return bool(request.user and request.user.is_staff)
+        return access.may_create_users(request.user)
 
 
 class UserCreateView(APIView):
@@ -67,7 +69,5 @@ class UserCreateView(APIView):
         body = UserCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
-        user = get_user_model().objects.create_user(
-            username=data["username"], password=data["password"], email=data.get("email", "")
-        )
+        user = user_create(username=data["username"], password=data["password"], email=data["email"])
         return Response({"id": user.pk, "username": user.username}, status=status.HTTP_201_CREATED)

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from django.db.models import OuterRef, QuerySet, Subquery
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -14,6 +15,7 @@ from rest_framework.views import APIView
 from annotate import access, services
 from annotate.counts import with_counts
 from annotate.models import Guideline, Membership, Project, Role
+from annotate.questions import KIND_KEYS, QuestionSpecError, parse_question
 from api.pagination import LatestVersionFirst
 from api.serializers import (
     GuidelineSerializer,
@@ -21,6 +23,7 @@ from api.serializers import (
     ProjectSerializer,
     ProjectUpdateSerializer,
     ProjectWriteSerializer,
+    QuestionChangeSerializer,
     QuestionListField,
 )
 
@@ -101,7 +104,7 @@ class ProjectDetailView(APIView):
 
 
 class QuestionsView(APIView):
-    """The project's questions; managers may add more (existing ones are not changed once defined)."""
+    """The project's questions; managers may add more (and change or remove one: QuestionDetailView)."""
 
     @extend_schema(responses=QuestionListField)
     def get(self, request: Request, project_id: int) -> Response:
@@ -115,6 +118,37 @@ class QuestionsView(APIView):
         specs = QuestionListField().run_validation(raw)
         created = services.questions_add(project=project, specs=specs)
         return Response([q.as_spec().as_dict() for q in created], status=status.HTTP_201_CREATED)
+
+
+class QuestionDetailView(APIView):
+    """One question. A question that has answers keeps its name, kind, labels and the range of its scale, and is
+    not removed (annotate.services.questions): its answers are never lost or made invalid."""
+
+    @extend_schema(request=QuestionChangeSerializer, responses=QuestionChangeSerializer)
+    def patch(self, request: Request, project_id: int, name: str) -> Response:
+        project = access.project_access(request.user, project_id, may=access.may_manage).project
+        question = project.questions.filter(name=name).first()
+        if question is None:
+            raise NotFound(f"the project has no question named {name!r}")
+        if not isinstance(request.data, dict):
+            raise ValidationError("send an object with the question's keys to change")
+        change = dict(request.data)
+        current = question.as_spec().as_dict()
+        if change.get("kind", question.kind) != question.kind:
+            # The old kind's options and level mean nothing to the new kind.
+            current = {k: v for k, v in current.items() if k not in {*KIND_KEYS[question.kind], "level"}}
+        try:
+            spec = parse_question(current | change)
+        except QuestionSpecError as exc:
+            raise ValidationError(exc.errors) from None
+        updated = services.question_update(project=project, name=name, spec=spec)
+        return Response(updated.as_spec().as_dict())
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, project_id: int, name: str) -> Response:
+        project = access.project_access(request.user, project_id, may=access.may_manage).project
+        services.question_remove(project=project, name=name)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class GuidelineListView(generics.ListAPIView):
@@ -136,7 +170,10 @@ class GuidelineListView(generics.ListAPIView):
         body = GuidelineSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         guideline = services.guideline_add(
-            project=project_access.project, text=body.validated_data["text"], created_by=project_access.user
+            project=project_access.project,
+            text=body.validated_data["text"],
+            note=body.validated_data.get("note", ""),
+            created_by=project_access.user,
         )
         return Response(GuidelineSerializer(guideline).data, status=status.HTTP_201_CREATED)
 

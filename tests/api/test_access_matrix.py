@@ -21,6 +21,9 @@ MATRIX = [
     ("delete", "/api/v1/projects/{p}/", None, (204, 403, 403, 404, 401)),
     ("get", "/api/v1/projects/{p}/questions/", None, (200, 200, 200, 404, 401)),
     ("post", "/api/v1/projects/{p}/questions/", {"name": "extra", "kind": "text"}, (201, 403, 403, 404, 401)),
+    ("patch", "/api/v1/projects/{p}/questions/topic/", {"help": "Pick one."}, (200, 403, 403, 404, 401)),
+    # The question has answers (annotation {a}): a manager's removal is refused.
+    ("delete", "/api/v1/projects/{p}/questions/quality/", None, (409, 403, 403, 404, 401)),
     ("get", "/api/v1/projects/{p}/guidelines/", None, (200, 200, 200, 404, 401)),
     ("post", "/api/v1/projects/{p}/guidelines/", {"text": "v2"}, (201, 403, 403, 404, 401)),
     ("get", "/api/v1/projects/{p}/members/", None, (200, 200, 403, 404, 401)),

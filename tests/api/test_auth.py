@@ -65,3 +65,26 @@ def test_it_serves_the_schema_and_docs_from_local_assets(db):
     html = docs.content.decode()
     assert "/static/drf_spectacular_sidecar/swagger-ui-dist/" in html
     assert "cdn" not in html.lower()
+
+
+def test_it_names_every_bad_detail_of_a_new_user(staff):
+    from tests.conftest import api_client_for
+
+    response = api_client_for(staff).post(
+        "/api/v1/users/", {"username": "no spaces", "password": "123", "email": "not-an-address"}
+    )
+
+    assert response.status_code == 400
+    assert set(response.json()["error"]["details"]) == {"username", "password", "email"}
+
+
+def test_it_creates_a_user_who_can_sign_in(staff):
+    from tests.conftest import api_client_for
+
+    response = api_client_for(staff).post(
+        "/api/v1/users/", {"username": "carol", "password": "a-long-pass-phrase", "email": "carol@example.com"}
+    )
+
+    assert response.status_code == 201 and response.json()["username"] == "carol"
+    token = APIClient().post("/api/v1/auth/token/", {"username": "carol", "password": "a-long-pass-phrase"})
+    assert token.status_code == 200

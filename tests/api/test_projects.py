@@ -5,6 +5,7 @@ import pytest
 from annotate.models import Guideline, Membership, Project
 from tests.conftest import api_client_for
 from tests.factories import ExampleFactory, UserFactory
+from tests.pages.test_reviewing import answers, label_all
 
 QUESTIONS = [
     {"name": "quality", "kind": "rating", "min": 1, "max": 5},
@@ -36,6 +37,7 @@ def test_it_creates_a_project_with_questions_and_a_first_guideline(alice):
         "max": 5,
         "required": True,
         "level": "ordinal",
+        "help": "",
     }
     assert data["questions"][2]["required"] is False and data["questions"][2]["level"] == "nominal"
     assert Membership.objects.get(project_id=data["id"], user=alice).role == "manager"
@@ -149,3 +151,52 @@ def test_it_finds_an_example_by_external_id(api_as, project, cast):
 def test_it_counts_examples_on_the_project(api_as, project, cast):
     ExampleFactory.create_batch(3, project=project)
     assert api_as("annotator").get(f"/api/v1/projects/{project.pk}/").json()["counts"]["examples"] == 3
+
+
+def test_it_changes_a_question_with_answers_only_where_they_stay_valid(api_as, project, cast):
+    example = ExampleFactory(project=project)
+    label_all(project, {example: answers("code", "math", "math")})
+    url = f"/api/v1/projects/{project.pk}/questions/topic/"
+    client = api_as("manager")
+
+    added = client.patch(
+        url, {"labels": ["code", "math", "general", "other"], "help": "The main topic."}, format="json"
+    )
+    dropped = client.patch(url, {"labels": ["code", "general"]}, format="json")
+    renamed = client.patch(url, {"name": "subject"}, format="json")
+    removed = client.delete(url)
+
+    assert added.status_code == 200, added.content
+    assert added.json()["labels"][-1] == "other" and added.json()["help"] == "The main topic."
+    assert dropped.status_code == 409 and "'math'" in dropped.json()["error"]["message"]
+    assert renamed.status_code == 409 and "stays" in renamed.json()["error"]["message"]
+    assert removed.status_code == 409 and "3 answers" in removed.json()["error"]["message"]
+    assert project.questions.filter(name="topic").exists()
+
+
+def test_it_changes_and_removes_a_question_without_answers(api_as, project, cast):
+    client = api_as("manager")
+    base = f"/api/v1/projects/{project.pk}/questions/"
+
+    changed = client.patch(f"{base}quality/", {"kind": "text", "name": "why"}, format="json")
+    bad = client.patch(f"{base}topic/", {"labels": ["only"]}, format="json")
+    missing = client.delete(f"{base}nope/")
+    removed = client.delete(f"{base}topic/")
+
+    assert changed.status_code == 200 and changed.json()["kind"] == "text" and changed.json()["level"] is None
+    assert bad.status_code == 400 and bad.json()["error"]["message"].startswith("labels:")
+    assert missing.status_code == 404
+    assert removed.status_code == 204
+    assert [q["name"] for q in client.get(base).json()["results"]] == ["why"]
+
+
+def test_it_keeps_a_note_with_a_guideline_version(api_as, project, cast):
+    url = f"/api/v1/projects/{project.pk}/guidelines/"
+
+    created = api_as("manager").post(url, {"text": "v2 rules", "note": "Clarified code vs math"})
+    plain = api_as("manager").post(url, {"text": "v3 rules"})
+
+    assert created.status_code == 201 and created.json()["note"] == "Clarified code vs math"
+    assert plain.status_code == 201 and plain.json()["note"] == ""
+    listed = api_as("reviewer").get(url).json()["results"]
+    assert [(g["version"], g["note"]) for g in listed] == [(3, ""), (2, "Clarified code vs math"), (1, "")]

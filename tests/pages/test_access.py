@@ -19,6 +19,21 @@ MATRIX = {
         "outsider": MISSING,
         "anonymous": LOGIN,
     },
+    "annotate:project_new": {"manager": OK, "reviewer": OK, "annotator": OK, "outsider": OK, "anonymous": LOGIN},
+    "annotate:project_settings": {
+        "manager": OK,
+        "reviewer": FORBIDDEN,
+        "annotator": FORBIDDEN,
+        "outsider": MISSING,
+        "anonymous": LOGIN,
+    },
+    "annotate:members": {
+        "manager": OK,
+        "reviewer": OK,
+        "annotator": FORBIDDEN,
+        "outsider": MISSING,
+        "anonymous": LOGIN,
+    },
     "annotate:example_list": {
         "manager": OK,
         "reviewer": OK,
@@ -94,7 +109,7 @@ def test_it_answers_each_roles_post_as_the_matrix_says(client_as, project, job, 
 
 
 def url_for(name: str, project, job) -> str:
-    if name == "annotate:project_list":
+    if name in ("annotate:project_list", "annotate:project_new"):
         return reverse(name)
     if name == "curation:job_detail":
         return reverse(name, args=[job.pk])
@@ -114,7 +129,15 @@ def test_it_answers_each_role_as_the_matrix_says(client_as, project, job, name, 
 
 
 @pytest.mark.parametrize(
-    "name", ["annotate:project_detail", "annotate:example_list", "curation:import", "curation:version_list"]
+    "name",
+    [
+        "annotate:project_detail",
+        "annotate:example_list",
+        "curation:import",
+        "curation:version_list",
+        "annotate:project_settings",
+        "annotate:members",
+    ],
 )
 def test_it_gives_404_for_a_project_that_does_not_exist(client_as, project, name):
     response = client_as("manager").get(reverse(name, args=[project.pk + 1000]))

@@ -235,3 +235,50 @@ def test_it_renders_a_hostile_guideline_inert_on_every_page(client_as, project, 
         assert XSS_SCRIPT not in html and XSS_IMG not in html and 'href="javascript:' not in html
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html  # the diff and the textarea show it as text
     assert "<h3>Rules</h3>" in versions_page(client, project).content.decode()  # the Markdown still renders
+
+
+# Notes and the preview -------------------------------------------------------------------------------------
+
+
+def test_it_keeps_a_note_with_a_version_and_shows_it_beside_the_diff(client_as, project, cast):
+    client_as("manager").post(
+        url("guideline_edit", project), {"text": "# Guideline\nBe kind.", "note": "Kind, not helpful"}
+    )
+
+    assert project.current_guideline().note == "Kind, not helpful"
+    html = versions_page(client_as("reviewer"), project, version=2).content.decode()
+    note = html.index('id="version-note"')
+    assert "Kind, not helpful" in html[note : note + 300]
+    assert note < html.index('class="diff"')  # beside the diff, above it
+
+
+def test_it_escapes_a_hostile_note(client_as, project):
+    client_as("manager").post(url("guideline_edit", project), {"text": "v2", "note": XSS_SCRIPT})
+
+    html = versions_page(client_as("manager"), project, version=2).content.decode()
+
+    assert XSS_SCRIPT not in html and "&lt;script&gt;" in html
+
+
+def test_the_preview_is_sanitised_by_the_pages_renderer(client_as, project):
+    response = client_as("manager").post(url("guideline_preview", project), {"text": HOSTILE_GUIDELINE})
+
+    html = response.content.decode()
+    assert "<h3>Rules</h3>" in html
+    assert "alert(1)" not in html and "onerror" not in html and "javascript:" not in html
+
+
+def test_the_preview_button_shows_the_text_without_saving(client_as, project):
+    response = client_as("manager").post(url("guideline_edit", project), {"text": "# New\n*draft*", "preview": "1"})
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "<em>draft</em>" in html and "# New\n*draft*</textarea>" in html
+    assert project.guidelines.count() == 1
+
+
+def test_the_editor_previews_the_current_text_as_it_opens(client_as, project):
+    html = client_as("manager").get(url("guideline_edit", project)).content.decode()
+
+    assert 'id="guideline-preview"' in html and "<h3>Guideline</h3>" in html
+    assert f'hx-post="{url("guideline_preview", project)}"' in html
