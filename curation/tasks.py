@@ -88,27 +88,50 @@ def reap_jobs() -> None:
     jobs_reap()
 
 
-@shared_task(name="curation.run_pipeline", acks_late=True, reject_on_worker_lost=True)
-def run_pipeline(job_id: int) -> None:
-    """Run a curation pipeline (curation.pipeline.runner): a new DatasetVersion, or nothing at all."""
-    job = Job.objects.filter(pk=job_id, kind=Job.Kind.PIPELINE).first()
-    if job is None or not job.start():
+def _run_job(
+    job_id: int,
+    kind: Job.Kind,
+    work: Callable[..., None],
+    *,
+    stopped: type[Exception],
+    what: str,
+    over_time: str,
+    crashed: Callable[[Exception], str],
+) -> None:
+    """Claim the job, run ``work`` under a heartbeat, and leave the job finished whatever happens: ``stopped`` is
+    the work's own exception for a job cancelled or taken from this worker (the job is already finished then);
+    ``what`` took too long, ``over_time`` ends the job's message then, and ``crashed`` makes it for an unexpected
+    error."""
+    job = Job.objects.filter(pk=job_id, kind=kind).first()
+    if job is None or not job.start():  # a second delivery of the message finds the job claimed
         return
     with Heartbeat(job, every=settings.WINNOW_JOB_HEARTBEAT_SECONDS):
         try:
-            pipeline_run(job=job)
-        except RunStopped as exc:
-            logger.info("pipeline job %s stopped: %s", job_id, exc)
+            work(job=job)
+        except stopped as exc:
+            logger.info("%s job %s stopped: %s", kind, job_id, exc)
         except SoftTimeLimitExceeded:
             hours = settings.CELERY_TASK_TIME_LIMIT / 3600
-            job.fail(
-                f"The pipeline took longer than the {hours:g}-hour job time limit (WINNOW_JOB_TIME_LIMIT); no version "
-                "was made. Try it on a sample first, or ask the administrator to raise the limit or add workers."
-            )
+            job.fail(f"{what} took longer than the {hours:g}-hour job time limit (WINNOW_JOB_TIME_LIMIT); {over_time}")
         except Exception as exc:
-            logger.exception("pipeline job %s crashed", job_id)
-            job.fail(f"The pipeline stopped on an error; no version was made. {pipeline_failure(exc)}")
+            logger.exception("%s job %s crashed", kind, job_id)
+            job.fail(crashed(exc))
             raise
+
+
+@shared_task(name="curation.run_pipeline", acks_late=True, reject_on_worker_lost=True)
+def run_pipeline(job_id: int) -> None:
+    """Run a curation pipeline (curation.pipeline.runner): a new DatasetVersion, or nothing at all."""
+    _run_job(
+        job_id,
+        Job.Kind.PIPELINE,
+        pipeline_run,
+        stopped=RunStopped,
+        what="The pipeline",
+        over_time="no version was made. Try it on a sample first, or ask the administrator to raise the limit or "
+        "add workers.",
+        crashed=lambda exc: f"The pipeline stopped on an error; no version was made. {pipeline_failure(exc)}",
+    )
 
 
 @shared_task(name="curation.run_pipeline_chunks", acks_late=True, reject_on_worker_lost=True)
@@ -121,50 +144,30 @@ def run_pipeline_chunks(job_id: int, *, version_id: int, phase: int) -> None:
 @shared_task(name="curation.run_export", acks_late=True, reject_on_worker_lost=True)
 def run_export(job_id: int) -> None:
     """Write an export's files and manifest (curation.export.service): an Export with all its files, or nothing."""
-    job = Job.objects.filter(pk=job_id, kind=Job.Kind.EXPORT).first()
-    if job is None or not job.start():
-        return
-    with Heartbeat(job, every=settings.WINNOW_JOB_HEARTBEAT_SECONDS):
-        try:
-            export_run(job=job)
-        except ExportStopped as exc:
-            logger.info("export job %s stopped: %s", job_id, exc)
-        except SoftTimeLimitExceeded:
-            hours = settings.CELERY_TASK_TIME_LIMIT / 3600
-            job.fail(
-                f"The export took longer than the {hours:g}-hour job time limit (WINNOW_JOB_TIME_LIMIT); nothing was "
-                "exported. Ask the administrator to raise the limit."
-            )
-        except Exception as exc:
-            logger.exception("export job %s crashed", job_id)
-            job.fail(
-                "The export stopped on an error; nothing was exported. "
-                f"The server log has the details ({type(exc).__name__})."
-            )
-            raise
+    _run_job(
+        job_id,
+        Job.Kind.EXPORT,
+        export_run,
+        stopped=ExportStopped,
+        what="The export",
+        over_time="nothing was exported. Ask the administrator to raise the limit.",
+        crashed=lambda exc: "The export stopped on an error; nothing was exported. "
+        f"The server log has the details ({type(exc).__name__}).",
+    )
 
 
 @shared_task(name="curation.run_stats", acks_late=True, reject_on_worker_lost=True)
 def run_stats(job_id: int) -> None:
     """Measure a large version's (or project's) inspection statistics and store them (curation.services.stats)."""
-    job = Job.objects.filter(pk=job_id, kind=Job.Kind.STATS).first()
-    if job is None or not job.start():
-        return
-    with Heartbeat(job, every=settings.WINNOW_JOB_HEARTBEAT_SECONDS):
-        try:
-            stats_run(job=job)
-        except StatsStopped as exc:
-            logger.info("stats job %s stopped: %s", job_id, exc)
-        except SoftTimeLimitExceeded:
-            hours = settings.CELERY_TASK_TIME_LIMIT / 3600
-            job.fail(
-                f"Measuring the statistics took longer than the {hours:g}-hour job time limit (WINNOW_JOB_TIME_LIMIT); "
-                "nothing was stored. Ask the administrator to raise the limit."
-            )
-        except Exception as exc:
-            logger.exception("stats job %s crashed", job_id)
-            job.fail(f"Measuring the statistics stopped on an error; nothing was stored ({type(exc).__name__}).")
-            raise
+    _run_job(
+        job_id,
+        Job.Kind.STATS,
+        stats_run,
+        stopped=StatsStopped,
+        what="Measuring the statistics",
+        over_time="nothing was stored. Ask the administrator to raise the limit.",
+        crashed=lambda exc: f"Measuring the statistics stopped on an error; nothing was stored ({type(exc).__name__}).",
+    )
 
 
 TASKS = {
