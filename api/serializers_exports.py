@@ -9,6 +9,7 @@ from django.urls import reverse
 from rest_framework import serializers
 
 from curation import chat_templates
+from curation.export.manifest import template_record
 from curation.models import ChatTemplate, Export
 
 
@@ -76,19 +77,8 @@ class ChatTemplateSerializer(serializers.ModelSerializer):
 
 
 def builtin_templates() -> list[dict[str, Any]]:
+    """The built-in templates in the list's shape (they have no id or times: they are no row)."""
     return [
-        {
-            "id": None,
-            "name": template.name,
-            "builtin": True,
-            "source": template.source,
-            "special_tokens": list(template.special_tokens),
-            "alternation": template.alternation,
-            "system": template.system,
-            "bos_token": template.bos_token,
-            "eos_token": template.eos_token,
-            "created_at": None,
-            "updated_at": None,
-        }
+        {"id": None, **template_record(template, builtin=True), "created_at": None, "updated_at": None}
         for template in chat_templates.BUILTIN.values()
     ]
