@@ -101,3 +101,11 @@ def test_it_answers_favicon_ico_with_the_icon(client):
 
     assert response.status_code == 301
     assert response["Location"] == "/static/favicon.svg"
+
+
+def test_it_fits_the_questions_in_three_columns(client_as, project):
+    html = client_as("annotator").get(reverse("annotate:project_detail", args=[project.pk])).content.decode()
+
+    table = html[html.index('class="table table--compact questions-table"') : html.index("</table>")]
+    assert table.count('<th scope="col">') == 3
+    assert "ordinal" in table or "nominal" in table
