@@ -112,6 +112,7 @@ def _workspace(
         "started_at": request.POST.get("started_at") or timezone.now().isoformat(),
         "display_order": ",".join(str(index) for index in order) if order else "",
         "config": {
+            "example": example.external_id,
             "draftKey": draft_key,
             "draftBase": draft_base,
             "original": forms.original_response(example.content),

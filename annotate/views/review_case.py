@@ -195,7 +195,7 @@ def control_for(question: Question, content: Any) -> dict[str, Any]:
             return {"choices": [(str(n), str(n)) for n in range(low, high + 1)], "scale": True}
         return {"number": True, "min": low, "max": high}
     if question.kind == "preference":
-        return {"choices": [("a", "A is better"), ("tie", "tie"), ("b", "B is better")]}
+        return {"choices": [("a", "A is better"), ("b", "B is better"), ("tie", "Tie")]}  # the annotate page's order
     responses = content.get("responses") if isinstance(content, dict) else None
     count = len(responses) if isinstance(responses, list) else 0
     return {"ranking": True, "letters": [letter(i + 1) for i in range(count)]}

@@ -472,3 +472,15 @@ def test_it_renders_hostile_content_labels_and_answers_inert(client_as, project,
         assert XSS_SCRIPT not in html and XSS_IMG not in html and 'href="javascript:' not in html
         assert "&lt;img src=x onerror=alert(1)&gt;" in html  # shown as text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in pages[1].content.decode()
+
+
+def test_it_offers_the_preference_choices_in_the_annotate_pages_order(client_as, project):
+    QuestionFactory(project=project, name="better", kind="preference", options={}, level="nominal")
+    example = ExampleFactory(project=project, content={"prompt": "Hi", "responses": ["one", "two"]})
+    label_all(project, {example: [{"quality": 3, "topic": "code", "better": value} for value in ("a", "b", "tie")]})
+
+    url = reverse("annotate:review_example", args=[project.pk, example.pk]) + "?question=better"
+    html = client_as("reviewer").get(url).content.decode()
+
+    own = html[html.index('id="own-heading"') :]
+    assert own.index("A is better") < own.index("B is better") < own.index("Tie")
