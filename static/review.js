@@ -34,6 +34,14 @@
     });
   }
 
+  // On the page of every question: entering your own answer chooses "My own answer" for that question.
+  document.addEventListener("input", function (event) {
+    var name = event.target.dataset && event.target.dataset.ownFor;
+    if (!name) return;
+    var own = document.querySelector('input[data-own="' + CSS.escape(name) + '"]');
+    if (own) own.checked = true;
+  });
+
   var all = document.querySelector("[data-select-all]");
   if (all) {
     var boxes = document.querySelectorAll('input[type="checkbox"][name="example"]');

@@ -28,11 +28,12 @@ MAX_NOTE = 2000
 SCALE_BUTTONS_UP_TO = 11
 
 
-def value_from_form(question: Question, data: QueryDict, content: dict[str, Any]) -> Any:
-    """The reviewer's own answer as the service expects it; the service checks it like any answer."""
+def value_from_form(question: Question, data: QueryDict, content: dict[str, Any], *, key: str = "value") -> Any:
+    """The reviewer's own answer (the form field ``key``) as the service expects it; the service checks it like
+    any answer."""
     if question.kind == "multi_label":
-        return data.getlist("value")
-    raw = data.get("value")
+        return data.getlist(key)
+    raw = data.get(key)
     if question.kind == "rating":
         try:
             return int(raw or "")
@@ -45,7 +46,7 @@ def value_from_form(question: Question, data: QueryDict, content: dict[str, Any]
         tokens = (raw or "").upper().replace(">", " ").replace(",", " ").split()
         if sorted(tokens) != sorted(letters) or not tokens:
             example = ", ".join(reversed(list(letters))) or "B, A"
-            raise ServiceError(f"list every response letter once, best first (e.g. {example})", field="value")
+            raise ServiceError(f"list every response letter once, best first (e.g. {example})", field=key)
         return [letters[token] for token in tokens]
     return raw
 
@@ -113,7 +114,7 @@ def review(request: HttpRequest, project_id: int, example_id: int) -> HttpRespon
     given = {a.annotator.get_username(): a.answers[question.name] for a in annotations}
     filters = params.filters()
     summary = review_queue.summary_of(filters, example)
-    here = review_queue.position_of(summary) if summary else _position_outside(example, question)
+    here = review_queue.position_of(summary) if summary else position_outside(example, question)
     previous, following = review_queue.neighbours(filters, here)
     error: ServiceError | None = None
     if request.method == "POST":
@@ -178,7 +179,7 @@ def _position(filters: review_queue.Filters, here: review_queue.Position) -> int
     return None if before is None else before + 1
 
 
-def _position_outside(example: Example, question: Question) -> review_queue.Position:
+def position_outside(example: Example, question: Question) -> review_queue.Position:
     """Where an example that is not among the queue's cases would stand in its order (its neighbours are the
     cases around that place)."""
     stored = LabelSummary.objects.filter(example=example, question=question).values_list("disagreement", flat=True)

@@ -94,3 +94,21 @@ def test_an_annotator_cannot_reach_the_review_pages(page, project, cast, dispute
         assert response.status == 403
         assert page.locator("table.review-cases").count() == 0
         assert page.get_by_text("split").count() == 0
+
+
+def test_a_reviewer_resolves_every_question_of_an_example_in_one_pass(page, project, cast, disputed):
+    split, two_one = disputed
+    sign_in(page, "reviewer-user")
+    page.goto(reverse("annotate:review_queue", args=[project.pk]) + "?question=topic")
+    page.get_by_role("link", name="Review every question of split").click()
+    page.get_by_role("heading", name="split").wait_for()
+
+    page.get_by_role("radio", name="Accept general ann-c").check()
+    page.get_by_role("group", name="Your own answer to quality").get_by_text("5").click()  # chooses "My own answer"
+    assert page.locator("input[name='decision-quality'][value='own']").is_checked()
+    page.get_by_role("button", name="Resolve the chosen questions").click()
+
+    page.get_by_role("heading", name="two-one").wait_for()
+    assert page.get_by_text("Resolved split: quality = 5, topic = general.").is_visible()
+    resolved = {r.question.name: r.value for r in Resolution.objects.filter(example=split)}
+    assert resolved == {"topic": "general", "quality": 5}
