@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from django.db.models import F, Func, IntegerField, OuterRef, QuerySet, Subquery, Value
 
 from annotate.access import may_see_others_work
-from annotate.models import Annotation, Assignment, Example, Project, Role, WorkItem
+from annotate.models import Annotation, Example, Project, Role, WorkItem
 from annotate.services.queue import open_for
 
 if TYPE_CHECKING:
@@ -38,13 +38,6 @@ def annotations_of(project: ProjectRef, annotator: User | OuterRef | None = None
 def completed_of(project: ProjectRef) -> QuerySet[WorkItem]:
     """Examples whose current round has every annotation it asks for."""
     return WorkItem.objects.filter(project=project, done__gte=F("target"))  # type: ignore[misc]  # django-stubs#837
-
-
-def held_by(project: ProjectRef, annotator: User) -> QuerySet[Assignment]:
-    """The example the annotator has in hand (at most one: a partial unique index)."""
-    return Assignment.objects.filter(  # type: ignore[misc]  # django-stubs#837
-        project=project, annotator=annotator, status=Assignment.Status.ACTIVE
-    )
 
 
 LEFT_COUNTED_UP_TO = 1000

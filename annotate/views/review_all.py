@@ -5,7 +5,7 @@ The one-question page (review_case.py) stays, with its tie-breaker and send-back
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from django.contrib import messages
@@ -19,9 +19,9 @@ from annotate.access import may_review, project_access
 from annotate.answers import applies
 from annotate.models import Annotation, Example, LabelSummary, Question, Resolution, WorkItem
 from annotate.services import ServiceError, reviews
-from annotate.views.review_case import MAX_NOTE, NOTE_SUGGESTIONS, NoteForm, control_for, position_outside
+from annotate.views.review_case import NOTE_SUGGESTIONS, control_for, note_from, position_outside
 from annotate.views.review_case import value_from_form as own_value
-from annotate.views.review_common import QueueParams, queue_params, queue_url, shown
+from annotate.views.review_common import QueueParams, queue_params, queue_url, review_url, shown
 
 if TYPE_CHECKING:
     from django.http import HttpRequest, HttpResponse, QueryDict
@@ -104,16 +104,10 @@ def review_all(request: HttpRequest, project_id: int, example_id: int) -> HttpRe
     error: ServiceError | None = None
     if request.method == "POST":
         try:
-            note_form = NoteForm(request.POST)
-            if not note_form.is_valid():
-                raise ServiceError(f"the note is longer than {MAX_NOTE:,} characters", field="note")
+            note = note_from(request.POST)
             values = decisions(request.POST, questions, given, example.content)
             reviews.resolutions_set(
-                project=project,
-                example_id=example.pk,
-                values=values,
-                reviewer=access.user,
-                note=note_form.cleaned_data["note"],
+                project=project, example_id=example.pk, values=values, reviewer=access.user, note=note
             )
         except ServiceError as exc:
             error = exc
@@ -143,7 +137,6 @@ def review_all(request: HttpRequest, project_id: int, example_id: int) -> HttpRe
             {
                 "question": question,
                 "answers": given[question.name],
-                "labels": sum(len(answer.annotators) for answer in given[question.name]),
                 "disagreement": summaries.get(question.pk),
                 "resolution": resolutions.get(question.pk),
                 "resolution_shown": shown(question, resolutions[question.pk].value)
@@ -153,8 +146,7 @@ def review_all(request: HttpRequest, project_id: int, example_id: int) -> HttpRe
                 "decision": posted.get(f"decision-{question.name}", LEAVE) if posted else LEAVE,
                 "posted_values": posted.getlist(f"value-{question.name}") if posted else [],
                 "failed": error is not None and error.field == question.name,
-                "one_url": f"{reverse('annotate:review_example', args=[project.pk, example.pk])}?"
-                f"{QueueParams(question, params.annotator, params.key, params.value, params.show).query}",
+                "one_url": review_url(project, example.pk, replace(params, question=question)),
             }
             for question in questions
         ],

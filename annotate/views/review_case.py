@@ -55,6 +55,14 @@ class NoteForm(forms.Form):
     note = forms.CharField(required=False, max_length=MAX_NOTE)
 
 
+def note_from(data: QueryDict) -> str:
+    """The reviewer's note kept with a resolution; raises ServiceError when it is too long."""
+    note_form = NoteForm(data)
+    if not note_form.is_valid():
+        raise ServiceError(f"the note is longer than {MAX_NOTE:,} characters", field="note")
+    return str(note_form.cleaned_data["note"])
+
+
 def resolve(
     request: HttpRequest, access: ProjectAccess, example: Example, question: Question, given: dict[str, Any]
 ) -> str:
@@ -63,10 +71,7 @@ def resolve(
     # Each annotation's accept button posts accept=<annotator>; the other buttons post action=<name>.
     action = "accept" if "accept" in request.POST else request.POST.get("action", "")
     if action in ("accept", "own"):
-        note_form = NoteForm(request.POST)
-        if not note_form.is_valid():
-            raise ServiceError(f"the note is longer than {MAX_NOTE:,} characters", field="note")
-        note = note_form.cleaned_data["note"]
+        note = note_from(request.POST)
         if action == "accept":
             annotator = request.POST.get("accept", "")
             if annotator not in given:
