@@ -3,8 +3,8 @@
  *   winnowUndo.hold({ message, undone, send, beacon })
  * shows the message with an Undo button (u, Ctrl+Z or Esc undo too) and a "Do it now" button, then calls
  * send() when the time is up, "now" is chosen or the user moves on (Enter, n, p). Leaving the page meanwhile (a
- * link, closing the tab) sends it at once with beacon(), so moving on never loses it. Nothing is sent before then: undoing leaves the server untouched. The buttons and
- * forms themselves act at once, with or without JavaScript. */
+ * link, closing the tab) sends it at once with beacon(), so moving on never loses it. Nothing is sent before then:
+ * undoing leaves the server untouched. The buttons and forms themselves act at once, with or without JavaScript. */
 (function () {
   "use strict";
 
@@ -82,7 +82,7 @@
   }
 
   function hold(options) {
-    if (pending) flush();
+    if (pending) close(); // one action waits at a time (the keys that would start another wait too)
     var box = toast();
     var left = Math.round(DELAY_MS / 1000);
     var label = function () {
