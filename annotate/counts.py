@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING
 from django.db.models import F, Func, IntegerField, OuterRef, QuerySet, Subquery, Value
 
 from annotate.access import may_see_others_work
-from annotate.models import Annotation, Assignment, Example, Project, Role, WorkItem
+from annotate.models import Annotation, Example, Project, Role, WorkItem
+from annotate.services.queue import open_for
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -39,11 +40,14 @@ def completed_of(project: ProjectRef) -> QuerySet[WorkItem]:
     return WorkItem.objects.filter(project=project, done__gte=F("target"))  # type: ignore[misc]  # django-stubs#837
 
 
-def assigned_to(project: ProjectRef, annotator: User) -> QuerySet[Assignment]:
-    """Examples the annotator holds or has done in their current round."""
-    return Assignment.objects.filter(  # type: ignore[misc]  # django-stubs#837
-        project=project, annotator=annotator, status__in=Assignment.LIVE
-    )
+LEFT_COUNTED_UP_TO = 1000
+
+
+def left_for(project: Project, annotator: User) -> int:
+    """How many examples the queue could still hand this annotator (``open_for``), counted up to
+    ``LEFT_COUNTED_UP_TO`` + 1 so that the annotate page costs the same in a project of any size. Others may take
+    some of them first: it is what is open to them now."""
+    return open_for(project=project, annotator=annotator).order_by()[: LEFT_COUNTED_UP_TO + 1].count()
 
 
 def _count(rows: QuerySet) -> Subquery:

@@ -1,10 +1,11 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
-from api.views import annotating, auth, curation, data, exports, projects, quality, reviewing, stats
+from api.views import annotating, auth, curation, data, exports, index, projects, quality, reviewing, stats
 
 app_name = "api"
 urlpatterns = [
+    path("", index.IndexView.as_view(), name="index"),
     path("auth/token/", auth.TokenView.as_view(), name="token"),
     path("users/", auth.UserCreateView.as_view(), name="users"),
     path("projects/", projects.ProjectListView.as_view(), name="projects"),

@@ -53,11 +53,15 @@ ensure_chromium() {
 }
 
 # The browser assets the pages use (Chart.js for the quality dashboard) come from npm, pinned by package-lock.json,
-# into node_modules/, which Django serves as static files: nothing is fetched at run time.
+# into node_modules/, which Django serves as static files: nothing is fetched at run time. `ensure_assets dev` also
+# installs the devDependencies, which only the tests use (axe-core, injected into pages by the accessibility tests;
+# never served): scripts/test asks for them, scripts/run and the Docker image do not.
 ensure_assets() {
-    local stamp=node_modules/.winnow-installed wanted
-    wanted=$(sha256sum package-lock.json | cut -d' ' -f1)
-    [ "$(cat "$stamp" 2>/dev/null)" = "$wanted" ] && return 0
+    local mode=${1:-run} stamp=node_modules/.winnow-installed lock installed
+    lock=$(sha256sum package-lock.json | cut -d' ' -f1)
+    installed=$(cat "$stamp" 2>/dev/null || true)
+    # A dev install serves a run as well.
+    [ "$installed" = "$lock dev" ] || [ "$installed" = "$lock $mode" ] && return 0
     if ! command -v npm >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
         echo "==> installing npm for the browser assets (apt-get)"
         apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null
@@ -67,6 +71,10 @@ ensure_assets() {
         exit 1
     fi
     echo "==> installing the browser assets (npm ci)"
-    npm ci --omit=dev --no-audit --no-fund --silent
-    echo "$wanted" >"$stamp"
+    if [ "$mode" = dev ]; then
+        npm ci --no-audit --no-fund --silent
+    else
+        npm ci --omit=dev --no-audit --no-fund --silent
+    fi
+    echo "$lock $mode" >"$stamp"
 }

@@ -1,5 +1,7 @@
 /* The annotate page, keyboard first. The page works without this script (a plain form POST); with it:
- * - number keys answer the highlighted question, a/b/t the preference, Enter submits, s skips, ? shows help;
+ * - number keys answer the highlighted question, a/b/t the preference, Enter submits (from anywhere but a
+ *   multi-line text box, where Ctrl/Cmd+Enter does), s skips after a few seconds that an Undo toast offers
+ *   (undo.js), ? shows help;
  * - the form is sent with fetch(), and a failure keeps every answer on the page and says why;
  * - a draft is kept in localStorage (per project and example) until the server has the answers;
  * - the time the tab was visible is measured and sent as duration_ms. */
@@ -149,8 +151,12 @@
     }
   }
 
+  const isRequired = (q) => q.querySelector(".question__required") !== null;
+
+  /* After an answer, the next question is highlighted. A required text box takes the cursor; an optional one is
+   * only offered (Tab or a click enters it), so that Enter still submits once the choices are made. */
   function advance(from) {
-    if (from + 1 < questions.length) activate(from + 1);
+    if (from + 1 < questions.length) activate(from + 1, { typeInto: isRequired(questions[from + 1]) });
     else if (submitButton) submitButton.focus();
   }
 
@@ -361,11 +367,41 @@
     return el.tagName === "INPUT" && !TYPED_INPUTS.has(el.type);
   }
 
+  /* Skipping by key waits behind an Undo toast; the Skip button (and the page without scripts) skips at once. */
+  function skipSoon() {
+    if (!window.winnowUndo) {
+      clearDraft();
+      skipButton.click();
+      return;
+    }
+    window.winnowUndo.hold({
+      message: `Skipping ${config.example}`,
+      undone: `Not skipped: ${config.example} is still yours.`,
+      send: () => {
+        setStatus("Skipping…");
+        form.requestSubmit(skipButton);
+      },
+      beacon: () => {
+        clearDraft();
+        navigator.sendBeacon(skipButton.formAction, new FormData(form));
+      },
+    });
+  }
+
   document.addEventListener("keydown", (event) => {
     if (event.defaultPrevented || event.isComposing) return;
     const target = event.target;
     const typing = isTyping(target);
     if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
+      event.preventDefault();
+      submit();
+      return;
+    }
+    /* Enter submits from anywhere: a choice, a number, a one-line field, a select. Not in a multi-line text box
+     * (a new line; Ctrl/Cmd+Enter submits there), and not on a button, link or summary, which do what they say. */
+    if (event.key === "Enter" && !event.shiftKey && !event.altKey) {
+      if (target.tagName === "TEXTAREA" || target.isContentEditable) return;
+      if (target.closest && target.closest("a, button, summary, dialog")) return;
       event.preventDefault();
       submit();
       return;
@@ -388,11 +424,7 @@
     if (help && help.open) return;
     const q = questions[active];
     const key = event.key;
-    if (key === "Enter") {
-      if (target.closest && target.closest("a, button, summary, dialog")) return; // their own action
-      event.preventDefault();
-      submit();
-    } else if (/^[0-9]$/.test(key)) {
+    if (/^[0-9]$/.test(key)) {
       if (q && pickByKey(q, key)) event.preventDefault();
     } else if (key === "j") {
       event.preventDefault();
@@ -411,9 +443,7 @@
     } else if (key === "s") {
       if (skipButton) {
         event.preventDefault();
-        clearDraft();
-        setStatus("Skipping…");
-        skipButton.click();
+        skipSoon();
       }
     } else if (key === "Backspace" && q && q.dataset.kind === "ranking") {
       event.preventDefault();

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
@@ -72,6 +72,28 @@ def resolution_set(
     )
     summaries_mark_resolved(question=question, example_ids=[example.pk])
     return resolution
+
+
+@transaction.atomic
+def resolutions_set(
+    *, project: Project, example_id: int, values: Mapping[str, Any], reviewer: User, note: str = ""
+) -> list[Resolution]:
+    """Settle several questions of one example in one pass: ``values`` maps question names to gold values, each
+    recorded as ``resolution_set`` records one. All or nothing: a value refused for one question leaves every
+    question as it was, and the error names the question."""
+    if not values:
+        raise ServiceError("choose a decision for at least one question", field="questions")
+    resolutions = []
+    for name, value in values.items():
+        try:
+            resolution = resolution_set(
+                project=project, example_id=example_id, question_name=name, value=value, reviewer=reviewer, note=note
+            )
+        except ServiceError as exc:
+            field = name if exc.field in ("value", "question") else exc.field
+            raise ServiceError(exc.message, field=field) from None
+        resolutions.append(resolution)
+    return resolutions
 
 
 def consensus_candidates(

@@ -27,12 +27,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from annotate import forms
 from annotate.access import ProjectAccess, project_access
 from annotate.answers import AnswerError, check_display_order
-from annotate.counts import annotations_of, assigned_to, examples_of
+from annotate.counts import LEFT_COUNTED_UP_TO, annotations_of, left_for
 from annotate.markdown import render_markdown
 from annotate.models import Annotation, Example, Project
 from annotate.services import NotAssigned, ServiceError
 from annotate.services.annotations import annotation_editable, annotation_submit
-from annotate.services.queue import answerable, next_assignment, skip
+from annotate.services.queue import answerable, held_by, next_assignment, skip
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -56,11 +56,13 @@ def _specs(project: Project) -> list[QuestionSpec]:
 
 
 def _progress(project: Project, user: User) -> dict[str, int]:
-    """Only this annotator's own counts, and the project's size: nothing about anyone else's work."""
+    """Only this annotator's own counts: what they did, hold and could still be given; nothing about anyone else's
+    work. ``left`` is counted up to ``left_up_to`` + 1 (shown as "1,000+")."""
     return {
         "done": annotations_of(project, user).count(),
-        "assigned": assigned_to(project, user).count(),
-        "total": examples_of(project).count(),
+        "holding": int(held_by(project=project, annotator=user) is not None),
+        "left": left_for(project, user),
+        "left_up_to": LEFT_COUNTED_UP_TO,
     }
 
 
@@ -110,6 +112,7 @@ def _workspace(
         "started_at": request.POST.get("started_at") or timezone.now().isoformat(),
         "display_order": ",".join(str(index) for index in order) if order else "",
         "config": {
+            "example": example.external_id,
             "draftKey": draft_key,
             "draftBase": draft_base,
             "original": forms.original_response(example.content),

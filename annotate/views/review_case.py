@@ -28,11 +28,12 @@ MAX_NOTE = 2000
 SCALE_BUTTONS_UP_TO = 11
 
 
-def value_from_form(question: Question, data: QueryDict, content: dict[str, Any]) -> Any:
-    """The reviewer's own answer as the service expects it; the service checks it like any answer."""
+def value_from_form(question: Question, data: QueryDict, content: dict[str, Any], *, key: str = "value") -> Any:
+    """The reviewer's own answer (the form field ``key``) as the service expects it; the service checks it like
+    any answer."""
     if question.kind == "multi_label":
-        return data.getlist("value")
-    raw = data.get("value")
+        return data.getlist(key)
+    raw = data.get(key)
     if question.kind == "rating":
         try:
             return int(raw or "")
@@ -45,13 +46,21 @@ def value_from_form(question: Question, data: QueryDict, content: dict[str, Any]
         tokens = (raw or "").upper().replace(">", " ").replace(",", " ").split()
         if sorted(tokens) != sorted(letters) or not tokens:
             example = ", ".join(reversed(list(letters))) or "B, A"
-            raise ServiceError(f"list every response letter once, best first (e.g. {example})", field="value")
+            raise ServiceError(f"list every response letter once, best first (e.g. {example})", field=key)
         return [letters[token] for token in tokens]
     return raw
 
 
 class NoteForm(forms.Form):
     note = forms.CharField(required=False, max_length=MAX_NOTE)
+
+
+def note_from(data: QueryDict) -> str:
+    """The reviewer's note kept with a resolution; raises ServiceError when it is too long."""
+    note_form = NoteForm(data)
+    if not note_form.is_valid():
+        raise ServiceError(f"the note is longer than {MAX_NOTE:,} characters", field="note")
+    return str(note_form.cleaned_data["note"])
 
 
 def resolve(
@@ -62,10 +71,7 @@ def resolve(
     # Each annotation's accept button posts accept=<annotator>; the other buttons post action=<name>.
     action = "accept" if "accept" in request.POST else request.POST.get("action", "")
     if action in ("accept", "own"):
-        note_form = NoteForm(request.POST)
-        if not note_form.is_valid():
-            raise ServiceError(f"the note is longer than {MAX_NOTE:,} characters", field="note")
-        note = note_form.cleaned_data["note"]
+        note = note_from(request.POST)
         if action == "accept":
             annotator = request.POST.get("accept", "")
             if annotator not in given:
@@ -113,7 +119,7 @@ def review(request: HttpRequest, project_id: int, example_id: int) -> HttpRespon
     given = {a.annotator.get_username(): a.answers[question.name] for a in annotations}
     filters = params.filters()
     summary = review_queue.summary_of(filters, example)
-    here = review_queue.position_of(summary) if summary else _position_outside(example, question)
+    here = review_queue.position_of(summary) if summary else position_outside(example, question)
     previous, following = review_queue.neighbours(filters, here)
     error: ServiceError | None = None
     if request.method == "POST":
@@ -178,7 +184,7 @@ def _position(filters: review_queue.Filters, here: review_queue.Position) -> int
     return None if before is None else before + 1
 
 
-def _position_outside(example: Example, question: Question) -> review_queue.Position:
+def position_outside(example: Example, question: Question) -> review_queue.Position:
     """Where an example that is not among the queue's cases would stand in its order (its neighbours are the
     cases around that place)."""
     stored = LabelSummary.objects.filter(example=example, question=question).values_list("disagreement", flat=True)
@@ -195,7 +201,7 @@ def control_for(question: Question, content: Any) -> dict[str, Any]:
             return {"choices": [(str(n), str(n)) for n in range(low, high + 1)], "scale": True}
         return {"number": True, "min": low, "max": high}
     if question.kind == "preference":
-        return {"choices": [("a", "A is better"), ("tie", "tie"), ("b", "B is better")]}
+        return {"choices": [("a", "A is better"), ("b", "B is better"), ("tie", "Tie")]}  # the annotate page's order
     responses = content.get("responses") if isinstance(content, dict) else None
     count = len(responses) if isinstance(responses, list) else 0
     return {"ranking": True, "letters": [letter(i + 1) for i in range(count)]}

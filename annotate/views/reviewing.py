@@ -19,6 +19,7 @@ from annotate import review_queue
 from annotate.access import may_reopen, may_review, project_access
 from annotate.models import Example
 from annotate.services import ServiceError, reviews
+from annotate.views.review_all import all_url, review_all
 from annotate.views.review_case import review
 from annotate.views.review_common import (
     CASES_PER_PAGE,
@@ -63,6 +64,7 @@ def queue(request: HttpRequest, project_id: int) -> HttpResponse:
             "tally": tally(params.question, [a["value"] for a in case.annotations]),
             "resolved_as": shown(params.question, case.resolution.value) if case.resolution else "",
             "url": review_url(project, case.example_id, params),
+            "all_url": all_url(project, case.example_id, params),
         }
         for case in review_queue.shown_cases(project, params.question, page, content=True)
     ]
@@ -165,4 +167,5 @@ urlpatterns: list[URLPattern] = [
     path("projects/<int:project_id>/review/consensus/", consensus, name="review_consensus"),
     path("projects/<int:project_id>/review/reopen/", reopen_selected, name="review_reopen"),
     path("projects/<int:project_id>/review/<int:example_id>/", review, name="review_example"),
+    path("projects/<int:project_id>/review/<int:example_id>/all/", review_all, name="review_example_all"),
 ]

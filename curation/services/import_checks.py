@@ -66,6 +66,12 @@ class Problems:
         return {"errors": self.shown, "total": self.total, "shown": len(self.shown)}
 
 
+def record_at(number: int, line: int | None) -> str:
+    """A record as a reason names it, with its line where the format has lines: the two columns of the table of bad
+    records, so the one a reason points to is found there."""
+    return f"record {number}" if line is None else f"record {number}, line {line}"
+
+
 def entry(number: int, line: int | None, reason: str, *, field: str | None = None) -> dict[str, Any]:
     """A bad record as a job's error lists it; ``field`` names the key at fault, where one is."""
     problem: dict[str, Any] = {"record": number, "reason": reason}
@@ -146,7 +152,7 @@ def fail_for_records(job: Job, problems: Problems, *, records: int, file_error: 
         noun = "record" if records == 1 else "records"
         verb = "is" if problems.total == 1 else "are"
         message = f"{problems.total:,} of {records:,} {noun} {verb} invalid; nothing was imported."
-        job.fail(f"{message} Fix them and import again.", details)
+        job.fail(f"{message} Fix {'it' if problems.total == 1 else 'them'} and import again.", details)
     else:
         return False
     return True

@@ -10,18 +10,19 @@ from typing import Any
 from django.db import connection, transaction
 
 from annotate.models import Project
-from curation.services.import_checks import IdLog, entry
+from curation.services.import_checks import IdLog, entry, record_at
 
 CREATE_SQL = "CREATE TEMP TABLE import_ids (number bigint, line bigint, generated boolean, external_id text)"
 # Every id used twice (all uses but the first), and every id the project already has; one row per record.
 PROBLEMS_SQL = """
-SELECT number, line, generated, external_id, first_number, first_generated, taken, COUNT(*) OVER ()
+SELECT number, line, generated, external_id, first_number, first_line, first_generated, taken, COUNT(*) OVER ()
 FROM (
     SELECT r.*, EXISTS (
         SELECT 1 FROM annotate_example e WHERE e.project_id = %s AND e.external_id = r.external_id
     ) AS taken
     FROM (
-        SELECT i.*, FIRST_VALUE(number) OVER w AS first_number, FIRST_VALUE(generated) OVER w AS first_generated,
+        SELECT i.*, FIRST_VALUE(number) OVER w AS first_number, FIRST_VALUE(line) OVER w AS first_line,
+               FIRST_VALUE(generated) OVER w AS first_generated,
                ROW_NUMBER() OVER w AS nth
         FROM import_ids i
         WINDOW w AS (PARTITION BY external_id ORDER BY number)
@@ -35,21 +36,25 @@ UNESCAPE = re.compile(r"\\(.)")
 UNESCAPED = {"\\": "\\", "t": "\t", "n": "\n", "r": "\r"}
 
 
-def _reason(external_id: str, generated: bool, first: int, first_generated: bool, taken: bool) -> str:
+def _reason(
+    external_id: str, generated: bool, first: int, first_line: int | None, first_generated: bool, taken: bool
+) -> str:
+    """Why the record's id clashes; ``first`` and ``first_line`` are the record that used the id first."""
     if taken:
         reason = f"the project already has an example with id {external_id!r}"
         return f"{reason}; give this record an id of its own" if generated else reason
+    first_at = record_at(first, first_line)
     if generated:
         return (
-            f"this record has no id, and the one made for it, {external_id!r}, is the id of record {first}; "
+            f"this record has no id, and the one made for it, {external_id!r}, is the id of {first_at}; "
             "give this record an id"
         )
     if first_generated:
         return (
-            f"the id {external_id!r} is the one made for record {first}, which has no id; choose another id, or "
+            f"the id {external_id!r} is the one made for {first_at}, which has no id; choose another id, or "
             f"give record {first} an id"
         )
-    return f"the id {external_id!r} appears more than once in this import (first in record {first})"
+    return f"the id {external_id!r} appears more than once in this import (first in {first_at})"
 
 
 def _load_sqlite(cursor: Any, ids: IdLog) -> None:
@@ -90,7 +95,11 @@ def id_problems(ids: IdLog, *, project: Project, limit: int) -> tuple[list[dict[
             if not postgres:
                 cursor.execute("DROP TABLE import_ids")
     shown = [
-        entry(number, line, _reason(external_id, bool(generated), first, bool(first_generated), bool(taken)))
-        for number, line, generated, external_id, first, first_generated, taken, _ in rows
+        entry(
+            number,
+            line,
+            _reason(external_id, bool(generated), first, first_line, bool(first_generated), bool(taken)),
+        )
+        for number, line, generated, external_id, first, first_line, first_generated, taken, _ in rows
     ]
     return shown, rows[0][-1] if rows else 0

@@ -22,7 +22,7 @@ from annotate.answers import AnswerError, check_answers
 from annotate.models import Annotation, Example, Project
 from annotate.services.projects import username_problem
 from curation.importing.labels import LabelRecord
-from curation.services.import_checks import Problems
+from curation.services.import_checks import Problems, record_at
 
 # Records checked per round of queries (the examples they name, the annotations they would clash with).
 BATCH = 5_000
@@ -91,6 +91,7 @@ class _Pending:
     line: int | None
     record: LabelRecord | None  # None: refused already, for ``problem``
     first: int = 0  # the number of the first record with the same example and annotator (this one's, if none)
+    first_line: int | None = None  # and its line
     problem: tuple[str | None, str] | None = None  # (the field at fault, why)
 
 
@@ -132,7 +133,7 @@ class LabelChecks:
     examples: set[int] = field(default_factory=set)
     annotators: set[str] = field(default_factory=set)
     _pending: list[_Pending] = field(default_factory=list)
-    _first: dict[tuple[str, str], int] = field(default_factory=dict)
+    _first: dict[tuple[str, str], tuple[int, int | None]] = field(default_factory=dict)
     _names: dict[str, str | None] = field(default_factory=dict)  # username → why it cannot be one (None: fine)
 
     def __post_init__(self) -> None:
@@ -144,8 +145,8 @@ class LabelChecks:
     def add(self, number: int, line: int | None, record: LabelRecord) -> None:
         # Every record that could be read counts for repeats, good or not: fixing the first of two records that
         # label the same example by the same annotator still leaves two.
-        first = self._first.setdefault((record.example, record.annotator), number)
-        self._pending.append(_Pending(number, line, record, first))
+        first, first_line = self._first.setdefault((record.example, record.annotator), (number, line))
+        self._pending.append(_Pending(number, line, record, first, first_line))
         if len(self._pending) >= BATCH:
             self.flush()
 
@@ -211,7 +212,7 @@ class LabelChecks:
         if pending.first != pending.number:
             return "annotator", (
                 f"example {record.example[:200]!r} is labelled by {record.annotator[:200]!r} more than once in this "
-                f"import (first in record {pending.first}); keep one"
+                f"import (first in {record_at(pending.first, pending.first_line)}); keep one"
             )
         if (example.pk, record.annotator) in taken:
             return "annotator", already_annotated_reason(record.annotator, record.example)

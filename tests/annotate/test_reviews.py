@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from annotate.models import Membership, Resolution, WorkItem
+from annotate.models import LabelSummary, Membership, Resolution, WorkItem
 from annotate.services import ServiceError, guideline_add
 from annotate.services.annotations import annotation_submit
 from annotate.services.queue import next_assignment, work_items_create
-from annotate.services.reviews import reopen, resolution_set, resolutions_from_consensus, tiebreak
+from annotate.services.reviews import reopen, resolution_set, resolutions_from_consensus, resolutions_set, tiebreak
 from tests.factories import ExampleFactory, ProjectFactory, QuestionFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -63,6 +63,36 @@ def test_it_replaces_a_resolution_and_checks_its_value(setup):
     with pytest.raises(ServiceError) as error:
         resolution_set(project=project, example_id=one.pk, question_name="nope", value="a", reviewer=reviewer)
     assert "topic" in error.value.message
+
+
+def test_it_resolves_several_questions_of_an_example_in_one_pass(setup):
+    project, (one, *_), users, reviewer = setup
+    QuestionFactory(
+        project=project, name="quality", kind="rating", options={"min": 1, "max": 5}, level="ordinal", required=False
+    )
+    annotate_all(project, users, {e.pk: ["a", "b", "a"] for e in project.examples.all()})
+
+    made = resolutions_set(
+        project=project, example_id=one.pk, values={"topic": "b", "quality": 4}, reviewer=reviewer, note="checked"
+    )
+
+    resolved = {r.question.name: (r.value, r.method, r.note) for r in Resolution.objects.filter(example=one)}
+    assert resolved == {"topic": ("b", "reviewer", "checked"), "quality": (4, "reviewer", "checked")}
+    assert len(made) == 2
+    assert LabelSummary.objects.get(example=one, question__name="topic").resolved
+
+
+def test_it_resolves_nothing_when_one_question_of_the_pass_is_refused(setup):
+    project, (one, *_), _, reviewer = setup
+    QuestionFactory(project=project, name="quality", kind="rating", options={"min": 1, "max": 5}, level="ordinal")
+
+    with pytest.raises(ServiceError) as refused:
+        resolutions_set(project=project, example_id=one.pk, values={"topic": "a", "quality": 9}, reviewer=reviewer)
+
+    assert refused.value.field == "quality"
+    assert not Resolution.objects.exists()
+    with pytest.raises(ServiceError):
+        resolutions_set(project=project, example_id=one.pk, values={}, reviewer=reviewer)
 
 
 def test_it_offers_a_tie_break_to_one_more_annotator(setup):

@@ -16,6 +16,8 @@ TEMPLATE = "<<{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}\n{% end
 # expected status per role, in the order of ROLES: manager, reviewer, annotator, outsider, anonymous
 ANSWERS = {"quality": 4, "topic": "code"}
 MATRIX = [
+    # The index describes the API and holds no data, like the schema: everyone may read it.
+    ("get", "/api/v1/", None, (200, 200, 200, 200, 200)),
     ("get", "/api/v1/projects/{p}/", None, (200, 200, 200, 404, 401)),
     ("patch", "/api/v1/projects/{p}/", {"description": "new"}, (200, 403, 403, 404, 401)),
     ("delete", "/api/v1/projects/{p}/", None, (204, 403, 403, 404, 401)),

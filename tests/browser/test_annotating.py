@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 from playwright.sync_api import expect
@@ -60,10 +61,12 @@ def test_an_annotator_labels_by_keyboard_skips_and_edits(page, project, cast, ex
         page.keyboard.press(topic)
         press_and_wait_for_next(page, "Enter")
         assert shown_example(page) not in labelled
-        expect(page.locator(".tally")).to_contain_text(f"Done{len(labelled)}")
+        expect(page.locator(".progress-line")).to_contain_text(f"{len(labelled)} done")
 
     skipped = shown_example(page)
-    press_and_wait_for_next(page, "s")
+    page.keyboard.press("s")
+    expect(page.locator("#undo-toast")).to_contain_text(f"Skipping {skipped}")
+    press_and_wait_for_next(page, "Enter")  # moving on sends the skip at once
     assert shown_example(page) != skipped
     expect(page.locator(".messages")).to_contain_text("Skipped")
 
@@ -177,9 +180,10 @@ def test_shortcuts_wait_while_the_annotator_types(page, project, cast, examples)
     page.keyboard.press("k")
     page.keyboard.press("k")
     page.keyboard.press("4")
-    page.keyboard.press("1")  # the topic; the cursor moves on into the text box
-    expect(page.locator("textarea[name='q-note']")).to_be_focused()
-    press_and_wait_for_next(page, "Control+Enter")
+    page.keyboard.press("1")  # the topic; the optional text box is highlighted, the cursor stays out of it
+    expect(page.locator("#q-note")).to_have_class(ACTIVE)
+    expect(page.locator("textarea[name='q-note']")).not_to_be_focused()
+    press_and_wait_for_next(page, "Enter")
 
     annotation = Annotation.objects.get()
     assert annotation.example.external_id == example
@@ -212,3 +216,89 @@ def test_it_works_without_javascript(browser, live_server, project, cast, exampl
 
     assert Annotation.objects.get().answers == {"quality": 5, "topic": "math"}
     assert Assignment.objects.get(status=Assignment.Status.SKIPPED).example.external_id == second
+
+
+def test_ctrl_enter_submits_from_a_text_box(page, project, cast, examples):
+    QuestionFactory(project=project, name="note", kind="text", options={}, level=None, required=True)
+    sign_in(page, "annotator-user")
+    open_annotate(page, project)
+
+    page.keyboard.press("4")
+    page.keyboard.press("1")  # the topic; a required text box takes the cursor
+    expect(page.locator("textarea[name='q-note']")).to_be_focused()
+    page.keyboard.type("fine")
+    press_and_wait_for_next(page, "Control+Enter")
+
+    assert Annotation.objects.get().answers == {"quality": 4, "topic": "code", "note": "fine"}
+
+
+def test_enter_submits_from_a_number_box_and_a_select(page, project, cast):
+    QuestionFactory(project=project, name="score", kind="rating", options={"min": 0, "max": 100}, level="interval")
+    QuestionFactory(project=project, name="order", kind="ranking", options={}, level=None, required=False)
+    ExampleFactory.create_batch(2, project=project, content={"prompt": "Hi", "responses": ["one", "two"]})
+    work_items_create(project=project)
+    sign_in(page, "annotator-user")
+    open_annotate(page, project)
+
+    page.keyboard.press("4")
+    page.keyboard.press("1")
+    page.locator("input[name='q-score']").fill("70")
+    page.locator("#q-order select").first.focus()
+    press_and_wait_for_next(page, "Enter")
+    assert Annotation.objects.get().answers == {"quality": 4, "topic": "code", "score": 70}
+
+    page.keyboard.press("4")
+    page.keyboard.press("1")
+    page.locator("input[name='q-score']").fill("30")
+    press_and_wait_for_next(page, "Enter")  # the cursor is in the number box
+    assert Annotation.objects.count() == 2
+
+
+def test_a_skip_by_key_can_be_undone(page, project, cast, examples):
+    page.add_init_script("window.winnowUndoMs = 600")
+    sign_in(page, "annotator-user")
+    open_annotate(page, project)
+    example = shown_example(page)
+
+    page.keyboard.press("s")
+    toast = page.locator("#undo-toast")
+    expect(toast).to_contain_text(f"Skipping {example}")
+    page.keyboard.press("u")
+    expect(toast).to_contain_text(f"Not skipped: {example} is still yours.")
+    page.wait_for_timeout(1200)  # twice the delay: nothing was sent
+
+    assert shown_example(page) == example
+    held = Assignment.objects.get(annotator=cast["annotator"])
+    assert held.status == Assignment.Status.ACTIVE and held.example.external_id == example
+    page.keyboard.press("2")  # the keys work again
+    expect(page.locator("#q-quality input[value='2']")).to_be_checked()
+
+    page.keyboard.press("s")
+    page.keyboard.press("Control+z")
+    expect(toast).to_contain_text("Not skipped")
+    with page.expect_navigation():
+        page.keyboard.press("s")  # and now the time runs out
+    assert shown_example(page) != example
+    assert Assignment.objects.get(example__external_id=example).status == Assignment.Status.SKIPPED
+
+
+def test_a_skip_waiting_for_its_undo_is_sent_when_the_annotator_leaves(page, project, cast, examples):
+    sign_in(page, "annotator-user")
+    open_annotate(page, project)
+    example = shown_example(page)
+
+    page.keyboard.press("s")
+    expect(page.locator("#undo-toast")).to_be_visible()
+    page.get_by_role("link", name="My annotations").first.click()
+    page.wait_for_url(re.compile(r"/annotations/mine/"))
+
+    skipped = Assignment.objects.filter(example__external_id=example, status=Assignment.Status.SKIPPED)
+    expect_within(lambda: skipped.exists())
+
+
+def expect_within(condition, seconds: float = 5.0) -> None:
+    """A beacon is sent as the page goes: its request may land a moment later."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "the beacon never arrived"
+        time.sleep(0.05)

@@ -609,7 +609,7 @@ def test_it_reports_ids_taken_in_the_project_and_repeated_in_the_import_together
     assert (job.status, Example.objects.for_project(project).count()) == (Job.Status.FAILED, 3)
     assert [(e["record"], e["reason"]) for e in job.error["details"]["errors"]] == [
         (1, "the project already has an example with id 'taken-1'"),
-        (3, "the id 'fresh' appears more than once in this import (first in record 2)"),
+        (3, "the id 'fresh' appears more than once in this import (first in record 2, line 2)"),
     ]
 
 
@@ -895,3 +895,22 @@ def test_the_id_check_of_a_failed_import_shows_a_count(project, manager, monkeyp
     assert job.status == Job.Status.FAILED
     checking = [(done, total) for stage, done, total in reported if stage == "checking_ids"]
     assert checking[0] == (0, 31) and checking[-1] == (31, 31)
+
+
+@runs_imports
+def test_it_names_the_line_of_the_record_an_id_first_appeared_in(project, manager):
+    data = b'{"id": "a", "text": "x"}\n\n{"id": "b", "text": "y"}\n{"id": "a", "text": "z"}\n'
+
+    job = import_file(project, manager, "data.jsonl", data)
+
+    assert job.error["message"] == "1 of 3 records is invalid; nothing was imported. Fix it and import again."
+    [error] = job.error["details"]["errors"]
+    assert (error["record"], error["line"]) == (3, 4)
+    assert error["reason"] == "the id 'a' appears more than once in this import (first in record 1, line 1)"
+
+
+@runs_imports
+def test_it_says_them_of_several_bad_records(project, manager):
+    job = import_file(project, manager, "data.jsonl", b'{"text": 1}\n{"text": 2}\n')
+
+    assert job.error["message"] == "2 of 2 records are invalid; nothing was imported. Fix them and import again."

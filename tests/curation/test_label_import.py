@@ -297,7 +297,7 @@ def test_it_fails_naming_a_bad_record_and_writes_nothing(project, cast, labelled
     job = import_file(project, cast["manager"], "crowd.jsonl", jsonl([label("e2", "newbie"), bad, label("e3", "bo")]))
 
     assert job.status == Job.Status.FAILED
-    assert job.error["message"] == "1 of 3 records is invalid; nothing was imported. Fix them and import again."
+    assert job.error["message"] == "1 of 3 records is invalid; nothing was imported. Fix it and import again."
     (error,) = job.error["details"]["errors"]
     assert (error["record"], error["line"], error["field"]) == (2, 2, field)
     assert reason in error["reason"]
@@ -315,7 +315,7 @@ def test_it_names_the_second_record_that_labels_an_example_by_the_same_annotator
     assert job.status == Job.Status.FAILED
     (error,) = job.error["details"]["errors"]
     assert (error["record"], error["field"]) == (3, "annotator")
-    assert "more than once in this import (first in record 1)" in error["reason"]
+    assert "more than once in this import (first in record 1, line 1)" in error["reason"]
     assert written(project) == before
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -41,6 +43,11 @@ def open_annotate(client, project):
 
 def submit(user, project, example, **answers):
     return annotation_submit(project=project, annotator=user, example_id=example.pk, answers=answers)
+
+
+def text_of(html):
+    """The page's text, tags removed and spaces collapsed."""
+    return " ".join(re.sub(r"<[^>]+>", " ", html).split()).replace(" :", ":")
 
 
 def claim_and_submit(user, project, **answers):
@@ -100,7 +107,29 @@ def test_it_shows_the_example_the_questions_the_guideline_and_progress(client_as
     assert example.content["prompt"] in html and example.content["response"] in html
     assert 'name="q-quality"' in html and 'name="q-topic"' in html
     assert "version 1" in html and "Be helpful." in html
-    assert response.context["progress"] == {"done": 0, "assigned": 1, "total": 3}
+    assert response.context["progress"] == {"done": 0, "holding": 1, "left": 2, "left_up_to": 1000}
+    assert "Your progress: 0 done · holding 1 · 2 left for you" in text_of(html)
+
+
+def test_it_counts_what_is_done_held_and_left_for_this_annotator(client_as, cast, project, examples):
+    claim_and_submit(cast["annotator"], project, quality=3, topic="code")
+    claim_and_submit(cast["reviewer"], project, quality=3, topic="code")  # others' work: open places, not counted
+
+    progress = open_annotate(client_as("annotator"), project).context["progress"]
+
+    assert (progress["done"], progress["holding"], progress["left"]) == (1, 1, 1)
+
+
+def test_it_counts_what_is_left_up_to_a_thousand(client_as, project, settings, monkeypatch):
+    monkeypatch.setattr("annotate.counts.LEFT_COUNTED_UP_TO", 2)
+    monkeypatch.setattr("annotate.views.annotating.LEFT_COUNTED_UP_TO", 2)
+    ExampleFactory.create_batch(5, project=project)
+    work_items_create(project=project)
+
+    response = open_annotate(client_as("annotator"), project)
+
+    assert response.context["progress"]["left"] == 3
+    assert "2+ left for you" in text_of(response.content.decode())
 
 
 def test_it_says_when_nothing_is_left(client_as, project):
@@ -433,7 +462,7 @@ def test_it_never_shows_another_annotators_answers(client_as, cast, project):
         html = response.content.decode()
         assert "SECRET-OTHER-ANSWER" not in html
         assert "someone-else" not in html
-    assert page.context["progress"] == {"done": 0, "assigned": 1, "total": 1}
+    assert page.context["progress"] == {"done": 0, "holding": 1, "left": 0, "left_up_to": 1000}
 
 
 # Hostile content ----------------------------------------------------------------------------------------------------
@@ -463,3 +492,9 @@ def test_it_escapes_hostile_content_on_the_annotate_and_edit_pages(client_as, ca
         html = response.content.decode()
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
         assert "&lt;img src=x onerror=alert(1)&gt;" in html
+
+
+def test_it_widens_the_header_with_the_workspace(client_as, project, examples):
+    html = open_annotate(client_as("annotator"), project).content.decode()
+
+    assert '<body class="page--wide"' in html  # .page--wide .wrap: the header's and main's width together

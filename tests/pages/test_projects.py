@@ -80,3 +80,32 @@ def test_it_renders_a_hostile_guideline_inert(client_as, project, cast):
     assert "onerror" not in html
     assert "javascript:" not in html
     assert '<a href="https://example.com"' in html
+
+
+def test_it_links_signed_in_users_to_the_api_docs_and_names_a_favicon(client_as, project):
+    html = client_as("annotator").get(reverse("annotate:project_list")).content.decode()
+
+    assert f'href="{reverse("api:docs")}"' in html
+    assert 'rel="icon" href="/static/favicon.svg"' in html
+
+
+def test_it_shows_no_api_link_on_the_sign_in_page(client):
+    html = client.get(reverse("login")).content.decode()
+
+    assert 'rel="icon"' in html
+    assert reverse("api:docs") not in html
+
+
+def test_it_answers_favicon_ico_with_the_icon(client):
+    response = client.get("/favicon.ico")
+
+    assert response.status_code == 301
+    assert response["Location"] == "/static/favicon.svg"
+
+
+def test_it_fits_the_questions_in_three_columns(client_as, project):
+    html = client_as("annotator").get(reverse("annotate:project_detail", args=[project.pk])).content.decode()
+
+    table = html[html.index('class="table table--compact questions-table"') : html.index("</table>")]
+    assert table.count('<th scope="col">') == 3
+    assert "ordinal" in table or "nominal" in table

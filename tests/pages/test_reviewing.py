@@ -472,3 +472,137 @@ def test_it_renders_hostile_content_labels_and_answers_inert(client_as, project,
         assert XSS_SCRIPT not in html and XSS_IMG not in html and 'href="javascript:' not in html
         assert "&lt;img src=x onerror=alert(1)&gt;" in html  # shown as text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in pages[1].content.decode()
+
+
+def test_it_offers_the_preference_choices_in_the_annotate_pages_order(client_as, project):
+    QuestionFactory(project=project, name="better", kind="preference", options={}, level="nominal")
+    example = ExampleFactory(project=project, content={"prompt": "Hi", "responses": ["one", "two"]})
+    label_all(project, {example: [{"quality": 3, "topic": "code", "better": value} for value in ("a", "b", "tie")]})
+
+    url = reverse("annotate:review_example", args=[project.pk, example.pk]) + "?question=better"
+    html = client_as("reviewer").get(url).content.decode()
+
+    own = html[html.index('id="own-heading"') :]
+    assert own.index("A is better") < own.index("B is better") < own.index("Tie")
+
+
+# Every question of an example in one pass ---------------------------------------------------------------------
+
+
+def all_url(project, example, **params):
+    query = "&".join(f"{key}={value}" for key, value in {"question": "topic", **params}.items())
+    return f"{reverse('annotate:review_example_all', args=[project.pk, example.pk])}?{query}"
+
+
+@pytest.fixture
+def two_questions(project):
+    """topic split three ways, quality 2 / 4 / 4, on one example; a second example to move on to."""
+    split = ExampleFactory(project=project, external_id="split")
+    other = ExampleFactory(project=project, external_id="other")
+    label_all(
+        project,
+        {
+            split: [{"topic": t, "quality": q} for t, q in (("code", 2), ("math", 4), ("general", 4))],
+            other: answers("code", "math", "math"),
+        },
+    )
+    return split, other
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_it_lets_only_reviewers_and_managers_read_and_resolve_every_question(client_as, project, two_questions, role):
+    split, _ = two_questions
+    url = all_url(project, split)
+    client = client_as(role)
+
+    read = client.get(url)
+    posted = client.post(url, {"decision-topic": "accept:ann-b"})
+
+    assert read.status_code == READ[role]
+    assert posted.status_code == ACT[role]
+    assert Resolution.objects.exists() == (role in ("manager", "reviewer"))
+
+
+def test_it_shows_every_question_with_its_answers(client_as, project, two_questions):
+    split, _ = two_questions
+
+    response = client_as("reviewer").get(all_url(project, split))
+
+    html = response.content.decode()
+    assert [item["question"].name for item in response.context["questions"]] == ["quality", "topic"]
+    quality = response.context["questions"][0]
+    assert [(a.shown, a.annotators) for a in quality["answers"]] == [("4", ["ann-b", "ann-c"]), ("2", ["ann-a"])]
+    assert 'name="decision-topic" value="accept:ann-c"' in html
+    assert 'name="value-quality"' in html
+
+
+def test_it_resolves_every_chosen_question_in_one_post_and_moves_on(client_as, cast, project, two_questions):
+    split, other = two_questions
+
+    response = client_as("reviewer").post(
+        all_url(project, split),
+        {"decision-topic": "own", "value-topic": "general", "decision-quality": "accept:ann-b", "note": "both"},
+    )
+
+    assert response.status_code == REDIRECT
+    assert response["Location"] == all_url(project, other, show="unresolved")
+    resolved = {r.question.name: (r.value, r.reviewer, r.note) for r in Resolution.objects.filter(example=split)}
+    assert resolved == {"topic": ("general", cast["reviewer"], "both"), "quality": (4, cast["reviewer"], "both")}
+    assert not listed_after(client_as("reviewer"), project, "topic", split)
+
+
+def listed_after(client, project, question, example):
+    """Whether the example is still an open case of the question's queue (its stored summary says resolved)."""
+    return example.external_id in listed(queue_page(client, project, question=question))
+
+
+def test_it_leaves_a_question_left_as_it_is(client_as, project, two_questions):
+    split, _ = two_questions
+
+    client_as("reviewer").post(all_url(project, split), {"decision-topic": "accept:ann-a", "decision-quality": ""})
+
+    assert [r.question.name for r in Resolution.objects.all()] == ["topic"]
+
+
+def test_it_resolves_nothing_and_names_the_question_when_one_decision_is_refused(client_as, project, two_questions):
+    split, _ = two_questions
+
+    response = client_as("reviewer").post(
+        all_url(project, split),
+        {"decision-topic": "accept:ann-a", "decision-quality": "own", "value-quality": "9", "note": "kept"},
+    )
+
+    assert response.status_code == 400
+    assert not Resolution.objects.exists()
+    html = response.content.decode()
+    assert 'Nothing was resolved: <a href="#q-quality">quality</a>' in html
+    assert 'value="accept:ann-a" checked' in html and 'value="kept"' in html
+
+
+def test_it_refuses_an_answer_nobody_gave(client_as, project, two_questions):
+    split, _ = two_questions
+
+    response = client_as("reviewer").post(all_url(project, split), {"decision-topic": "accept:someone"})
+
+    assert response.status_code == 400
+    assert not Resolution.objects.exists()
+
+
+def test_it_asks_for_a_decision(client_as, project, two_questions):
+    split, _ = two_questions
+
+    response = client_as("reviewer").post(all_url(project, split), {})
+
+    assert response.status_code == 400
+    assert "choose a decision for at least one question" in response.content.decode()
+
+
+def test_it_links_the_one_question_pages_and_the_queue_to_it(client_as, project, two_questions):
+    split, _ = two_questions
+    client = client_as("reviewer")
+
+    case = client.get(review_url(project, split)).content.decode()
+    queue = client.get(reverse("annotate:review_queue", args=[project.pk]) + "?question=topic").content.decode()
+
+    link = reverse("annotate:review_example_all", args=[project.pk, split.pk])
+    assert link in case and link in queue
