@@ -17,7 +17,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Count, Exists, OuterRef
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
@@ -246,6 +246,10 @@ def annotate_skip(request: HttpRequest, project_id: int, example_id: int) -> Htt
         messages.warning(request, "That example was no longer assigned to you, so there was nothing to skip.")
     else:
         messages.info(request, "Skipped. That example goes to someone else; you will not be given it again.")
+    if request.POST.get("beacon"):
+        # Sent by a page being left (static/annotate.js): nobody reads the answer, and following a redirect to the
+        # annotate page would claim the next example for nobody.
+        return HttpResponse(status=204)
     return redirect("annotate:annotate", project.pk)
 
 

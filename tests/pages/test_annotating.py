@@ -380,6 +380,19 @@ def test_it_skips_and_never_serves_the_example_again(client_as, cast, project, e
     assert open_annotate(client, project).context["example"].pk != example.pk
 
 
+def test_a_skip_sent_by_a_page_being_left_is_answered_without_claiming_the_next_example(
+    client_as, cast, project, examples
+):
+    client = client_as("annotator")
+    example = open_annotate(client, project).context["example"]
+
+    response = client.post(reverse("annotate:annotate_skip", args=[project.pk, example.pk]), {"beacon": "1"})
+
+    assert response.status_code == 204
+    mine = Assignment.objects.filter(annotator=cast["annotator"])
+    assert [(a.example_id, a.status) for a in mine] == [(example.pk, "skipped")]
+
+
 # My annotations and editing ----------------------------------------------------------------------------------------
 
 
