@@ -62,7 +62,8 @@ def test_it_shows_each_shape_readably(client_as, project):
     assert "Be terse." in html and "Capital of France?" in html and "Paris." in html
     assert "source" in html and "unit-test" in html and "[&quot;geo&quot;]" in html
     assert "turn--tool" in html and "4°C, rain" in html
-    assert "get_weather" in html and "&quot;city&quot;: &quot;Oslo&quot;" in html  # arguments decoded and indented
+    assert 'Tool call <code class="tool-call__name">get_weather</code>' in html
+    assert '<span class="nt">"city"</span>' in html  # arguments decoded, indented and highlighted
     assert "Response A</h3>" in html and "Response B</h3>" in html  # candidates are lettered
     assert "Chosen" in html and "Rejected" in html and "Hello!" in html and "Go away." in html
     for external_id in ("t1", "i1", "c1", "k1", "p1", "p2"):
