@@ -1,7 +1,8 @@
 """A page of a project's examples, searched and filtered (annotate/search.py), for the examples page and the API.
 
 Pages follow the examples' ids with a keyset (``after``/``before`` an id), so a page deep in a million examples
-costs what the first one does; how many match is counted no further than ``COUNT_UP_TO``.
+costs what the first one does. The project's examples are counted no further than ``COUNT_UP_TO``; a filtered
+list is not counted beyond its first page (a count would read every match, where a page reads a few).
 
 A filtered page reads the project in *windows* of ids, one query each, nearest first, each window sized from the
 planner's estimate of how many examples match (and grown when fewer turn up), so that a query never has to choose
@@ -10,12 +11,14 @@ PostgreSQL intersects the search index with the project's id range (``example_pr
 holding the words are read, never their text. A search for a phrase (``"as an AI language model"``, or a word the
 parser splits, such as ``e-mail``) goes in two steps: the index finds the examples holding all its words, and
 only those candidates are checked for the words standing together, which means computing their text's tsvector
-again (the index keeps no positions) — at most ``PHRASE_BUDGET`` candidates a page.
+again (the index keeps no positions) — at most ``PHRASE_BUDGET`` candidates a page. The first window is never
+larger than ``FIRST_WINDOW`` examples, however rare the planner thinks a match is (it takes words for
+independent, and the words of a phrase seldom are), and the bitmaps get ``BITMAP_MEMORY`` so that they stay exact
+(a lossy page is checked by computing its rows' tsvectors).
 
 Filters the index cannot narrow (metadata, status, answers, disagreement, shape) are checked example by example,
 and a page looks through at most ``SPAN_BUDGET`` examples: a rare filter's page may then be short (``partial``),
-and its next page goes on from where it stopped, as the review queue does (annotate/review_queue.py). A count
-that stops on that budget says how many it found (``count_is_floor``).
+and its next page goes on from where it stopped, as the review queue does (annotate/review_queue.py).
 """
 
 from __future__ import annotations
@@ -23,11 +26,11 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from django.contrib.postgres.search import SearchQuery
-from django.db import connections
+from django.db import connections, transaction
 from django.db.models import Max, Min, QuerySet
 
 from annotate import search
@@ -36,26 +39,28 @@ from annotate.models import Example
 COUNT_UP_TO = 1000
 PHRASE_BUDGET = 600
 SPAN_BUDGET = 50_000
+FIRST_WINDOW = 20_000
 MAX_WINDOWS = 12
 GROWTH = 4
+BITMAP_MEMORY = "64MB"
 # A tsquery's phrase operators: <-> (next to) and <N> (N apart).
 PHRASE_OPERATOR = re.compile(r"<(-|\d+)>")
+# A lexeme in tsquery text: 'word', a quote inside doubled.
+LEXEME = re.compile(r"'((?:[^']|'')+)'")
 
 
 @dataclass(frozen=True)
 class Page:
     """Examples in id order, and the ids that ask for the next page (``after``) and the previous one
     (``before``), None where there is none. ``first``: no ``after`` or ``before`` was asked. ``count``: how many
-    examples match, up to ``COUNT_UP_TO``, or as many as were found before the count's budget ran out
-    (``count_is_floor``); None when not counted. ``partial``: the page stopped early on its budget, and the next
-    page goes on."""
+    examples match (up to ``COUNT_UP_TO``), when known: the project's examples, or a filtered list that fits on its
+    first page; else None. ``partial``: the page stopped early on its budget, and the next page goes on."""
 
     examples: list[Example]
     after: int | None
     before: int | None
     first: bool
     count: int | None
-    count_is_floor: bool = False
     partial: bool = False
 
 
@@ -75,16 +80,16 @@ class Plan:
 
 @dataclass(frozen=True)
 class Span:
-    """The project's first and last example ids, and about how many examples lie between (the planner's
-    estimate: what sizes a window, never what is shown)."""
+    """The project's first and last example ids, and the planner's estimate of how many examples it has (what a
+    window is sized from, together with the estimate of how many match: never what is shown).
+
+    Windows are measured in ids, taken as one example each: an import takes its ids in one block, and where a
+    project's ids are sparser, a window holds fewer examples than planned, never more, so the budgets hold even
+    when the statistics are stale."""
 
     low: int
     high: int
-    rows: float
-
-    @property
-    def density(self) -> float:
-        return max(self.rows, 1.0) / max(self.high - self.low + 1, 1)
+    estimated: float
 
 
 def parsed_query(q: str, using: str) -> str:
@@ -115,12 +120,36 @@ def plan(examples: QuerySet[Example], filters: search.ExampleFilters) -> Plan:
     # A phrase under a "-" would need every candidate checked: it is searched for as written.
     if not PHRASE_OPERATOR.search(tsquery) or "!" in tsquery:
         return Plan(exact, indexed=True)
-    loose = PHRASE_OPERATOR.sub("&", tsquery)
+    candidates = others.alias(document=document)
+    if "|" in tsquery:  # either side may match: the candidates hold all the words of one side or the other
+        candidates = candidates.filter(document=_raw(PHRASE_OPERATOR.sub("&", tsquery)))
+    else:
+        # Every word must appear: the candidates are the examples holding the rarest one. The planner takes the
+        # words for independent and would think all of them together very rare, which the words of a phrase
+        # seldom are; for one word its statistics are right, and so is its choice of plan.
+        words = sorted(set(LEXEME.findall(tsquery)))
+        rarest = min(words, key=lambda word: estimated_rows(candidates.filter(document=_raw(f"'{word}'"))))
+        candidates = candidates.filter(document=_raw(f"'{rarest}'"))
 
     def check(ids: list[int]) -> set[int]:
-        return set(exact.filter(pk__in=ids).values_list("pk", flat=True))
+        return phrase_matches(ids, tsquery, using)
 
-    return Plan(others.alias(document=document).filter(document=_raw(loose)), check, indexed=True)
+    return Plan(candidates, check, indexed=True)
+
+
+# OFFSET 0 keeps the candidates a subquery of their own: the tsvector is then computed for them alone, where the
+# planner would otherwise read every example holding the words from the search index and check each one.
+PHRASE_SQL = f"""
+SELECT id FROM (SELECT id, content FROM annotate_example WHERE id = ANY(%s) OFFSET 0) AS candidates
+WHERE annotate_example_document(content) @@ to_tsquery('{search.SEARCH_CONFIG}'::regconfig, %s)
+"""
+
+
+def phrase_matches(ids: list[int], tsquery: str, using: str) -> set[int]:
+    """Which of the candidates hold the words of the query as it says (next to each other, in order)."""
+    with connections[using].cursor() as cursor:
+        cursor.execute(PHRASE_SQL, [ids, tsquery])
+        return {row[0] for row in cursor.fetchall()}
 
 
 def estimated_rows(rows: QuerySet[Example]) -> float:
@@ -135,32 +164,13 @@ def span_of(examples: QuerySet[Example]) -> Span | None:
     bounds = examples.order_by().aggregate(low=Min("pk"), high=Max("pk"))
     if bounds["low"] is None:
         return None
-    rows = estimated_rows(examples)
-    return Span(bounds["low"], bounds["high"], rows if math.isfinite(rows) else bounds["high"] - bounds["low"] + 1)
+    return Span(bounds["low"], bounds["high"], estimated_rows(examples))
 
 
-def _window_rows(wanted: int, matching: float, span: Span) -> int:
+def _first_window(wanted: int, matching: float, span: Span) -> int:
     """How many of the project's examples a first window should span to hold about twice ``wanted`` matches."""
-    share = min(max(matching, 1.0) / max(span.rows, 1.0), 1.0)
-    return max(int(2 * wanted / share), wanted)
-
-
-def _windows(span: Span, start: int | None, *, forward: bool, rows: int) -> Iterator[tuple[int, int]]:
-    """Id ranges [low, high] from a position (exclusive) outwards, each ``GROWTH`` times the one before, to the
-    end of the project."""
-    width = max(int(rows / span.density), 1)
-    if forward:
-        low = span.low if start is None else start + 1
-        while low <= span.high:
-            high = min(low + width - 1, span.high)
-            yield low, high
-            low, width = high + 1, width * GROWTH
-    else:
-        high = span.high if start is None else start - 1
-        while high >= span.low:
-            low = max(high - width + 1, span.low)
-            yield low, high
-            high, width = low - 1, width * GROWTH
+    share = min(max(matching, 1.0) / max(span.estimated, 1.0), 1.0) if math.isfinite(span.estimated) else 1.0
+    return min(max(int(2 * wanted / share), wanted), FIRST_WINDOW)
 
 
 @dataclass
@@ -171,58 +181,54 @@ class _Walk:
 
 
 def _walk(found: Plan, span: Span, *, after: int | None, before: int | None, limit: int) -> _Walk:
-    """Up to ``limit`` matching ids from a position (exclusive), nearest first."""
+    """Up to ``limit`` matching ids from a position (exclusive), nearest first.
+
+    Each window is one query; the next is sized from how many matches (or candidates) the last one held, at
+    most ``GROWTH`` times larger. A phrase's candidates are checked as each window brings them, at most
+    ``2 * limit`` a query."""
     forward = before is None
     position = before if before is not None else after
     wanted = limit if found.check is None else 2 * limit
-    first_window = _window_rows(wanted, estimated_rows(found.rows), span)
+    window = _first_window(wanted, estimated_rows(found.rows), span)
     matched: list[int] = []
     spanned = checked = 0
     budget = PHRASE_BUDGET + 2 * limit
-    for number, (low, high) in enumerate(_windows(span, position, forward=forward, rows=first_window)):
-        batch = wanted
-        while True:  # a phrase's candidates are checked a batch at a time, so that a page checks few of them
-            part = found.rows.filter(pk__gte=low, pk__lte=high).order_by("pk" if forward else "-pk")
-            take = limit - len(matched) if found.check is None else min(batch, budget - checked)
-            ids = list(part.values_list("pk", flat=True)[:take])
-            kept = found.check(ids) if found.check is not None and ids else None
-            for example_id in ids:
-                position = example_id
-                if kept is None or example_id in kept:
-                    matched.append(example_id)
-                    if len(matched) == limit:
-                        return _Walk(matched, False, position)
-            checked += len(ids)
-            if found.check is None or len(ids) < take:
-                break  # the window is read
-            if checked >= budget:
-                return _Walk(matched, True, position)
-            low, high = (ids[-1] + 1, high) if forward else (low, ids[-1] - 1)
-            batch *= 2
-        spanned += int((high - low + 1) * span.density)
+    for _ in range(MAX_WINDOWS):
+        width = max(window, 1)
+        if forward:
+            low = span.low if position is None else position + 1
+            high = min(low + width - 1, span.high)
+        else:
+            high = span.high if position is None else position - 1
+            low = max(high - width + 1, span.low)
+        if low > high:
+            return _Walk(matched, False, position)
+        part = found.rows.filter(pk__gte=low, pk__lte=high).order_by("pk" if forward else "-pk")
+        take = limit - len(matched) if found.check is None else min(wanted, budget - checked)
+        ids = list(part.values_list("pk", flat=True)[:take])
+        kept = found.check(ids) if found.check is not None and ids else None
+        for example_id in ids:
+            position = example_id
+            if kept is None or example_id in kept:
+                matched.append(example_id)
+                if len(matched) == limit:
+                    return _Walk(matched, False, position)
+        checked += len(ids)
+        if checked >= budget:
+            return _Walk(matched, True, position)
+        if found.check is not None and len(ids) == take:
+            continue  # candidates remain in this window: the next query starts after the last one checked
         position = high if forward else low
+        spanned += high - low + 1
         if (high >= span.high) if forward else (low <= span.low):
             return _Walk(matched, False, position)
-        if number + 1 >= MAX_WINDOWS or (not found.indexed and spanned >= SPAN_BUDGET):
+        if not found.indexed and spanned >= SPAN_BUDGET:
             return _Walk(matched, True, position)
-    return _Walk(matched, False, position)
-
-
-def count_of(found: Plan, span: Span) -> tuple[int, bool]:
-    """How many examples match, up to ``COUNT_UP_TO``, and whether the count stopped on its budget first (then it
-    is how many were found)."""
-    if not found.filtered:
-        return found.rows.order_by()[:COUNT_UP_TO].count(), False
-    total = spanned = 0
-    rows = _window_rows(COUNT_UP_TO, estimated_rows(found.rows), span)
-    for number, (low, high) in enumerate(_windows(span, None, forward=True, rows=rows)):
-        total += found.rows.filter(pk__gte=low, pk__lte=high).order_by()[: COUNT_UP_TO - total].count()
-        spanned += int((high - low + 1) * span.density)
-        if total >= COUNT_UP_TO:
-            return COUNT_UP_TO, False
-        if high < span.high and (number + 1 >= MAX_WINDOWS or (not found.indexed and spanned >= SPAN_BUDGET)):
-            return total, True
-    return total, False
+        held = len(ids) / (high - low + 1)
+        still = wanted if found.check is not None else limit - len(matched)
+        grown = GROWTH * window
+        window = min(grown, max(int(2 * still / held), still)) if held > 0 else grown
+    return _Walk(matched, True, position)
 
 
 def page(
@@ -235,6 +241,23 @@ def page(
     count: bool = True,
 ) -> Page:
     """The page of ``size`` examples after ``after`` (the first page when both are None) or before ``before``."""
+    using = examples.db
+    with transaction.atomic(using=using):
+        if connections[using].vendor == "postgresql":
+            with connections[using].cursor() as cursor:
+                cursor.execute(f"SET LOCAL work_mem = '{BITMAP_MEMORY}'")
+        return _page(examples, filters, after=after, before=before, size=size, count=count)
+
+
+def _page(
+    examples: QuerySet[Example],
+    filters: search.ExampleFilters,
+    *,
+    after: int | None,
+    before: int | None,
+    size: int,
+    count: bool,
+) -> Page:
     first = after is None and before is None
     found = plan(examples, filters)
     span = None if found.nothing else span_of(examples)
@@ -251,17 +274,19 @@ def page(
     shown = [by_id[pk] for pk in ids[:size] if pk in by_id]
     if before is not None:
         shown.reverse()
-    total, floor = None, False
-    if count and found.check is None:
-        total, floor = count_of(found, span)
     # Beyond the page: past its last example, or past the last example looked at if the walk ran out of budget.
     beyond = None
     if len(ids) > size:
         beyond = shown[0].pk if before is not None else shown[-1].pk
     elif walk.stopped:
         beyond = walk.frontier
+    total = None
+    if count and not found.filtered:
+        total = examples.order_by()[:COUNT_UP_TO].count()
+    elif count and first and beyond is None:
+        total = len(shown)  # every match is on this page
     if before is not None:
         after_link = shown[-1].pk if shown else before - 1
-        return Page(shown, after_link, beyond, False, total, floor, walk.stopped)
+        return Page(shown, after_link, beyond, False, total, walk.stopped)
     before_link = shown[0].pk if after is not None and shown else (after + 1 if after is not None else None)
-    return Page(shown, beyond, before_link, first, total, floor, walk.stopped)
+    return Page(shown, beyond, before_link, first, total, walk.stopped)

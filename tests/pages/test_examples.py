@@ -195,7 +195,13 @@ def test_the_filters_stay_in_the_form_and_the_page_links(client_as, project):
     assert 'name="q" value="needle"' in html
     assert '<option value="text" selected>text</option>' in html
     assert f"?q=needle&amp;shape=text&amp;after={made[24].pk}" in html
-    assert "30 examples match these filters" in html
+    assert "Examples matching these filters, in the order they were imported (more on the next pages)." in html
+
+
+def test_a_filtered_list_on_one_page_is_counted(client_as, project, searchable):
+    html = examples_page(client_as("reviewer"), project, key="lang", value="en").content.decode()
+
+    assert "3 examples match these filters" in html
 
 
 def test_it_counts_no_further_than_a_thousand(client_as, project, monkeypatch):
