@@ -9,12 +9,12 @@ planner's estimate of how many examples match (and grown when fewer turn up), so
 between reading every match of a common word or walking the whole project for a rare one. Within a window,
 PostgreSQL intersects the search index with the project's id range (``example_project_id_idx``): only examples
 holding the words are read, never their text. A search for a phrase (``"as an AI language model"``, or a word the
-parser splits, such as ``e-mail``) goes in two steps: the index finds the examples holding all its words, and
+parser splits, such as ``e-mail``) goes in two steps: the index finds the examples holding its rarest word, and
 only those candidates are checked for the words standing together, which means computing their text's tsvector
 again (the index keeps no positions) — at most ``PHRASE_BUDGET`` candidates a page. The first window is never
-larger than ``FIRST_WINDOW`` examples, however rare the planner thinks a match is (it takes words for
-independent, and the words of a phrase seldom are), and the bitmaps get ``BITMAP_MEMORY`` so that they stay exact
-(a lossy page is checked by computing its rows' tsvectors).
+larger than ``FIRST_WINDOW`` examples, however rare the planner thinks a match is (it takes conditions for
+independent, and they seldom are: the words of a phrase, a word and a language), and the bitmaps get
+``BITMAP_MEMORY`` so that they stay exact (a lossy page is checked by computing its rows' tsvectors).
 
 Filters the index cannot narrow (metadata, status, answers, disagreement, shape) are checked example by example,
 and a page looks through at most ``SPAN_BUDGET`` examples: a rare filter's page may then be short (``partial``),
@@ -39,7 +39,7 @@ from annotate.models import Example
 COUNT_UP_TO = 1000
 PHRASE_BUDGET = 600
 SPAN_BUDGET = 50_000
-FIRST_WINDOW = 20_000
+FIRST_WINDOW = 4_000
 MAX_WINDOWS = 12
 GROWTH = 4
 BITMAP_MEMORY = "64MB"

@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING, Any
 from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 
-from annotate import labels, metadata, search
+from annotate import browse, labels, metadata
 from annotate.models import Example, LabelSummary, Project, Question, Resolution
+from annotate.search import ExampleFilters
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -56,7 +57,7 @@ class Filters:
     metadata: dict[str, str] = field(default_factory=dict)
     resolved: bool | None = False
     minimum: float = 0.0
-    examples: search.ExampleFilters = field(default_factory=search.ExampleFilters)
+    examples: ExampleFilters = field(default_factory=ExampleFilters)
 
     @property
     def narrowed(self) -> bool:
@@ -83,8 +84,9 @@ def _in_queue(filters: Filters) -> QuerySet[LabelSummary]:
 
 
 def _narrowed_to(filters: Filters, example_ids: list[int]) -> set[int]:
-    """Which of these examples the annotator and metadata filters keep: each condition one query driven by the
-    ids (primary-key and unique-index probes), so its cost follows the window, never the project."""
+    """Which of these examples the annotator, metadata and examples' filters keep: each condition one query driven
+    by the ids (primary-key and unique-index probes, the search index), so its cost follows the window, never the
+    project."""
     kept = set(example_ids)
     if filters.annotator is not None:
         # Examples whose current labels include theirs (one probe per id, with the labels layer's rule).
@@ -95,8 +97,10 @@ def _narrowed_to(filters: Filters, example_ids: list[int]) -> set[int]:
         matching = metadata.matching(Example.objects.filter(pk__in=list(kept)), "metadata", filters.metadata)
         kept &= set(matching.values_list("pk", flat=True))
     if filters.examples and kept:
-        matching = search.apply(Example.objects.filter(pk__in=list(kept)), filters.examples)
-        kept &= set(matching.values_list("pk", flat=True))
+        # As the examples browser finds them: a phrase's candidates first, then only those checked.
+        found = browse.plan(Example.objects.filter(pk__in=list(kept)), filters.examples)
+        candidates = set(found.rows.values_list("pk", flat=True))
+        kept &= found.check(sorted(candidates)) if found.check is not None and candidates else candidates
     return kept
 
 
