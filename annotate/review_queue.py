@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING, Any
 from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 
-from annotate import labels, metadata
+from annotate import browse, labels, metadata
 from annotate.models import Example, LabelSummary, Project, Question, Resolution
+from annotate.search import ExampleFilters
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -29,6 +30,9 @@ COUNT_UP_TO = 1000
 # MAX_WINDOW; a rare filter's page may then hold fewer cases, and its next page goes on from where it stopped.
 SCAN_BUDGET = 20_000
 MAX_WINDOW = 5_000
+# A search (``q``) checks a window's examples' text through the search index, a phrase's candidates by computing
+# their tsvector: smaller windows keep a page's cost in step with the cases it shows.
+MAX_SEARCH_WINDOW = 1_000
 
 
 @dataclass(frozen=True)
@@ -42,19 +46,25 @@ class Position:
 @dataclass(frozen=True)
 class Filters:
     """Which cases of a question to list. ``annotator``: only examples they labelled this round; ``metadata``: only
-    examples whose metadata has each key equal to the value; ``resolved``: None for all, else only those."""
+    examples whose metadata has each key equal to the value; ``resolved``: None for all, else only those;
+    ``minimum``: only cases whose disagreement is at least this (read from the queue's index); ``examples``: the
+    examples browser's search and filters (annotate/search.py: text, shape, status, answers, disagreement on other
+    questions)."""
 
     question: Question
     annotator: User | None = None
     no_such_annotator: bool = False
     metadata: dict[str, str] = field(default_factory=dict)
     resolved: bool | None = False
+    minimum: float = 0.0
+    examples: ExampleFilters = field(default_factory=ExampleFilters)
 
     @property
     def narrowed(self) -> bool:
-        """Whether cases are kept by a condition outside the queue's index (an annotator, metadata), so that
-        counting them could mean reading much of the queue: pages then say how many they show, not a total."""
-        return self.annotator is not None or self.no_such_annotator or bool(self.metadata)
+        """Whether cases are kept by a condition outside the queue's index (an annotator, metadata, the examples'
+        filters), so that counting them could mean reading much of the queue: pages then say how many they show,
+        not a total."""
+        return self.annotator is not None or self.no_such_annotator or bool(self.metadata) or bool(self.examples)
 
 
 def annotator_named(username: str | None) -> tuple[User | None, bool]:
@@ -68,12 +78,15 @@ def annotator_named(username: str | None) -> tuple[User | None, bool]:
 def _in_queue(filters: Filters) -> QuerySet[LabelSummary]:
     """The question's cases as its queue index holds them (the resolved filter included)."""
     rows = LabelSummary.objects.filter(question=filters.question, disagreement__gt=0)
+    if filters.minimum > 0:
+        rows = rows.filter(disagreement__gte=filters.minimum)
     return rows if filters.resolved is None else rows.filter(resolved=filters.resolved)
 
 
 def _narrowed_to(filters: Filters, example_ids: list[int]) -> set[int]:
-    """Which of these examples the annotator and metadata filters keep: each condition one query driven by the
-    ids (primary-key and unique-index probes), so its cost follows the window, never the project."""
+    """Which of these examples the annotator, metadata and examples' filters keep: each condition one query driven
+    by the ids (primary-key and unique-index probes, the search index), so its cost follows the window, never the
+    project."""
     kept = set(example_ids)
     if filters.annotator is not None:
         # Examples whose current labels include theirs (one probe per id, with the labels layer's rule).
@@ -83,6 +96,11 @@ def _narrowed_to(filters: Filters, example_ids: list[int]) -> set[int]:
     if filters.metadata and kept:
         matching = metadata.matching(Example.objects.filter(pk__in=list(kept)), "metadata", filters.metadata)
         kept &= set(matching.values_list("pk", flat=True))
+    if filters.examples and kept:
+        # As the examples browser finds them: a phrase's candidates first, then only those checked.
+        found = browse.plan(Example.objects.filter(pk__in=list(kept)), filters.examples)
+        candidates = set(found.rows.values_list("pk", flat=True))
+        kept &= found.check(sorted(candidates)) if found.check is not None and candidates else candidates
     return kept
 
 
@@ -150,7 +168,8 @@ def walk(filters: Filters, position: Position | None, *, forward: bool, limit: i
         kept = ahead[:limit]
         return Walk(_summaries(filters, kept), len(ahead) > limit, kept[-1] if kept else position)
     found: list[Position] = []
-    frontier, scanned, window = position, 0, min(max(4 * limit, 200), MAX_WINDOW)
+    largest = MAX_SEARCH_WINDOW if filters.examples.q else MAX_WINDOW
+    frontier, scanned, window = position, 0, min(max(4 * limit, 200), largest)
     while scanned < SCAN_BUDGET:
         batch = _scan(filters, frontier, forward=forward, limit=window)
         if not batch:
@@ -165,7 +184,7 @@ def walk(filters: Filters, position: Position | None, *, forward: bool, limit: i
         scanned += len(batch)
         if len(batch) < window:
             return Walk(_summaries(filters, found), False, frontier)
-        window = min(2 * window, MAX_WINDOW)
+        window = min(2 * window, largest)
     return Walk(_summaries(filters, found), True, frontier)
 
 

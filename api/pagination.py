@@ -13,8 +13,8 @@ from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import APIView
 
-from annotate import review_queue
-from annotate.models import LabelSummary
+from annotate import browse, review_queue, search
+from annotate.models import Example, LabelSummary
 from config.unstorable import unstorable_character
 
 _M = TypeVar("_M", bound=Model)
@@ -156,3 +156,57 @@ class KeysetPagination(CursorPagination):
         if not valid:
             raise exceptions.NotFound(self.invalid_cursor_message)
         return ("after" if key == "a" else "before"), review_queue.Position(float(disagreement), example_id)
+
+
+def _encode(position: object) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps(position)).decode("ascii")
+
+
+def _decoded(encoded: str) -> object:
+    """A cursor's JSON, or None when it is not base64 of JSON."""
+    try:
+        return orjson.loads(base64.b64decode(encoded.encode("ascii"), altchars=b"-_", validate=True))
+    except (UnicodeError, binascii.Error, ValueError):
+        return None
+
+
+class ExampleKeyset(CursorPagination):
+    """The examples list, searched and filtered (annotate/browse.py): a keyset on the example id, with the same
+    envelope and query parameters. The view holds the filters (``view.filters``, annotate.search.ExampleFilters);
+    the cursor is opaque to clients: the id a page starts after, or ends before."""
+
+    browse_page: browse.Page
+
+    def paginate_queryset(  # type: ignore[override]  # takes examples and returns them, as the generic one would
+        self, queryset: QuerySet[Example], request: Request, view: APIView | None = None
+    ) -> list[Example]:
+        self.request = request
+        self.page_size = self.get_page_size(request)
+        filters = getattr(view, "filters", None) or search.ExampleFilters()
+        after, before = self._decode(request)
+        self.browse_page = browse.page(queryset, filters, after=after, before=before, size=self.page_size, count=False)
+        return self.browse_page.examples
+
+    def get_next_link(self) -> str | None:
+        after = self.browse_page.after
+        return self._link({"a": after}) if after is not None else None
+
+    def get_previous_link(self) -> str | None:
+        before = self.browse_page.before
+        return self._link({"b": before}) if before is not None else None
+
+    def _link(self, position: dict[str, int]) -> str:
+        return replace_query_param(self.request.build_absolute_uri(), self.cursor_query_param, _encode(position))
+
+    def _decode(self, request: Request) -> tuple[int | None, int | None]:
+        encoded = request.query_params.get(self.cursor_query_param)
+        if not encoded:
+            return None, None
+        decoded = _decoded(encoded)
+        if not isinstance(decoded, dict) or len(decoded) != 1:
+            raise exceptions.NotFound(self.invalid_cursor_message)
+        [(key, example_id)] = decoded.items()
+        valid = key in ("a", "b") and isinstance(example_id, int) and not isinstance(example_id, bool)
+        if not valid or not 0 <= example_id < 2**63:
+            raise exceptions.NotFound(self.invalid_cursor_message)
+        return (example_id, None) if key == "a" else (None, example_id)

@@ -200,6 +200,9 @@ class DisagreementFilterSerializer(serializers.Serializer):
     resolved = serializers.BooleanField(
         required=False, allow_null=True, default=None, help_text="false: only unresolved; true: only resolved."
     )
+    min_disagreement = serializers.FloatField(
+        required=False, default=0.0, min_value=0.0, max_value=1.0, help_text="Only cases at least this far apart."
+    )
 
 
 class DisagreementAnnotationSerializer(serializers.Serializer):

@@ -13,6 +13,7 @@ from rest_framework.test import APIClient
 from annotate.models import Membership, Role
 from tests.export_data import labelled  # noqa: F401 - a fixture the export tests share
 from tests.factories import GuidelineFactory, ProjectFactory, QuestionFactory, UserFactory
+from tests.search_data import searchable  # noqa: F401 - a fixture the search tests share
 
 ROLES = ("manager", "reviewer", "annotator", "outsider", "anonymous")
 

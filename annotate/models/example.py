@@ -22,8 +22,7 @@ class ExampleQuerySet(models.QuerySet["Example"]):
 class Example(models.Model):
     """One imported record. Immutable: the database refuses updates (see migration 0002)."""
 
-    # No index of its own: the unique (project, external_id) index serves lookups by project, and one index
-    # fewer makes bulk import faster.
+    # No index of its own: (project, id) below serves lookups by project, and reads them in import order.
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="examples", db_index=False)
     external_id = models.CharField(max_length=255)
     content = models.JSONField()
@@ -40,6 +39,12 @@ class Example(models.Model):
         ordering = ["project_id", "id"]
         constraints = [
             models.UniqueConstraint(fields=["project", "external_id"], name="example_unique_project_external_id"),
+        ]
+        indexes = [
+            # A project's examples in id order: the examples browser's pages and its windows of ids (annotate/
+            # browse.py), which the search index is intersected with. Ids only grow, so an import appends to it.
+            # Built concurrently by migration 0013.
+            models.Index(fields=["project", "id"], name="example_project_id_idx"),
         ]
 
     def __str__(self) -> str:

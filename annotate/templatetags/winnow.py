@@ -1,5 +1,6 @@
 """Small filters for showing stored records readably. Every filter returns plain text, so autoescaping still
-applies to whatever it returns."""
+applies to whatever it returns, except the content filters at the end, which return HTML that
+annotate/rendering.py built from escaped or sanitised text."""
 
 from __future__ import annotations
 
@@ -8,6 +9,9 @@ import string
 from typing import Any
 
 from django import template
+from django.utils.safestring import SafeString
+
+from annotate import rendering
 
 register = template.Library()
 
@@ -16,25 +20,6 @@ register = template.Library()
 def pretty_json(value: Any) -> str:
     """Indented JSON for display (keys in their stored order, non-ASCII kept readable)."""
     return json.dumps(value, indent=2, ensure_ascii=False, default=str)
-
-
-@register.filter
-def pretty_tool_calls(calls: Any) -> str:
-    """Tool calls as indented JSON, with each call's ``arguments`` string decoded when it holds JSON."""
-    if not isinstance(calls, list):
-        return pretty_json(calls)
-    shown = []
-    for call in calls:
-        function = call.get("function") if isinstance(call, dict) else None
-        arguments = function.get("arguments") if isinstance(function, dict) else None
-        if isinstance(function, dict) and isinstance(arguments, str):
-            try:
-                decoded = json.loads(arguments)
-            except ValueError:
-                decoded = arguments
-            call = {**call, "function": {**function, "arguments": decoded}}
-        shown.append(call)
-    return pretty_json(shown)
 
 
 @register.filter
@@ -84,3 +69,30 @@ def figure(value: Any) -> str:
 def seconds(milliseconds: Any) -> str:
     """Milliseconds as seconds with one decimal."""
     return f"{float(milliseconds) / 1000:.1f}"
+
+
+# Example content (annotate/rendering.py): the same rendering on every page that shows an example ---------------
+
+
+@register.filter
+def rendered(text: Any) -> SafeString:
+    """A text of an example: Markdown, sanitised, with highlighted code."""
+    return rendering.render_text(text)
+
+
+@register.filter
+def json_block(value: Any) -> SafeString:
+    """A JSON value, pretty-printed and highlighted."""
+    return rendering.render_json(value)
+
+
+@register.filter
+def tool_calls(calls: Any) -> list[rendering.ToolCall]:
+    """An assistant turn's tool calls, each with its function's name and pretty-printed arguments."""
+    return rendering.tool_calls(calls)
+
+
+@register.filter
+def tool_result(content: Any) -> SafeString:
+    """A tool turn's content: JSON pretty-printed, other output preformatted."""
+    return rendering.tool_result(content)

@@ -1,5 +1,7 @@
 """What the reviewers' pages share: how answers are shown, and the queue's filters and position as they travel in
-page addresses (``?question=…&annotator=…&key=…&value=…&show=…`` and ``after``/``before`` for the keyset)."""
+page addresses (``?question=…&annotator=…&key=…&value=…&show=…``, the examples browser's ``q``, ``shape``,
+``status`` and ``answer`` (to the queue's question), ``min`` (the least disagreement), and ``after``/``before``
+for the keyset)."""
 
 from __future__ import annotations
 
@@ -13,9 +15,10 @@ from django import forms
 from django.core.cache import cache
 from django.urls import reverse
 
-from annotate import metadata, review_queue
+from annotate import metadata, review_queue, search
 from annotate.models import Example, Membership, Project, Question
 from annotate.services.summaries import reviewable_questions
+from annotate.shapes import SHAPES
 from annotate.templatetags.winnow import letter
 
 if TYPE_CHECKING:
@@ -99,6 +102,21 @@ class QueueForm(forms.Form):
     key = forms.ChoiceField(required=False)
     value = forms.CharField(required=False, max_length=500)
     show = forms.ChoiceField(required=False, choices=[("unresolved", "unresolved only"), ("all", "all cases")])
+    q = forms.CharField(required=False, max_length=search.MAX_QUERY)
+    shape = forms.ChoiceField(required=False, choices=[("", "any"), *((name, name) for name in SHAPES)])
+    status = forms.ChoiceField(
+        required=False, choices=[("", "any"), *((name, name.replace("_", " ")) for name in search.STATUSES)]
+    )
+    answer = forms.CharField(required=False, max_length=search.MAX_VALUE)
+    min = forms.ChoiceField(
+        required=False, choices=[("", "any"), ("0.25", "≥ 25%"), ("0.5", "≥ 50%"), ("0.75", "≥ 75%"), ("1", "100%")]
+    )
+
+    def clean_q(self) -> str:
+        try:
+            return search.parse_q(self.cleaned_data.get("q") or "")
+        except search.FilterError as error:
+            raise forms.ValidationError(error.message) from None
 
     def __init__(self, data: QueryDict, *, questions: list[Question], annotators: list[str], keys: list[str]):
         super().__init__(data)
@@ -120,11 +138,34 @@ class QueueParams:
     key: str = ""
     value: str = ""
     show: str = "unresolved"
+    q: str = ""
+    shape: str = ""
+    status: str = ""
+    answer: search.Answer | None = None
+    min: str = ""
 
     @property
     def params(self) -> dict[str, str]:
-        given = {"annotator": self.annotator, "key": self.key, "value": self.value}
+        given = {
+            "annotator": self.annotator,
+            "key": self.key,
+            "value": self.value,
+            "q": self.q,
+            "shape": self.shape,
+            "status": self.status,
+            "answer": self.answer_text,
+            "min": self.min,
+        }
         return {"question": self.question.name, **{k: v for k, v in given.items() if v}, "show": self.show}
+
+    @property
+    def answer_text(self) -> str:
+        return "" if self.answer is None else str(self.answer.value)
+
+    @property
+    def any_filter(self) -> bool:
+        """Whether anything narrows the queue beyond its question and what it shows."""
+        return any((self.annotator, self.key, self.value, self.q, self.shape, self.status, self.answer, self.min))
 
     @property
     def query(self) -> str:
@@ -138,6 +179,10 @@ class QueueParams:
             no_such_annotator=nobody,
             metadata={self.key: self.value} if self.key and self.value else {},
             resolved=False if self.show == "unresolved" else None,
+            minimum=float(self.min or 0),
+            examples=search.ExampleFilters(
+                q=self.q, shape=self.shape, status=self.status, answers=(self.answer,) if self.answer else ()
+            ),
         )
 
 
@@ -154,12 +199,24 @@ def queue_params(query: QueryDict, project: Project) -> tuple[QueueParams, Queue
     form.is_valid()
     cleaned = form.cleaned_data  # holds only the fields that were valid
     by_name = {q.name: q for q in questions}
+    question = by_name.get(cleaned.get("question") or "", questions[0])
+    answer = None
+    if given := (cleaned.get("answer") or "").strip():
+        try:
+            answer = search.parse_answer(by_name, question.name, given, "answer")
+        except search.FilterError as error:
+            form.add_error("answer", error.message)
     params = QueueParams(
-        question=by_name.get(cleaned.get("question") or "", questions[0]),
+        question=question,
         annotator=cleaned.get("annotator") or "",
         key=cleaned.get("key") or "",
         value=(cleaned.get("value") or "").strip(),
         show=cleaned.get("show") or "unresolved",
+        q=cleaned.get("q") or "",
+        shape=cleaned.get("shape") or "",
+        status=cleaned.get("status") or "",
+        answer=answer,
+        min=cleaned.get("min") or "",
     )
     return params, form, questions
 

@@ -12,10 +12,11 @@ from rest_framework.response import Response
 from rest_framework.serializers import Serializer
 from rest_framework.views import APIView
 
-from annotate import access
+from annotate import access, search
 from annotate.models import Example
+from annotate.shapes import SHAPES
 from api.exceptions import Conflict
-from api.pagination import NewestFirst
+from api.pagination import ExampleKeyset, NewestFirst
 from api.serializers import (
     ExampleSerializer,
     ImportRecordsSerializer,
@@ -25,6 +26,7 @@ from api.serializers import (
     LabelImportRecordsSerializer,
     LabelImportUploadSerializer,
 )
+from api.serializers_annotating import query_params
 from curation.access import job_for_manager, job_for_user
 from curation.models import Job
 from curation.services.imports import ImportRequestError, import_start
@@ -38,15 +40,55 @@ NO_SUCH_EXAMPLE = "No such example."
 
 
 class ExampleListView(generics.ListAPIView):
-    serializer_class = ExampleSerializer
+    """A project's examples in import (id) order, searched and filtered (annotate/search.py). A filter that cannot
+    be applied answers 400 naming it."""
 
-    @extend_schema(parameters=[OpenApiParameter("external_id", str, description="Only the example with this id")])
+    serializer_class = ExampleSerializer
+    pagination_class = ExampleKeyset
+    filters: search.ExampleFilters
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("external_id", str, description="Only the example with this id"),
+            OpenApiParameter(
+                "q",
+                str,
+                description='Full-text search over the content: words (all must appear), "a phrase", a or b, -word',
+            ),
+            OpenApiParameter("shape", str, enum=list(SHAPES), description="Only examples of this record shape"),
+            OpenApiParameter(
+                "status",
+                str,
+                enum=list(search.STATUSES),
+                description="unlabelled: no label in the current round; in_progress: fewer than the overlap asks "
+                "for; complete: as many as it asks for; resolved: a question of it was resolved",
+            ),
+            OpenApiParameter(
+                "metadata.<key>", str, description="Only examples whose metadata has this key equal to the value"
+            ),
+            OpenApiParameter(
+                "answer.<question>",
+                str,
+                description="Only examples an annotator gave this answer to the question (in the current round)",
+            ),
+            OpenApiParameter(
+                "disagreement.<question>",
+                float,
+                description="Only examples whose annotators disagree on the question by at least this much (0 to 1; "
+                "0: any disagreement)",
+            ),
+        ]
+    )
     def get(self, request: Request, *args: object, **kwargs: object) -> Response:
         return super().get(request, *args, **kwargs)
 
     def get_queryset(self) -> QuerySet[Example]:
         project_id = self.kwargs["project_id"]
         project = access.project_access(self.request.user, project_id, may=access.may_browse_examples).project
+        try:
+            self.filters = search.from_query(query_params(self.request), list(project.questions.all()))
+        except search.FilterError as error:
+            raise exceptions.ValidationError({error.parameter: [error.message]}) from None
         examples = Example.objects.for_project(project)
         if external_id := self.request.query_params.get("external_id"):
             examples = examples.filter(external_id=external_id)

@@ -5,6 +5,8 @@ Reviewers and managers only. Annotators never see resolutions.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, generics, status
@@ -12,7 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotate import access, metadata, review_queue
+from annotate import access, metadata, review_queue, search
 from annotate.models import Resolution
 from annotate.services.reviews import question_named, reopen, resolution_set, resolutions_from_consensus, tiebreak
 from api.pagination import KeysetPagination
@@ -57,6 +59,14 @@ class DisagreementListView(APIView):
             OpenApiParameter(
                 "metadata.<key>", str, description="Only examples whose metadata has this key equal to the value"
             ),
+            OpenApiParameter("min_disagreement", float, description="Only cases at least this far apart (0 to 1)"),
+            OpenApiParameter("q", str, description="Full-text search over the content, as in the examples list"),
+            OpenApiParameter("shape", str, description="Only examples of this record shape"),
+            OpenApiParameter("status", str, description="unlabelled, in_progress, complete or resolved"),
+            OpenApiParameter("answer.<question>", str, description="Only examples an annotator gave this answer"),
+            OpenApiParameter(
+                "disagreement.<question>", float, description="Only examples at least this far apart on that question"
+            ),
             OpenApiParameter("cursor", str, description="The pagination cursor value."),
             OpenApiParameter("page_size", int, description="Number of results to return per page (up to 1000)."),
         ],
@@ -68,12 +78,18 @@ class DisagreementListView(APIView):
         query.is_valid(raise_exception=True)
         question = question_named(project, query.validated_data.get("question"))
         annotator, nobody = review_queue.annotator_named(query.validated_data.get("annotator"))
+        try:
+            examples = search.from_query(query_params(request), list(project.questions.all()))
+        except search.FilterError as error:
+            raise exceptions.ValidationError({error.parameter: [error.message]}) from None
         filters = review_queue.Filters(
             question=question,
             annotator=annotator,
             no_such_annotator=nobody,
             metadata=metadata_filter(request),
             resolved=query.validated_data["resolved"],
+            minimum=query.validated_data["min_disagreement"],
+            examples=replace(examples, metadata={}),  # metadata: the queue's own filter, above
         )
         paginator = KeysetPagination()
         page = paginator.paginate_queue(filters, request)

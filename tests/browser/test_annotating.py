@@ -151,7 +151,7 @@ def test_preference_keys_follow_the_letters_on_the_page(page, project, cast):
     work_items_create(project=project)
     sign_in(page, "annotator-user")
     open_annotate(page, project)
-    shown_as_a = page.locator(".candidates .block").first.locator(".prewrap").inner_text()
+    shown_as_a = page.locator(".candidates .block").first.locator(".rendered").inner_text()
 
     page.keyboard.press("3")
     page.keyboard.press("1")

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+import pytest
 from django.urls import reverse
 
+from tests.conftest import ROLES
 from tests.factories import ExampleFactory
 
 XSS_SCRIPT = "<script>alert(1)</script>"
@@ -62,7 +64,8 @@ def test_it_shows_each_shape_readably(client_as, project):
     assert "Be terse." in html and "Capital of France?" in html and "Paris." in html
     assert "source" in html and "unit-test" in html and "[&quot;geo&quot;]" in html
     assert "turn--tool" in html and "4°C, rain" in html
-    assert "get_weather" in html and "&quot;city&quot;: &quot;Oslo&quot;" in html  # arguments decoded and indented
+    assert 'Tool call <code class="tool-call__name">get_weather</code>' in html
+    assert '<span class="nt">"city"</span>' in html  # arguments decoded, indented and highlighted
     assert "Response A</h3>" in html and "Response B</h3>" in html  # candidates are lettered
     assert "Chosen" in html and "Rejected" in html and "Hello!" in html and "Go away." in html
     for external_id in ("t1", "i1", "c1", "k1", "p1", "p2"):
@@ -75,28 +78,32 @@ def test_it_filters_by_shape(client_as, project):
 
     response = examples_page(client_as("reviewer"), project, shape="preference")
 
-    assert [example.external_id for example in response.context["page"]] == ["pair"]
+    assert [example.external_id for example in response.context["page"].examples] == ["pair"]
 
 
-def test_it_ignores_an_unknown_shape_filter(client_as, project):
+def test_it_reports_an_unknown_shape_filter_and_leaves_it_out(client_as, project):
     ExampleFactory.create_batch(2, project=project)
 
     response = examples_page(client_as("reviewer"), project, shape="nonsense")
 
-    assert response.context["shape"] == ""
-    assert len(response.context["page"]) == 2
+    assert response.status_code == 200
+    assert response.context["errors"] == {"shape": "must be one of text, instruction, chat, candidates, preference"}
+    assert "Some filters were left out" in response.content.decode()
+    assert len(response.context["page"].examples) == 2
 
 
-def test_it_paginates_by_25(client_as, project):
-    ExampleFactory.create_batch(30, project=project)
+def test_it_pages_by_25_with_a_keyset(client_as, project):
+    made = ExampleFactory.create_batch(30, project=project)
     client = client_as("manager")
 
     first = examples_page(client, project)
-    second = examples_page(client, project, page=2)
+    second = examples_page(client, project, after=made[24].pk)
 
-    assert len(first.context["page"]) == 25
-    assert len(second.context["page"]) == 5
-    assert "?page=2" in first.content.decode()
+    assert len(first.context["page"].examples) == 25
+    assert len(second.context["page"].examples) == 5
+    assert f"?after={made[24].pk}" in first.content.decode()
+    assert f"?before={made[25].pk}" in second.content.decode()
+    assert "30 examples in" in first.content.decode()
 
 
 def test_it_shows_only_this_projects_examples(client_as, project):
@@ -148,4 +155,96 @@ def test_it_filters_every_shape_the_way_shape_of_names_it(client_as, project):
 
     for shape in contents:
         page = examples_page(client, project, shape=shape).context["page"]
-        assert [(example.external_id, example.shape) for example in page] == [(shape, shape)]
+        assert [(example.external_id, example.shape) for example in page.examples] == [(shape, shape)]
+
+
+# Search and filters (annotate/search.py) ---------------------------------------------------------------------
+
+
+def listed(response):
+    assert response.status_code == 200
+    return [example.external_id for example in response.context["page"].examples]
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({"q": "reverse"}, ["code"]),
+        ({"q": '"language model"'}, ["refusal"]),
+        ({"shape": "chat"}, ["weather"]),
+        ({"status": "unlabelled"}, ["refusal"]),
+        ({"status": "in_progress"}, ["pair"]),
+        ({"status": "complete"}, ["code", "weather", "fox"]),
+        ({"status": "resolved"}, ["code"]),
+        ({"key": "lang", "value": "en"}, ["code", "fox", "pair"]),
+        ({"question": "topic", "answer": "general"}, ["code"]),
+        ({"question": "topic", "disagreement": "0"}, ["code", "fox"]),
+        ({"question": "topic", "disagreement": "0.75"}, ["code"]),
+        ({"q": "the", "key": "lang", "value": "en", "status": "complete"}, ["fox"]),
+    ],
+)
+def test_it_searches_and_filters(client_as, project, searchable, params, expected):
+    assert listed(examples_page(client_as("reviewer"), project, **params)) == expected
+
+
+def test_the_filters_stay_in_the_form_and_the_page_links(client_as, project):
+    made = [ExampleFactory(project=project, content={"text": f"needle {n}"}) for n in range(30)]
+
+    html = examples_page(client_as("reviewer"), project, q="needle", shape="text").content.decode()
+
+    assert 'name="q" value="needle"' in html
+    assert '<option value="text" selected>text</option>' in html
+    assert f"?q=needle&amp;shape=text&amp;after={made[24].pk}" in html
+    assert "Examples matching these filters, in the order they were imported (more on the next pages)." in html
+
+
+def test_a_filtered_list_on_one_page_is_counted(client_as, project, searchable):
+    html = examples_page(client_as("reviewer"), project, key="lang", value="en").content.decode()
+
+    assert "3 examples match these filters" in html
+
+
+def test_it_counts_no_further_than_a_thousand(client_as, project, monkeypatch):
+    from annotate import browse
+
+    monkeypatch.setattr(browse, "COUNT_UP_TO", 3)
+    ExampleFactory.create_batch(5, project=project)
+
+    html = examples_page(client_as("reviewer"), project).content.decode()
+
+    assert "3+ examples in" in html
+
+
+@pytest.mark.parametrize(
+    ("params", "reported"),
+    [
+        ({"status": "done"}, "status"),
+        ({"q": "!!!"}, "q"),
+        ({"question": "topic", "answer": "poetry"}, "answer"),
+        ({"answer": "code"}, "question"),
+        ({"question": "topic", "disagreement": "lots"}, "disagreement"),
+        ({"key": "7", "value": "x"}, "key"),
+    ],
+)
+def test_a_bad_filter_is_reported_and_the_rest_still_apply(client_as, project, searchable, params, reported):
+    response = examples_page(client_as("reviewer"), project, shape="chat", **params)
+
+    assert reported in response.context["errors"]
+    assert listed(response) == ["weather"]
+
+
+def test_a_search_in_hostile_text_is_shown_escaped(client_as, project):
+    ExampleFactory(project=project, content={"text": f"needle {XSS_SCRIPT}"})
+
+    html = examples_page(client_as("reviewer"), project, q=f"needle {XSS_IMG}").content.decode()
+
+    assert XSS_IMG not in html and XSS_SCRIPT not in html
+
+
+@pytest.mark.parametrize(("role", "expected"), zip(ROLES, (200, 200, 403, 404, 302), strict=True))
+def test_the_filtered_page_answers_each_role(client_as, project, searchable, role, expected):
+    response = examples_page(client_as(role), project, q="fox", status="complete")
+
+    assert response.status_code == expected
+    if expected == 200:
+        assert listed(response) == ["fox"]
