@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -30,3 +31,31 @@ def django_on_postgres(script: str, example_args: str) -> bool:
 
     django.setup()
     return True
+
+
+def labelled_project(tag: str, name_prefix: str, annotators: int) -> tuple[Any, list[Any]]:
+    """A bench project (overlap 3; ``quality``, a 1–5 rating, and ``topic``, a label of three) owned by a new
+    ``<tag>-owner-…`` user, with ``annotators`` annotators named ``<tag>-p<project>-NN``."""
+    import time
+    import uuid
+
+    from django.contrib.auth import get_user_model
+
+    from annotate.models import Membership, Role
+    from annotate.questions import parse_question
+    from annotate.services import project_create
+
+    users = get_user_model()
+    owner = users.objects.create_user(username=f"{tag}-owner-{uuid.uuid4().hex[:8]}")
+    project = project_create(
+        name=f"{name_prefix} {time.strftime('%Y-%m-%d %H:%M:%S')}",
+        created_by=owner,
+        overlap=3,
+        questions=[
+            parse_question({"name": "quality", "kind": "rating", "min": 1, "max": 5}),
+            parse_question({"name": "topic", "kind": "label", "labels": ["code", "math", "general"]}),
+        ],
+    )
+    made = users.objects.bulk_create(users(username=f"{tag}-p{project.pk}-{n:02d}") for n in range(annotators))
+    Membership.objects.bulk_create(Membership(user=u, project=project, role=Role.ANNOTATOR) for u in made)
+    return project, made

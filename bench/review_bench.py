@@ -32,7 +32,6 @@ import signal
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -80,29 +79,11 @@ def parse_args() -> argparse.Namespace:
 
 
 def build(examples: int) -> Any:
-    from django.contrib.auth import get_user_model
     from django.db import connection
 
-    from annotate.models import Membership, Role
-    from annotate.questions import parse_question
-    from annotate.services import project_create
     from annotate.services.queue import SHUFFLE_SQL
 
-    users = get_user_model()
-    owner = users.objects.create_user(username=f"reviewbench-owner-{uuid.uuid4().hex[:8]}")
-    project = project_create(
-        name=f"{NAME_PREFIX} {time.strftime('%Y-%m-%d %H:%M:%S')}",
-        created_by=owner,
-        overlap=3,
-        questions=[
-            parse_question({"name": "quality", "kind": "rating", "min": 1, "max": 5}),
-            parse_question({"name": "topic", "kind": "label", "labels": ["code", "math", "general"]}),
-        ],
-    )
-    annotators = users.objects.bulk_create(
-        users(username=f"reviewbench-p{project.pk}-{n:02d}") for n in range(ANNOTATORS)
-    )
-    Membership.objects.bulk_create(Membership(user=u, project=project, role=Role.ANNOTATOR) for u in annotators)
+    project, annotators = bench_setup.labelled_project("reviewbench", NAME_PREFIX, ANNOTATORS)
     began = time.perf_counter()
     with connection.cursor() as cursor:
         for start in range(1, examples + 1, CHUNK):

@@ -29,7 +29,6 @@ import signal
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -96,28 +95,9 @@ def parse_args() -> argparse.Namespace:
 
 
 def build(examples: int, seed: int) -> Any:
-    from django.contrib.auth import get_user_model
     from django.db import connection
 
-    from annotate.models import Membership, Role
-    from annotate.questions import parse_question
-    from annotate.services import project_create
-
-    users = get_user_model()
-    owner = users.objects.create_user(username=f"searchbench-owner-{uuid.uuid4().hex[:8]}")
-    project = project_create(
-        name=f"{NAME_PREFIX} {time.strftime('%Y-%m-%d %H:%M:%S')}",
-        created_by=owner,
-        overlap=3,
-        questions=[
-            parse_question({"name": "quality", "kind": "rating", "min": 1, "max": 5}),
-            parse_question({"name": "topic", "kind": "label", "labels": ["code", "math", "general"]}),
-        ],
-    )
-    annotators = users.objects.bulk_create(
-        users(username=f"searchbench-p{project.pk}-{n:02d}") for n in range(ANNOTATORS)
-    )
-    Membership.objects.bulk_create(Membership(user=u, project=project, role=Role.ANNOTATOR) for u in annotators)
+    project, annotators = bench_setup.labelled_project("searchbench", NAME_PREFIX, ANNOTATORS)
     began = time.perf_counter()
     with connection.cursor() as cursor:
         search_data.copy_examples(cursor.cursor, project.pk, examples, seed)

@@ -43,6 +43,12 @@ class Shown:
     def shape(self) -> str:
         return shape_of(self.content)
 
+    @classmethod
+    def of_member(cls, member: VersionMember) -> Shown:
+        """A version's kept example, with the content the version kept (its ``example`` selected with it)."""
+        content = member.content if member.content is not None else member.example.content
+        return cls(member.example_id, member.example.external_id, content, cleaned=member.content is not None)
+
 
 @dataclass
 class RemovalRow:

@@ -166,15 +166,7 @@ def _sample_page(request: HtmxRequest, access: ProjectAccess, version: DatasetVe
         ids = entry["figures"]["sample"]
     if version is not None:
         members = VersionMember.objects.filter(version=version, example_id__in=ids).select_related("example")
-        shown = [
-            Shown(
-                m.example_id,
-                m.example.external_id,
-                m.content if m.content is not None else m.example.content,
-                cleaned=m.content is not None,
-            )
-            for m in members.order_by("example_id")
-        ]
+        shown = [Shown.of_member(member) for member in members.order_by("example_id")]
     else:
         examples = Example.objects.filter(project=project, pk__in=ids).order_by("pk")
         shown = [Shown(e.pk, e.external_id, e.content) for e in examples]

@@ -72,7 +72,7 @@ def version_detail(request: HttpRequest, version_id: int) -> HttpResponse:
         for rule, count in sorted((counts.get("removed_by") or {}).items(), key=lambda item: (-item[1], item[0]))
     ]
     members = VersionMember.objects.filter(version=version).select_related("example").order_by("example_id")
-    sample = [_shown(member) for member in members[:SAMPLE_SHOWN]]
+    sample = [Shown.of_member(member) for member in members[:SAMPLE_SHOWN]]
     context = {
         "project": access.project,
         "access": access,
@@ -104,11 +104,6 @@ def _step_at(version: DatasetVersion, index: int) -> dict[str, Any]:
     return step if isinstance(step, dict) else {}
 
 
-def _shown(member: VersionMember) -> Shown:
-    content = member.content if member.content is not None else member.example.content
-    return Shown(member.example_id, member.example.external_id, content, cleaned=member.content is not None)
-
-
 @login_required
 def version_examples(request: HttpRequest, version_id: int) -> HttpResponse:
     version, access = version_access(request.user, version_id)
@@ -119,7 +114,7 @@ def version_examples(request: HttpRequest, version_id: int) -> HttpResponse:
         "access": access,
         "version": version,
         "page": page,
-        "examples": [_shown(member) for member in page.items],
+        "examples": [Shown.of_member(member) for member in page.items],
     }
     return render(request, "curation/version_examples.html", context)
 
