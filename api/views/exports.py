@@ -4,13 +4,9 @@ leaving the project."""
 
 from __future__ import annotations
 
-import os
-import tempfile
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from django.conf import settings
 from django.db.models import QuerySet
 from django.http import FileResponse, Http404
 from drf_spectacular.types import OpenApiTypes
@@ -27,7 +23,7 @@ from api.serializers_exports import ChatTemplateSerializer, ExportSerializer, bu
 from curation import chat_templates
 from curation.access import export_for, template_for, version_access, version_for
 from curation.export.options import DOWNLOAD_OPTIONS, OptionError
-from curation.export.service import download, export_file, export_start, plan_export
+from curation.export.service import check, download_file, export_file, export_start, plan_export
 from curation.models import ChatTemplate, DatasetVersion, Export
 from curation.services.templates import TemplateRequestError, preview, template_save
 
@@ -102,21 +98,11 @@ class VersionExportDownloadView(APIView):
         dry_run = raw.pop("dry_run", None)
         try:
             plan = plan_export(version, raw, job=False)
-            dry = plan.options.format and dry_run is not None and str(dry_run).lower() in ("true", "1", "yes")
         except OptionError as exc:
             raise InvalidOption(exc.option, exc.message, options=list(DOWNLOAD_OPTIONS)) from None
-        folder = Path(settings.WINNOW_EXPORT_DIR) / ".downloads"
-        folder.mkdir(parents=True, exist_ok=True)
-        descriptor, name = tempfile.mkstemp(dir=folder, prefix="download-", suffix=f".{plan.options.file}")
-        os.close(descriptor)
-        path = Path(name)
-        try:
-            tally = download(plan, path)
-            if dry:
-                return Response(tally.as_dict())
-            handle = path.open("rb")
-        finally:
-            path.unlink(missing_ok=True)  # an open handle keeps the file readable until the response is sent
+        if dry_run is not None and str(dry_run).lower() in ("true", "1", "yes"):
+            return Response(check(plan).as_dict())
+        handle, tally = download_file(plan)
         filename = f"version-{version.pk}-{plan.options.format}.{plan.options.file}"
         response = FileResponse(
             handle, as_attachment=True, filename=filename, content_type=CONTENT_TYPES[plan.options.file]

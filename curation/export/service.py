@@ -13,12 +13,14 @@ transaction that marks the job succeeded: a failed, cancelled or dead export lea
 from __future__ import annotations
 
 import logging
+import os
 import shutil
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import numpy as np
 import orjson
@@ -181,6 +183,32 @@ def download(plan: Plan, path: Path) -> member_rows.Tally:
     finally:
         writer.close()
     return tally
+
+
+def check(plan: Plan) -> member_rows.Tally:
+    """What the download would write and leave out (the page's Check, the API's dry run): the same pass, into a
+    file that is thrown away."""
+    with tempfile.TemporaryDirectory(dir=_scratch()) as folder:
+        return download(plan, Path(folder) / f"check.{plan.options.file}")
+
+
+def _scratch() -> Path:
+    folder = Path(settings.WINNOW_EXPORT_DIR) / ".downloads"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def download_file(plan: Plan) -> tuple[BinaryIO, member_rows.Tally]:
+    """The download, made in a scratch file: an open handle to it (the file itself already unlinked, so nothing is
+    left behind whatever happens to the response) and its tally."""
+    descriptor, name = tempfile.mkstemp(dir=_scratch(), prefix="download-", suffix=f".{plan.options.file}")
+    os.close(descriptor)
+    path = Path(name)
+    try:
+        tally = download(plan, path)
+        return path.open("rb"), tally
+    finally:
+        path.unlink(missing_ok=True)
 
 
 def _formatter(plan: Plan) -> member_rows.Formatter:

@@ -19,7 +19,7 @@ from curation import chat_templates, formats
 from curation.access import template_for, version_access
 from curation.export.labels import MODES
 from curation.export.options import ALL_FORMATS, DOWNLOAD_OPTIONS, FILES, JOB_OPTIONS, OptionError
-from curation.export.service import download, export_start, plan_export
+from curation.export.service import check, export_start, plan_export
 from curation.models import ChatTemplate, DatasetVersion, Export
 from curation.services.templates import TemplateRequestError, preview, template_save
 
@@ -93,12 +93,7 @@ def export_page(request: HttpRequest, version_id: int) -> HttpResponse:
             return redirect(
                 reverse("api:version-export", kwargs={"version_id": version.pk}) + "?" + urlencode(download_only)
             )
-        import tempfile
-        from pathlib import Path
-
-        with tempfile.TemporaryDirectory() as folder:
-            tally = download(plan, Path(folder) / f"check.{plan.options.file}")
-        context = _context(version, access, values, checked=tally.as_dict())
+        context = _context(version, access, values, checked=check(plan).as_dict())
         return render(request, "curation/export.html", context)
     except OptionError as exc:
         error = {"option": exc.option, "message": exc.message, "unplaced": exc.option not in JOB_OPTIONS}
