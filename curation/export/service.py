@@ -171,7 +171,7 @@ def file_name(plan: Plan, split: str) -> str:
 def download(plan: Plan, path: Path) -> member_rows.Tally:
     """Write the whole export to ``path`` (one file, no split); the tally says what was left out."""
     tally = member_rows.Tally()
-    writer = open_writer(path, plan.options.file, plan.schema())
+    writer = open_writer(path, plan.options.file, plan.schema(), digest=False)
     try:
         if plan.format_options is None:
             write_annotations(plan.version, writer, tally)
