@@ -14,7 +14,7 @@ from tests.factories import ExampleFactory, ProjectFactory, UserFactory
 
 pytestmark = pytest.mark.skipif(connection.vendor != "postgresql", reason="the read path under test is PostgreSQL's")
 
-TRICKY = "tab\there, newline\nthere, backslash \\ and \\n, quote \" , unicode é ✓ 𝄞, \r\f\b\x01 controls"
+TRICKY = 'tab\there, newline\nthere, backslash \\ and \\n, quote " , unicode é ✓ 𝄞, \r\f\b\x01 controls'
 
 CONTENTS = [
     # plain: rebuilt from three strings
@@ -93,4 +93,5 @@ def test_members_read_ahead_outside_a_transaction_give_the_same_content():
     read = _read(version)
     parsed = _parsed([example.pk for example in examples])
     assert [member.id for member in read] == sorted(parsed)
-    assert all(member.content == parsed[member.id] and list(member.content) == list(parsed[member.id]) for member in read)
+    for member in read:
+        assert member.content == parsed[member.id] and list(member.content) == list(parsed[member.id])
