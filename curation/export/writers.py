@@ -48,7 +48,11 @@ class JsonlWriter:
         self.bytes = 0
 
     def write(self, row: dict[str, Any]) -> None:
-        self.write_line(orjson.dumps(row, option=orjson.OPT_APPEND_NEWLINE))
+        # write_line's body, not a call to it: a million calls are a tenth of a second
+        line = orjson.dumps(row, option=orjson.OPT_APPEND_NEWLINE)
+        self.handle.write(line)
+        self.rows += 1
+        self.bytes += len(line)
 
     def write_line(self, line: bytes) -> None:
         self.handle.write(line)
