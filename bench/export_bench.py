@@ -9,10 +9,12 @@ It builds a bench project with ``--examples`` instruction examples inserted in S
 ``gunicorn config.wsgi`` with one sync worker (DEBUG off) and, as the project's manager with an API token, downloads
 ``GET /api/v1/versions/{id}/export/?format=messages&file=jsonl`` and then ``…&file=parquet``, reading each
 response to the end. For each it prints the rows (the ``X-Winnow-Rows`` header, checked against the lines
-received for JSONL), the seconds from request to last byte, rows/s, bytes, and the gunicorn worker's peak RSS
-(sampled every 50 ms with psutil) against its RSS before the request. Goals: ≥ 100,000 rows/s to JSONL, RSS
-growth ≤ 200 MB. ``--keep`` keeps the project, ``--reuse VERSION`` measures an existing version; otherwise the
-project is deleted and the tables vacuumed at the end.
+received for JSONL), the seconds from request to last byte, rows/s, bytes, the gunicorn worker's peak RSS
+(sampled every 50 ms with psutil) against its RSS before the request, and the CPU seconds that the worker,
+PostgreSQL, the client and everything else on the machine spent meanwhile (on a busy machine the first two are the
+figures to compare between runs). Goals: ≥ 100,000 rows/s to JSONL, RSS growth ≤ 200 MB. ``--keep`` keeps the
+project, ``--reuse VERSION`` measures an existing version; otherwise the project is deleted and the tables
+vacuumed at the end.
 """
 
 from __future__ import annotations
@@ -134,6 +136,59 @@ class PeakRss:
         self.peak = max(self.peak, self.process.memory_info().rss)
 
 
+class CpuSeconds:
+    """CPU seconds spent while the block runs: by the gunicorn worker, by PostgreSQL's backends on the bench
+    database, by this process (the client), and by everything else on the machine. On a shared machine the first
+    two are the figures to compare between runs; "else" says how busy the machine was. A request's backends exit
+    with its connections, so they are sampled every 250 ms (more often costs the client a tenth of a core) and
+    each one's last reading counts."""
+
+    def __init__(self, pid: int, database: str):
+        import psutil
+
+        self.psutil, self.worker, self.database = psutil, psutil.Process(pid), database
+        self.backends: dict[int, tuple[float, float]] = {}  # pid: (CPU when first seen, CPU when last seen)
+        self.seconds: dict[str, float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _sample_backends(self, first: bool = False) -> None:
+        for process in self.psutil.process_iter(["name", "cmdline", "cpu_times"]):
+            command = " ".join(process.info["cmdline"] or ())
+            if process.info["name"] != "postgres" or f" {self.database} " not in f" {command} ":
+                continue
+            cpu = process.info["cpu_times"].user + process.info["cpu_times"].system
+            seen_first = self.backends[process.pid][0] if process.pid in self.backends else (cpu if first else 0.0)
+            self.backends[process.pid] = (seen_first, cpu)
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.25):
+            self._sample_backends()
+
+    def _read(self) -> dict[str, float]:
+        worker, client, machine = self.worker.cpu_times(), self.psutil.Process().cpu_times(), self.psutil.cpu_times()
+        return {
+            "worker": worker.user + worker.system,
+            "client": client.user + client.system,
+            "machine": machine.user + machine.system + machine.nice,
+        }
+
+    def __enter__(self) -> CpuSeconds:
+        self._sample_backends(first=True)
+        self.before = self._read()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._sample_backends()
+        after = self._read()
+        self.seconds = {key: after[key] - self.before[key] for key in after}
+        self.seconds["postgres"] = sum(last - first for first, last in self.backends.values())
+        self.seconds["else"] = self.seconds.pop("machine") - sum(self.seconds.values())
+
+
 def worker_pid(server: subprocess.Popen) -> int:
     import psutil
 
@@ -152,9 +207,11 @@ def download(port: int, token: str, path: str) -> dict[str, Any]:
     response = connection.getresponse()
     first_byte = time.perf_counter() - began
     received = lines = 0
-    while block := response.read(1 << 20):
-        received += len(block)
-        lines += block.count(b"\n")
+    buffer = bytearray(1 << 20)  # read into one buffer: a fresh megabyte per read cost the client seconds of CPU
+    view = memoryview(buffer)
+    while size := response.readinto(view):
+        received += size
+        lines += buffer.count(b"\n", 0, size)
     seconds = time.perf_counter() - began
     connection.close()
     if response.status != 200:
@@ -173,6 +230,8 @@ def main() -> int:
     args = parse_args()
     if not bench_setup.django_on_postgres("export_bench", "--examples 1000000"):
         return 2
+    from django.db import connection
+
     from curation.models import DatasetVersion
 
     version = (
@@ -191,10 +250,11 @@ def main() -> int:
             pid = worker_pid(server)
             download(port, token, f"/api/v1/versions/{version.pk}/")  # warm the worker up
             for file in ("jsonl", "parquet"):
-                with PeakRss(pid) as rss:
+                with PeakRss(pid) as rss, CpuSeconds(pid, connection.settings_dict["NAME"]) as cpu:
                     figures = download(
                         port, token, f"/api/v1/versions/{version.pk}/export/?format={args.format}&file={file}"
                     )
+                figures["cpu"] = cpu.seconds
                 figures["rss_before_mb"] = rss.before / 2**20
                 figures["rss_growth_mb"] = (rss.peak - rss.before) / 2**20
                 results[file] = figures
@@ -213,6 +273,7 @@ def main() -> int:
             f"(first byte {r['first_byte']:.2f} s)  {rate:>9,.0f} rows/s  RSS {r['rss_before_mb']:.0f} MB "
             f"+ {r['rss_growth_mb']:.0f} MB"
         )
+        print("  CPU seconds: " + ", ".join(f"{key} {value:.2f}" for key, value in r["cpu"].items()))
         if file == "jsonl" and r["lines"] != r["rows"]:
             print(f"  ! {r['lines']:,} lines received for {r['rows']:,} rows")
             ok = False

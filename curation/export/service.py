@@ -298,7 +298,7 @@ class _Run:
         self.report(0, "reading_labels")
         formatter = _formatter(plan)
         labels_info = manifests.labels_record(plan, formatter.settled)
-        spool = JsonlWriter(folder / "rows.spool")
+        spool = JsonlWriter(folder / "rows.spool", digest=False)
         ids: list[np.ndarray] = []
         keys: list[int] = []
         bands: list[np.ndarray] = []
