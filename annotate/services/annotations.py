@@ -13,7 +13,7 @@ from annotate.answers import DURATION_RULE, AnswerError, check_answers, check_di
 from annotate.models import Annotation, AnnotationRevision, Assignment, Project
 from annotate.services import queue
 from annotate.services.errors import ServiceError
-from annotate.services.summaries import summaries_refresh
+from annotate.services.summaries import summaries_refresh_example
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -88,7 +88,7 @@ def annotation_submit(
             setattr(annotation, field, value)
         annotation.save(update_fields=list(fields))
     if queue.answer_recorded(slot) >= 2:
-        summaries_refresh(project=project, example_ids=[example_id], questions=questions, labels_may_drop=False)
+        summaries_refresh_example(project=project, item=item, questions=questions)
     else:  # one label cannot disagree: there is no summary to write, only figures to mark stale
         figures.labels_changed(project.pk)
     return annotation
