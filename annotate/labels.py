@@ -248,8 +248,8 @@ def load(
 def load_example(questions: Iterable[Question], *, example_id: int, round_: int) -> dict[str, Labels]:
     """``load(project, questions, examples=[example_id], with_times=False)`` for one example whose work item is in
     hand, locked, so that its round is known (a submit refreshing its example's summaries): its current labels are
-    its annotations of that round, read with one plain query. The same columns, in the same order, at a tenth of
-    the cost; tests/annotate/test_labels.py checks that the two agree."""
+    its annotations of that round, read with one plain query. The same columns, in the same order, for a seventh of
+    the CPU (0.3 ms instead of 2 ms); tests/annotate/test_labels.py checks that the two agree."""
     specs = [question.as_spec() for question in questions]
     with connection.cursor() as cursor:
         cursor.execute(
