@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from annotate import figures
@@ -20,30 +19,11 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
 
-QUESTION_COLUMNS = tuple(field.column for field in Question._meta.concrete_fields)
-
-
 def _questions(project: Project) -> list[Question]:
-    """The project's questions in their order, read in plain SQL as the queue's statements of a submit are
-    (queue.lock_for_answer says why), after the work item is locked (queue.questions_changing says why)."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT {', '.join(QUESTION_COLUMNS)} FROM annotate_question WHERE project_id = %s ORDER BY position, id",
-            [project.pk],
-        )
-        rows = cursor.fetchall()
-    options = QUESTION_COLUMNS.index("options")
-    return [
-        Question.from_db(
-            connection.alias,
-            QUESTION_COLUMNS,
-            [
-                json.loads(value) if index == options and isinstance(value, str) else value
-                for index, value in enumerate(row)
-            ],
-        )
-        for row in rows
-    ]
+    """The project's questions in their order, read after the work item is locked (queue.questions_changing says
+    why) by a plain query, as a submit's other statements are (queue.lock_for_answer says why)."""
+    query = "SELECT * FROM annotate_question WHERE project_id = %s ORDER BY position, id"
+    return list(Question.objects.raw(query, [project.pk]))
 
 
 def annotation_editable(*, annotation: Annotation) -> bool:

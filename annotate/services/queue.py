@@ -305,7 +305,8 @@ class AnswerSlot:
 
 
 # What lock_for_answer reads, in the models' field order (as Model.from_db takes values): all of a WorkItem, and
-# an Assignment but its times (which an answer does not read).
+# an Assignment but its times (which an answer does not read). Numbers and text, which need no conversion from
+# what the driver gives (SQLite gives the two booleans as 1 and 0).
 ITEM_COLUMNS = tuple(field.column for field in WorkItem._meta.concrete_fields)
 ASSIGNMENT_COLUMNS = ("id", "example_id", "project_id", "annotator_id", "round", "status")
 
@@ -327,10 +328,12 @@ def lock_for_answer(*, project: Project, annotator: User, example_id: int) -> An
             [example_id],
         )
         row = cursor.fetchone()
-        if row is None or row[1] != project.pk:
+        if row is None:
             raise NotAssigned()
         *columns, content, guideline_version = row
         item = WorkItem.from_db(connection.alias, ITEM_COLUMNS, columns)
+        if item.project_id != project.pk:
+            raise NotAssigned()
         cursor.execute(
             f"SELECT {', '.join(ASSIGNMENT_COLUMNS)} FROM annotate_assignment "
             "WHERE example_id = %s AND annotator_id = %s AND round = %s AND status <> %s"
@@ -367,7 +370,7 @@ def answer_recorded(slot: AnswerSlot) -> int:
         )
         if not revived:
             cursor.execute("UPDATE annotate_workitem SET done = done + 1 WHERE example_id = %s", [slot.item.pk])
-    if revived:
+    if revived:  # rare: the place it takes back is counted by _one_more_live's rule
         WorkItem.objects.filter(pk=slot.item.pk).update(done=F("done") + 1, **_one_more_live())
     return slot.item.done + 1
 

@@ -151,17 +151,16 @@ def summaries_refresh(
 
 
 def summaries_refresh_example(*, project: Project, item: WorkItem, questions: Iterable[Question]) -> None:
-    """``summaries_refresh(…, labels_may_drop=False)`` of the one example an answer was just stored for, its work item
-    ``item`` locked by the caller (a submit): the example's labels read with one plain query
-    (``labels.load_example``), and on PostgreSQL its summaries written with one statement that also looks up its
-    resolutions and removes the summary of a question it no longer has two labels of (an edit that leaves an
-    optional question unanswered)."""
+    """``summaries_refresh`` of the one example an answer was just stored for (a submit), its work item ``item``
+    locked by the caller: on PostgreSQL, the example's labels read with one plain query (``labels.load_example``)
+    and its summaries written with one statement, which also looks up its resolutions and removes the summary of a
+    question it no longer has two labels of (an edit that leaves an optional question unanswered)."""
+    if connection.vendor != "postgresql":  # the general refresh, which marks the figures stale too
+        summaries_refresh(project=project, example_ids=[item.pk], questions=questions)
+        return
     figures.labels_changed(project.pk)
     questions = [question for question in questions if question.kind in labels.REVIEWABLE_KINDS]
     if not questions:
-        return
-    if connection.vendor != "postgresql":
-        summaries_refresh(project=project, example_ids=[item.pk], questions=questions)
         return
     by_name = labels.load_example(questions, example_id=item.pk, round_=item.round)
     fresh = [
