@@ -35,6 +35,7 @@ from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from annotate.models import Assignment, Example, Membership, Project, WorkItem
+from annotate.models.project import CURRENT_GUIDELINE_VERSION_SQL
 from annotate.services.errors import NotAssigned, ServiceError
 
 if TYPE_CHECKING:
@@ -322,10 +323,10 @@ def lock_for_answer(*, project: Project, annotator: User, example_id: int) -> An
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT {', '.join(f'w.{column}' for column in ITEM_COLUMNS)}, e.content, "
-            "(SELECT max(g.version) FROM annotate_guideline g WHERE g.project_id = w.project_id) "
+            f"({CURRENT_GUIDELINE_VERSION_SQL}) "
             "FROM annotate_workitem w JOIN annotate_example e ON e.id = w.example_id WHERE w.example_id = %s"
             + (" FOR UPDATE OF w" if postgresql else ""),
-            [example_id],
+            [project.pk, example_id],
         )
         row = cursor.fetchone()
         if row is None:

@@ -345,3 +345,16 @@ def test_a_submit_costs_a_fixed_number_of_statements(project, examples):
     response, sql = statements(lambda: submit(second, project, example_id, {"quality": 2, "topic": "math"}))
     assert response.status_code == 201 and len(response.json()["revisions"]) == 1
     assert len(sql) == 12, "\n".join(sql)
+
+
+def test_next_costs_a_fixed_number_of_statements(project, examples):
+    # A claim: token, access; idle assignments looked for, and a held one; the member locked, an example claimed
+    # (the assignment made, the counters written); the example and the guideline version read.
+    client = member(project, "first")
+    response, sql = statements(lambda: client.get(url(project, "next/")))
+    assert response.status_code == 200
+    assert len(sql) == 10, "\n".join(sql)
+    # The example held already: no claim.
+    response, sql = statements(lambda: client.get(url(project, "next/")))
+    assert response.status_code == 200
+    assert len(sql) == 5, "\n".join(sql)
