@@ -35,7 +35,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--annotators", type=int, default=12)
     parser.add_argument("--warmup", type=int, default=300, help="next+submit pairs before measuring")
     parser.add_argument("--samples", type=int, default=400, help="pairs timed, and as many more profiled")
-    parser.add_argument("--top", type=int, default=35, help="profile lines to print")
+    parser.add_argument("--top", type=int, default=35, help="profile lines to print (0, without --dump: no profile)")
     parser.add_argument("--rating-only", action="store_true", help="answer (and ask) only the rating question")
     parser.add_argument("--dump", metavar="PREFIX", help="also write the profiles to PREFIX.next.prof, …submit.prof")
     parser.add_argument("--keep", action="store_true")
@@ -147,25 +147,30 @@ def main() -> int:
                 f"p90 {ordered[int(0.9 * len(ordered))]:5.2f} ms (n={len(ordered)}, in this process)"
             )
 
-        profiles = {"next": cProfile.Profile(), "submit": cProfile.Profile()}
-        for _ in range(args.samples):
-            for name, call in (("next", driver.next), ("submit", driver.submit)):
-                profiles[name].enable()
-                call()
-                profiles[name].disable()
-        for name, profile in profiles.items():
-            if args.dump:
-                profile.dump_stats(f"{args.dump}.{name}.prof")
-            print(f"\n== profile of {args.samples} × {name} (cumulative)")
-            pstats.Stats(profile, stream=sys.stdout).sort_stats("cumulative").print_stats(args.top)
-            print(f"\n== profile of {args.samples} × {name} (own time)")
-            pstats.Stats(profile, stream=sys.stdout).sort_stats("tottime").print_stats(args.top)
+        if args.top or args.dump:
+            profile(driver, args)
     finally:
         if args.keep:
             print(f"kept project {project.pk}")
         else:
             delete(project)
     return 0
+
+
+def profile(driver: Driver, args: argparse.Namespace) -> None:
+    profiles = {"next": cProfile.Profile(), "submit": cProfile.Profile()}
+    for _ in range(args.samples):
+        for name, call in (("next", driver.next), ("submit", driver.submit)):
+            profiles[name].enable()
+            call()
+            profiles[name].disable()
+    for name, profiled in profiles.items():
+        if args.dump:
+            profiled.dump_stats(f"{args.dump}.{name}.prof")
+        print(f"\n== profile of {args.samples} × {name} (cumulative)")
+        pstats.Stats(profiled, stream=sys.stdout).sort_stats("cumulative").print_stats(args.top)
+        print(f"\n== profile of {args.samples} × {name} (own time)")
+        pstats.Stats(profiled, stream=sys.stdout).sort_stats("tottime").print_stats(args.top)
 
 
 def delete(project: Any) -> None:
