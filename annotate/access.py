@@ -143,7 +143,7 @@ def role_in(user: AnyUser, project: Project | int) -> Role | None:
     if user.is_staff:
         exists = isinstance(project, Project) or Project.objects.filter(pk=project_id).exists()
         return Role.MANAGER if exists else None
-    role = Membership.objects.filter(user=user, project_id=project_id).values_list("role", flat=True).first()
+    role = Membership.objects.filter(user=user, project_id=project_id).values_list("role", flat=True).order_by().first()
     return Role(role) if role is not None else None
 
 
@@ -174,7 +174,11 @@ def project_access(
     if user.is_staff:
         project, role = Project.objects.filter(pk=project_pk).first(), Role.MANAGER
     else:
-        membership = Membership.objects.select_related("project").filter(user=user, project_id=project_pk).first()
+        # One row at most. Unordered (first() then orders by id): Membership's default order would join auth_user
+        # for the username, on every request.
+        membership = (
+            Membership.objects.select_related("project").filter(user=user, project_id=project_pk).order_by().first()
+        )
         project, role = (membership.project, Role(membership.role)) if membership else (None, None)
     if project is None or role is None:
         raise Http404(missing)

@@ -152,7 +152,9 @@ def reset_project(project: Any) -> None:
             "WHERE r.annotation_id = a.id AND a.project_id = %s",
             [project.pk],
         )
-        for table in ("annotate_annotation", "annotate_assignment", "annotate_resolution"):
+        # Label summaries too: they describe the annotations deleted here (and hold their examples back from a
+        # delete_project).
+        for table in ("annotate_labelsummary", "annotate_annotation", "annotate_assignment", "annotate_resolution"):
             cursor.execute(f"DELETE FROM {table} WHERE project_id = %s", [project.pk])
         cursor.execute(
             "UPDATE annotate_workitem SET round = 1, target = %s, extra = 0, live = 0, done = 0, open = true "
@@ -169,7 +171,7 @@ def vacuum() -> None:
     with connection.cursor() as cursor:
         # Examples only get inserted here: statistics are enough (a VACUUM would read the whole table).
         cursor.execute("ANALYZE annotate_example")
-        for table in ("annotate_workitem", "annotate_assignment", "annotate_annotation"):
+        for table in ("annotate_workitem", "annotate_assignment", "annotate_annotation", "annotate_labelsummary"):
             cursor.execute(f"VACUUM (ANALYZE) {table}")
 
 

@@ -10,13 +10,20 @@ from django.utils import timezone
 
 from annotate import figures
 from annotate.answers import DURATION_RULE, AnswerError, check_answers, check_display_order, duration_allowed
-from annotate.models import Annotation, AnnotationRevision, Assignment, Project
+from annotate.models import Annotation, AnnotationRevision, Assignment, Project, Question
 from annotate.services import queue
 from annotate.services.errors import ServiceError
-from annotate.services.summaries import summaries_refresh
+from annotate.services.summaries import summaries_refresh_example
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
+
+
+def _questions(project: Project) -> list[Question]:
+    """The project's questions in their order, read after the work item is locked (queue.questions_changing says
+    why) by a plain query, as a submit's other statements are (queue.lock_for_answer says why)."""
+    query = "SELECT * FROM annotate_question WHERE project_id = %s ORDER BY position, id"
+    return list(Question.objects.raw(query, [project.pk]))
 
 
 def annotation_editable(*, annotation: Annotation) -> bool:
@@ -34,15 +41,16 @@ def annotation_submit(
     duration_ms: int | None = None,
     started_at: datetime | None = None,
     display_order: Any = None,
-) -> Annotation:
+) -> tuple[Annotation, bool]:
     """Record the annotator's answers for an example they hold (or have done, this round: then it is an edit).
+    Returns the annotation, and whether it is new (a new one has no earlier answers: the API's answer lists none
+    without asking the database).
 
     The earlier answers of an edited annotation are kept as an AnnotationRevision.
     """
     slot = queue.lock_for_answer(project=project, annotator=annotator, example_id=example_id)
-    item = slot.item
-    content = item.example.content
-    questions = list(project.questions.all())
+    item, content = slot.item, slot.content
+    questions = _questions(project)
     try:
         checked = check_answers((q.as_spec() for q in questions), answers, content)
     except AnswerError as exc:
@@ -56,7 +64,7 @@ def annotation_submit(
     now = timezone.now()
     fields = {
         "answers": checked,
-        "guideline_version": project.current_guideline_version() or 0,
+        "guideline_version": slot.guideline_version or 0,
         "round": item.round,
         "display_order": order,
         "started_at": started_at,
@@ -72,6 +80,7 @@ def annotation_submit(
         if edit
         else None
     )
+    created = annotation is None
     if annotation is None:
         annotation = Annotation.objects.create(example_id=example_id, project=project, annotator=annotator, **fields)
     else:
@@ -87,8 +96,9 @@ def annotation_submit(
         for field, value in fields.items():
             setattr(annotation, field, value)
         annotation.save(update_fields=list(fields))
+        annotation.annotator = annotator  # the row's own (it was found by them): no query to show whose it is
     if queue.answer_recorded(slot) >= 2:
-        summaries_refresh(project=project, example_ids=[example_id], questions=questions, labels_may_drop=False)
+        summaries_refresh_example(project=project, item=item, questions=questions)
     else:  # one label cannot disagree: there is no summary to write, only figures to mark stale
         figures.labels_changed(project.pk)
-    return annotation
+    return annotation, created

@@ -21,6 +21,7 @@ write transaction at a time (IMMEDIATE), which gives the same results.
 
 from __future__ import annotations
 
+import json
 import time
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -34,6 +35,7 @@ from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from annotate.models import Assignment, Example, Membership, Project, WorkItem
+from annotate.models.project import CURRENT_GUIDELINE_VERSION_SQL
 from annotate.services.errors import NotAssigned, ServiceError
 
 if TYPE_CHECKING:
@@ -293,30 +295,64 @@ def skip(*, project: Project, annotator: User, example_id: int) -> None:
 
 @dataclass(frozen=True)
 class AnswerSlot:
-    """An example locked for one annotator's answer, and their assignment to it this round."""
+    """An example locked for one annotator's answer, and their assignment to it this round; with what the answer is
+    checked against and stored with, read in the same statement as the lock: the example's content and the
+    project's current guideline version (None before the first)."""
 
     item: WorkItem
     assignment: Assignment
+    content: dict[str, Any]
+    guideline_version: int | None
+
+
+# What lock_for_answer reads, in the models' field order (as Model.from_db takes values): all of a WorkItem, and
+# an Assignment but its times (which an answer does not read). Numbers and text, which need no conversion from
+# what the driver gives (SQLite gives the two booleans as 1 and 0).
+ITEM_COLUMNS = tuple(field.column for field in WorkItem._meta.concrete_fields)
+ASSIGNMENT_COLUMNS = ("id", "example_id", "project_id", "annotator_id", "round", "status")
 
 
 def lock_for_answer(*, project: Project, annotator: User, example_id: int) -> AnswerSlot:
     """Lock the example and the annotator's assignment to it (in the queue's lock order) for an answer; raises
-    NotAssigned unless the example takes their answer now (``answerable``). Call inside a transaction."""
+    NotAssigned unless the example takes their answer now (``answerable``). Call inside a transaction.
+
+    Plain SQL, as every statement of a submit: run once per answer, they cost less than the ORM takes to build them
+    (bench/submit_profile.py). Only the work item is locked, not the example (examples never change)."""
     _lock_membership(project, annotator)
-    item = WorkItem.objects.select_for_update().select_related("example").filter(pk=example_id).first()
-    if item is None or item.project_id != project.pk:
+    postgresql = connection.vendor == "postgresql"  # SQLite has no row locks: its write transactions take turns
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {', '.join(f'w.{column}' for column in ITEM_COLUMNS)}, e.content, "
+            f"({CURRENT_GUIDELINE_VERSION_SQL}) "
+            "FROM annotate_workitem w JOIN annotate_example e ON e.id = w.example_id WHERE w.example_id = %s"
+            + (" FOR UPDATE OF w" if postgresql else ""),
+            [project.pk, example_id],
+        )
+        row = cursor.fetchone()
+        if row is None:
+            raise NotAssigned()
+        *columns, content, guideline_version = row
+        item = WorkItem.from_db(connection.alias, ITEM_COLUMNS, columns)
+        if item.project_id != project.pk:
+            raise NotAssigned()
+        cursor.execute(
+            f"SELECT {', '.join(ASSIGNMENT_COLUMNS)} FROM annotate_assignment "
+            "WHERE example_id = %s AND annotator_id = %s AND round = %s AND status <> %s"
+            + (" FOR UPDATE" if postgresql else ""),
+            [example_id, annotator.pk, item.round, Assignment.Status.SKIPPED],
+        )
+        row = cursor.fetchone()  # at most one: an assignment per example, annotator and round
+    if row is None:
         raise NotAssigned()
-    assignment = (
-        Assignment.objects.select_for_update()
-        .filter(example_id=example_id, annotator=annotator, round=item.round)
-        .exclude(status=Assignment.Status.SKIPPED)
-        .first()
-    )
-    if assignment is None:
-        raise NotAssigned()
+    assignment = Assignment.from_db(connection.alias, ASSIGNMENT_COLUMNS, row)
     if not takes_answer(item, assignment):
         raise NotAssigned("you held this example too long and it went to someone else; get the next one")
-    return AnswerSlot(item=item, assignment=assignment)
+    return AnswerSlot(
+        item=item,
+        assignment=assignment,
+        content=json.loads(content) if isinstance(content, str) else content,
+        guideline_version=guideline_version,
+    )
 
 
 def answer_recorded(slot: AnswerSlot) -> int:
@@ -328,8 +364,15 @@ def answer_recorded(slot: AnswerSlot) -> int:
     revived = assignment.status == Assignment.Status.RELEASED  # a late answer takes back the free place
     assignment.status = Assignment.Status.SUBMITTED
     assignment.finished_at = timezone.now()
-    assignment.save(update_fields=["status", "finished_at"])
-    WorkItem.objects.filter(pk=slot.item.pk).update(done=F("done") + 1, **(_one_more_live() if revived else {}))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE annotate_assignment SET status = %s, finished_at = %s WHERE id = %s",
+            [assignment.status, connection.ops.adapt_datetimefield_value(assignment.finished_at), assignment.pk],
+        )
+        if not revived:
+            cursor.execute("UPDATE annotate_workitem SET done = done + 1 WHERE example_id = %s", [slot.item.pk])
+    if revived:  # rare: the place it takes back is counted by _one_more_live's rule
+        WorkItem.objects.filter(pk=slot.item.pk).update(done=F("done") + 1, **_one_more_live())
     return slot.item.done + 1
 
 

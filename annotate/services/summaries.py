@@ -18,14 +18,34 @@ import orjson
 from django.db import connection, transaction
 
 from annotate import figures, labels
-from annotate.models import Example, LabelSummary, Project, Question, Resolution
-from annotate.quality.disagreement import per_example
+from annotate.models import Example, LabelSummary, Project, Question, Resolution, WorkItem
+from annotate.quality.disagreement import PerExample, per_example
 
 REBUILD_CHUNK = 50_000
+NO_RESOLUTIONS = np.zeros((0, 2), dtype=np.int64)
 COPY_SQL = (
     "COPY annotate_labelsummary (example_id, project_id, question_id, labels, disagreement, consensus, "
     "consensus_share, resolved) FROM STDIN"
 )
+
+
+# One example's summaries, written as a rebuild would write them; whether each question is resolved is looked up
+# here (resolutions, like answers, change only with the example's work item locked).
+EXAMPLE_UPSERT_SQL = """
+WITH dropped AS (
+    DELETE FROM annotate_labelsummary WHERE example_id = %(example)s AND question_id = ANY(%(dropped)s::bigint[])
+)
+INSERT INTO annotate_labelsummary
+    (example_id, project_id, question_id, labels, disagreement, consensus, consensus_share, resolved)
+SELECT %(example)s, %(project)s, fresh.question, fresh.labels, fresh.disagreement, fresh.consensus::jsonb, fresh.share,
+    EXISTS (SELECT 1 FROM annotate_resolution r WHERE r.example_id = %(example)s AND r.question_id = fresh.question)
+FROM unnest(
+    %(question)s::bigint[], %(labels)s::integer[], %(disagreement)s::double precision[], %(consensus)s::text[],
+    %(share)s::double precision[]
+) AS fresh (question, labels, disagreement, consensus, share)
+ON CONFLICT (example_id, question_id) DO UPDATE SET labels = EXCLUDED.labels, disagreement = EXCLUDED.disagreement,
+    consensus = EXCLUDED.consensus, consensus_share = EXCLUDED.consensus_share, resolved = EXCLUDED.resolved
+"""
 
 
 def reviewable_questions(project: Project) -> list[Question]:
@@ -47,27 +67,35 @@ class Summaries:
 
 def _summarise(project: Project, questions: list[Question], examples: Sequence[int] | range) -> Iterator[Summaries]:
     by_name = labels.load(project, questions, examples=examples, with_times=False)  # only the order counts
-    measured = {}
-    for question in questions:
-        current = by_name[question.name]
-        measured[question.pk] = per_example(current.example, current.code, current.scale)
+    measured = {question.pk: _measure(by_name[question.name]) for question in questions}
     # Only examples with two or more labels have a summary: a first answer has none, nor a resolution to look up.
     any_kept = any((result.labels >= 2).any() for result in measured.values())
-    resolved_pairs = _resolved(project, questions, examples) if any_kept else np.zeros((0, 2), dtype=np.int64)
+    resolved_pairs = _resolved(project, questions, examples) if any_kept else NO_RESOLUTIONS
     for question in questions:
-        current, result = by_name[question.name], measured[question.pk]
-        keep = result.labels >= 2
-        example = result.example[keep]
-        category_json = [orjson.dumps(category) for category in current.categories]
-        yield Summaries(
-            question=question,
-            example=example,
-            labels=result.labels[keep],
-            disagreement=result.disagreement[keep],
-            consensus=[category_json[code] for code in result.consensus[keep].tolist()],
-            consensus_share=result.consensus_share[keep],
-            resolved=np.isin(example, resolved_pairs[resolved_pairs[:, 0] == question.pk, 1]),
-        )
+        yield _kept(question, by_name[question.name], measured[question.pk], resolved_pairs)
+
+
+def _measure(current: labels.Labels) -> PerExample:
+    return per_example(current.example, current.code, current.scale)
+
+
+def _kept(
+    question: Question, current: labels.Labels, result: PerExample, resolved_pairs: npt.NDArray[np.int64]
+) -> Summaries:
+    """The summaries of the examples with two or more labels; ``resolved_pairs``: (question id, example id) of the
+    examples' resolutions."""
+    keep = result.labels >= 2
+    example = result.example[keep]
+    category_json = [orjson.dumps(category) for category in current.categories]
+    return Summaries(
+        question=question,
+        example=example,
+        labels=result.labels[keep],
+        disagreement=result.disagreement[keep],
+        consensus=[category_json[code] for code in result.consensus[keep].tolist()],
+        consensus_share=result.consensus_share[keep],
+        resolved=np.isin(example, resolved_pairs[resolved_pairs[:, 0] == question.pk, 1]),
+    )
 
 
 def _resolved(project: Project, questions: list[Question], examples: Sequence[int] | range) -> npt.NDArray[np.int64]:
@@ -120,6 +148,40 @@ def summaries_refresh(
     if labels_may_drop:
         # An example whose labels fell below two (sent back for a new round) has no summary.
         LabelSummary.objects.filter(example_id__in=example_ids).exclude(pk__in=[row.pk for row in kept]).delete()
+
+
+def summaries_refresh_example(*, project: Project, item: WorkItem, questions: Iterable[Question]) -> None:
+    """``summaries_refresh`` of the one example an answer was just stored for (a submit), its work item ``item``
+    locked by the caller: on PostgreSQL, the example's labels read with one plain query (``labels.load_example``)
+    and its summaries written with one statement, which also looks up its resolutions and removes the summary of a
+    question it no longer has two labels of (an edit that leaves an optional question unanswered)."""
+    if connection.vendor != "postgresql":  # the general refresh, which marks the figures stale too
+        summaries_refresh(project=project, example_ids=[item.pk], questions=questions)
+        return
+    figures.labels_changed(project.pk)
+    questions = [question for question in questions if question.kind in labels.REVIEWABLE_KINDS]
+    if not questions:
+        return
+    by_name = labels.load_example(questions, example_id=item.pk, round_=item.round)
+    fresh = [
+        _kept(question, by_name[question.name], _measure(by_name[question.name]), NO_RESOLUTIONS)
+        for question in questions
+    ]
+    kept = [summaries for summaries in fresh if len(summaries.example)]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            EXAMPLE_UPSERT_SQL,
+            {
+                "example": item.pk,
+                "project": project.pk,
+                "dropped": [summaries.question.pk for summaries in fresh if not len(summaries.example)],
+                "question": [summaries.question.pk for summaries in kept],
+                "labels": [int(summaries.labels[0]) for summaries in kept],
+                "disagreement": [float(summaries.disagreement[0]) for summaries in kept],
+                "consensus": [summaries.consensus[0].decode() for summaries in kept],
+                "share": [float(summaries.consensus_share[0]) for summaries in kept],
+            },
+        )
 
 
 def summaries_mark_resolved(*, question: Question, example_ids: Sequence[int], resolved: bool = True) -> None:

@@ -21,6 +21,7 @@ from api.pagination import NewestFirst
 from api.serializers_annotating import (
     AnnotationDetailSerializer,
     AnnotationFilterSerializer,
+    AnnotationRevisionSerializer,
     AnnotationSerializer,
     AnnotationSubmitSerializer,
     ExampleRefSerializer,
@@ -94,7 +95,7 @@ class AnnotationListView(generics.ListAPIView):
         body = AnnotationSubmitSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
-        annotation = annotation_submit(
+        annotation, created = annotation_submit(
             project=project_access.project,
             annotator=project_access.user,
             example_id=data["example"],
@@ -103,8 +104,13 @@ class AnnotationListView(generics.ListAPIView):
             started_at=data.get("started_at"),
             display_order=data.get("display_order"),
         )
-        # The annotation is as stored; the serializer reads its revisions (one query).
-        return Response(AnnotationDetailSerializer(annotation).data, status=status.HTTP_201_CREATED)
+        # AnnotationDetailSerializer's shape, with the annotation as stored; its earlier answers are read (one
+        # query) only for an edit: a new annotation has none.
+        stored = AnnotationSerializer(annotation).data
+        stored["revisions"] = AnnotationRevisionSerializer(
+            [] if created else annotation.revisions.all(), many=True
+        ).data
+        return Response(stored, status=status.HTTP_201_CREATED)
 
 
 class AnnotationDetailView(APIView):

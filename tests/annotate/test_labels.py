@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import random
+
 import numpy as np
 import pytest
 
 from annotate import labels
-from annotate.models import Membership
+from annotate.models import Annotation, Membership, WorkItem
 from annotate.services import guideline_add
 from annotate.services.annotations import annotation_submit
 from annotate.services.queue import next_assignment, work_items_create
@@ -132,3 +134,60 @@ def test_the_response_shown_first_comes_from_the_recorded_display_order(project,
         expected = [stored[int(e)][0] if stored[int(e)] else -1 for e in better.example]
         assert better.shown_first.tolist() == expected
     assert sorted(expected) == [-1, 0, 1]
+
+
+@pytest.mark.django_db
+def test_the_one_example_read_gives_what_load_gives(project, annotators):
+    from tests.factories import QuestionFactory
+
+    rng = random.Random(3)
+    project.questions.filter(name="topic").update(required=False, level="ordinal")
+    labels_ = ["a", "a,b", "b", "b a", "ü"]
+    QuestionFactory(project=project, name="tags", kind="multi_label", options={"labels": labels_}, required=False)
+    QuestionFactory(project=project, name="order", kind="ranking", options={}, level="nominal")
+    QuestionFactory(project=project, name="better", kind="preference", options={}, level="ordinal")
+    QuestionFactory(project=project, name="note", kind="text", options={}, level=None, required=False)
+    project.overlap = 3
+    project.save()
+    ExampleFactory.create_batch(5, project=project, content={"prompt": "P", "responses": ["x", "y", "z"]})
+    work_items_create(project=project)
+    users = [*annotators, UserFactory(username="labeller-2"), UserFactory(username="labeller-3")]
+    for user in users[2:]:
+        Membership.objects.create(user=user, project=project, role="annotator")
+
+    def answers() -> dict:
+        given = {"quality": rng.randint(1, 5), "order": rng.sample(range(3), 3), "better": rng.choice("ab")}
+        if rng.random() < 0.7:
+            given["topic"] = rng.choice(["code", "math", "general"])
+        if rng.random() < 0.7:
+            given["tags"] = rng.sample(labels_, rng.randint(0, 3))
+        if rng.random() < 0.5:
+            given["note"] = rng.choice(["", " same ", "same", "ünï\ncode"])
+        return given
+
+    for _ in range(3):
+        for user in users:
+            answer(project, user, answers())
+    # An edit, and an example sent back and answered again: its first round's labels are no longer current.
+    edited = Annotation.objects.filter(annotator=users[0]).first().example_id
+    annotation_submit(project=project, annotator=users[0], example_id=edited, answers=answers())
+    sent_back = WorkItem.objects.filter(project=project, done__gte=2).order_by("pk").first().pk
+    reopen(project=project, example_ids=[sent_back])
+    for user in users[1:3]:
+        answer(project, user, answers())
+
+    questions = list(project.questions.all())
+    answered: dict[str, set] = {question.name: set() for question in questions}
+    for item in WorkItem.objects.filter(project=project):
+        few = labels.load(project, questions, examples=[item.pk], with_times=False)
+        one = labels.load_example(questions, example_id=item.pk, round_=item.round)
+        for question in questions:
+            name = question.name
+            for column in ("example", "annotator", "code", "round", "guideline_version"):
+                assert getattr(few[name], column).tolist() == getattr(one[name], column).tolist(), (name, column)
+            assert few[name].categories == one[name].categories, name
+            assert np.isnat(one[name].submitted_at).all() and np.isnan(one[name].duration_ms).all()
+            answered[name].update(str(one[name].value(row)) for row in range(len(one[name])))
+    assert WorkItem.objects.get(pk=sent_back).round == 2
+    # The current answers were varied enough to compare: several different lists, rankings and texts.
+    assert len(answered["tags"]) >= 3 and len(answered["order"]) >= 3 and len(answered["note"]) >= 2

@@ -9,14 +9,22 @@ from collections import Counter
 from datetime import timedelta
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
+from django.forms.models import model_to_dict
 from django.utils import timezone
 
-from annotate.models import Annotation, Assignment, Membership, WorkItem
+from annotate.models import Annotation, Assignment, Example, Membership, WorkItem
 from annotate.services import NotAssigned
-from annotate.services.annotations import annotation_submit
-from annotate.services.queue import answerable, next_assignment, skip, takes_answer, work_items_create
-from tests.factories import ExampleFactory, ProjectFactory, QuestionFactory, UserFactory
+from annotate.services.annotations import _questions, annotation_submit
+from annotate.services.queue import (
+    answerable,
+    lock_for_answer,
+    next_assignment,
+    skip,
+    takes_answer,
+    work_items_create,
+)
+from tests.factories import ExampleFactory, GuidelineFactory, ProjectFactory, QuestionFactory, UserFactory
 
 
 def make_project(examples: int, overlap: int):
@@ -311,3 +319,34 @@ def test_takes_answer_agrees_with_answerable_on_every_state():
                 assert takes_answer(item, assignment) == in_sql, (status, assignment_round, live)
                 seen[in_sql] += 1
     assert seen[True] and seen[False]  # both outcomes were exercised
+
+
+@pytest.mark.django_db
+def test_lock_for_answer_reads_the_item_and_the_assignment_as_the_orm_does():
+    """lock_for_answer reads its rows in plain SQL (a submit's cost): what it gives must be what the ORM reads."""
+    project = make_project(2, overlap=2)
+    GuidelineFactory(project=project, version=1)
+    GuidelineFactory(project=project, version=2)
+    (annotator,) = annotators(project, 1)
+    held = next_assignment(project=project, annotator=annotator)
+    with transaction.atomic():
+        slot = lock_for_answer(project=project, annotator=annotator, example_id=held.example_id)
+        item, assignment = WorkItem.objects.get(pk=held.example_id), Assignment.objects.get(pk=held.pk)
+        assert model_to_dict(slot.item) == model_to_dict(item) and slot.item.pk == item.pk
+        for field in ("id", "example_id", "project_id", "annotator_id", "round", "status"):
+            assert getattr(slot.assignment, field) == getattr(assignment, field), field
+        assert slot.content == Example.objects.get(pk=held.example_id).content
+        assert slot.guideline_version == project.guidelines.order_by("-version").first().version == 2
+    other = WorkItem.objects.exclude(pk=held.example_id).get(project=project).pk
+    with pytest.raises(NotAssigned), transaction.atomic():
+        lock_for_answer(project=project, annotator=annotator, example_id=other)
+
+
+@pytest.mark.django_db
+def test_a_submit_reads_the_questions_as_the_orm_does():
+    project = make_project(1, overlap=1)
+    QuestionFactory(project=project, name="topic", kind="label", options={"labels": ["a", "b"]}, position=0, help="?")
+    QuestionFactory(project=project, name="note", kind="text", options={}, level=None, required=False, position=0)
+    read = _questions(project)
+    assert [model_to_dict(question) for question in read] == [model_to_dict(q) for q in project.questions.all()]
+    assert [question.name for question in read] == ["quality", "topic", "note"]  # by position, then id

@@ -117,8 +117,10 @@ def test_it_reopens_examples_for_a_new_round_under_the_new_guideline(setup):
     assert not Resolution.objects.filter(example=one).exists()
     again = next_assignment(project=project, annotator=users[0])
     assert again.example_id == one.pk
-    annotation = annotation_submit(project=project, annotator=users[0], example_id=one.pk, answers={"topic": "b"})
-    assert (annotation.round, annotation.guideline_version, annotation.revisions.count()) == (2, 2, 1)
+    annotation, created = annotation_submit(
+        project=project, annotator=users[0], example_id=one.pk, answers={"topic": "b"}
+    )
+    assert (annotation.round, annotation.guideline_version, annotation.revisions.count(), created) == (2, 2, 1, False)
 
 
 def test_it_refuses_examples_of_another_project(setup):

@@ -57,6 +57,24 @@ def test_it_follows_an_edit(setup):
     assert list(summary(example)) == [(2, 0.0, "a", 1.0, False)]
 
 
+def test_it_drops_the_summary_of_a_question_an_edit_leaves_with_one_label(setup):
+    project, example, (a, b, _) = setup
+    QuestionFactory(project=project, name="stars", kind="rating", options={"min": 1, "max": 3}, required=False)
+    for user, stars in ((a, 1), (b, 3)):
+        next_assignment(project=project, annotator=user)
+        annotation_submit(
+            project=project, annotator=user, example_id=example.pk, answers={"topic": "a", "stars": stars}
+        )
+    assert sorted(summary(example).values_list("question__name", "labels")) == [("stars", 2), ("topic", 2)]
+
+    annotation_submit(project=project, annotator=b, example_id=example.pk, answers={"topic": "b"})  # no stars now
+
+    assert list(summary(example).values_list("question__name", "labels", "consensus")) == [("topic", 2, "a")]
+    kept = list(summary(example))
+    summaries_rebuild(project=project)
+    assert list(summary(example)) == kept
+
+
 def test_it_marks_resolutions_and_forgets_a_reopened_example(setup):
     project, example, (a, b, _) = setup
     reviewer = UserFactory()

@@ -119,7 +119,7 @@ def objects(project, cast, settings, django_capture_on_commit_callbacks):
     done = ExampleFactory(project=project)
     work_items_create(project=project)
     assert next_assignment(project=project, annotator=other).example_id == done.pk
-    annotation = annotation_submit(project=project, annotator=other, example_id=done.pk, answers=ANSWERS)
+    annotation, _ = annotation_submit(project=project, annotator=other, example_id=done.pk, answers=ANSWERS)
     job = Job.objects.create(kind=Job.Kind.IMPORT, project=project, created_by=cast["manager"])
     version = DatasetVersion.objects.create(project=project, status="ready", counts={"input": 2, "kept": 1})
     VersionMember.objects.create(version=version, example=example)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from annotate.models import Annotation, Membership, WorkItem
 from annotate.services.queue import work_items_create
@@ -315,3 +317,44 @@ def test_it_shows_annotators_only_their_own_counts(api_as, project, cast):
     after = annotator.get(url(project, "")).json()["counts"]
     assert after == {"examples": 2, "annotations": 1, "completed": None, "scope": "own"}
     assert annotator.get("/api/v1/projects/").json()["results"][0]["counts"] == after
+
+
+def statements(call):
+    """The response of ``call`` and the SQL it ran, without the savepoints of the test's own transaction (outside a
+    test a submit's transaction is a BEGIN and a COMMIT, which Django does not log)."""
+    with CaptureQueriesContext(connection) as captured:
+        response = call()
+    return response, [query["sql"] for query in captured if not query["sql"].startswith(("SAVEPOINT", "RELEASE"))]
+
+
+def test_a_submit_costs_a_fixed_number_of_statements(project, examples):
+    # The statements of one submit are its server time (issue 6): a new one is a regression to look at. A first
+    # label: token, access; the locks (member, example, assignment); the questions; the annotation, the assignment
+    # and the counters written.
+    first, second = member(project, "first"), member(project, "second")
+    example_id = take(first, project)
+    response, sql = statements(lambda: submit(first, project, example_id))
+    assert response.status_code == 201 and response.json()["revisions"] == []
+    assert len(sql) == 9, "\n".join(sql)
+    # A second label: the example's labels read and its summaries written, too.
+    assert take(second, project) == example_id
+    response, sql = statements(lambda: submit(second, project, example_id, {"quality": 1, "topic": "math"}))
+    assert response.status_code == 201
+    assert len(sql) == 11, "\n".join(sql)
+    # An edit: the annotation locked, its earlier answers kept, the annotation written, and the revisions shown.
+    response, sql = statements(lambda: submit(second, project, example_id, {"quality": 2, "topic": "math"}))
+    assert response.status_code == 201 and len(response.json()["revisions"]) == 1
+    assert len(sql) == 12, "\n".join(sql)
+
+
+def test_next_costs_a_fixed_number_of_statements(project, examples):
+    # A claim: token, access; idle assignments looked for, and a held one; the member locked, an example claimed
+    # (the assignment made, the counters written); the example and the guideline version read.
+    client = member(project, "first")
+    response, sql = statements(lambda: client.get(url(project, "next/")))
+    assert response.status_code == 200
+    assert len(sql) == 10, "\n".join(sql)
+    # The example held already: no claim.
+    response, sql = statements(lambda: client.get(url(project, "next/")))
+    assert response.status_code == 200
+    assert len(sql) == 5, "\n".join(sql)

@@ -55,7 +55,7 @@ def busy_project(project, cast):
 
     work_items_create(project=project)
     assert next_assignment(project=project, annotator=cast["manager"]).example_id == mine.pk
-    annotation = annotation_submit(
+    annotation, _ = annotation_submit(
         project=project, annotator=cast["manager"], example_id=mine.pk, answers={"quality": 4, "topic": "code"}
     )
     ExampleFactory(project=project, external_id="to-annotate")

@@ -42,7 +42,8 @@ def open_annotate(client, project):
 
 
 def submit(user, project, example, **answers):
-    return annotation_submit(project=project, annotator=user, example_id=example.pk, answers=answers)
+    annotation, _ = annotation_submit(project=project, annotator=user, example_id=example.pk, answers=answers)
+    return annotation
 
 
 def text_of(html):
