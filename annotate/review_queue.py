@@ -98,8 +98,8 @@ def _narrowed_to(filters: Filters, example_ids: list[int]) -> set[int]:
         kept &= set(matching.values_list("pk", flat=True))
     if filters.examples and kept:
         # As the examples browser finds them: a phrase's candidates first, then only those checked.
-        found = browse.plan(Example.objects.filter(pk__in=list(kept)), filters.examples)
-        candidates = set(found.rows.values_list("pk", flat=True))
+        found = browse.plan(Example.objects.all(), filters.examples)
+        candidates = set(found.among(sorted(kept)).values_list("pk", flat=True))
         kept &= found.check(sorted(candidates)) if found.check is not None and candidates else candidates
     return kept
 

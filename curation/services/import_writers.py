@@ -4,7 +4,8 @@ PostgreSQL: one transaction. A binary COPY is fed straight from validation, ever
 sequence beforehand (so the import knows its rows without reading them back), and rolled back if a record turns
 out bad or an id clashes. Then, still in the transaction: look for content the project already had (only when
 it had examples), leave those records out if asked, queue the new examples for annotation (rows made from the
-ids alone), run the deferred foreign-key checks, and mark the job succeeded under a lock on its row, so a
+ids alone), run the deferred foreign-key checks, create the job that indexes the new examples for search (queued
+once this commits; curation/services/search_index.py), and mark the job succeeded under a lock on its row, so a
 cancellation either wins before the commit or finds the job finished.
 
 SQLite (embedded): the records wait in a spool file until all have passed, then go in in one transaction.
@@ -38,6 +39,7 @@ from curation.services.import_checks import (
     succeed_unless_interrupted,
 )
 from curation.services.import_ids import id_problems
+from curation.services.search_index import search_index_schedule
 
 logger = logging.getLogger(__name__)
 # Rows per COPY statement, in bytes of COPY data: about half of PostgreSQL's default shared_buffers, so that
@@ -170,7 +172,12 @@ class _Run:
             duplicates, removed = self._duplicates(cursor, blocks, had_examples)
             imported = blocks.count - removed
             self.reporter.stage("committing", total=imported, done=imported)
-            self._succeed(imported, duplicates)
+            # Search reads the examples' words from a table of their own, written by a job of its own once this
+            # commits: computing them here would make the import several times as long.
+            index = search_index_schedule(
+                project=self.project, ranges=blocks.ranges, examples=imported, created_by=self.job.created_by
+            )
+            self._succeed(imported, duplicates, search_index=index)
             return Written(succeeded=True, rows=imported)
 
     def _queue(self, ranges: list[tuple[int, int]], *, queued: int) -> None:
@@ -211,14 +218,16 @@ class _Run:
         _plan_defaults(cursor, knobs)
         return shown, total
 
-    def _succeed(self, imported: int, duplicates: dict[str, Any]) -> None:
-        result = {
+    def _succeed(self, imported: int, duplicates: dict[str, Any], *, search_index: Job | None = None) -> None:
+        result: dict[str, Any] = {
             "imported": imported,
             "shapes": dict(self.tally.shapes),
             "moved_to_metadata": dict(self.tally.moved_to_metadata),
             "duplicates": duplicates,
             "seconds": self.reporter.finish(),
         }
+        if search_index is not None:
+            result["search_index_job"] = search_index.pk
         succeed_unless_interrupted(self.job, result, progress=(imported, "records"))
 
     def write_sqlite(self, had_examples: bool) -> Written:
