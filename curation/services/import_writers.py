@@ -48,10 +48,14 @@ COPY_CHUNK = 64 << 20
 # Runs of one import at most: the first with the plain made-up ids, then (only if a given id looked like one)
 # under a random prefix; a third is there should a file also guess a random one, which nobody can.
 MADE_ID_ATTEMPTS = 3
+# The sequence's name is looked up once (a subquery), not once per id: that lookup cost ten times the nextval.
 RESERVE_SQL = """
 SELECT MIN(v), MAX(v) FROM (
     SELECT v, v - ROW_NUMBER() OVER (ORDER BY v) AS run
-    FROM (SELECT nextval(pg_get_serial_sequence('annotate_example', 'id')) AS v FROM generate_series(1, %s)) taken
+    FROM (
+        SELECT nextval((SELECT pg_get_serial_sequence('annotate_example', 'id'))::regclass) AS v
+        FROM generate_series(1, %s)
+    ) taken
 ) numbered
 GROUP BY run ORDER BY 1
 """
