@@ -35,7 +35,9 @@ class WorkItem(models.Model):
     example = models.OneToOneField(
         Example, primary_key=True, on_delete=models.CASCADE, related_name="work", db_constraint=False
     )
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False)
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
     round = models.PositiveIntegerField(default=1)
     target = models.PositiveIntegerField()
     extra = models.PositiveIntegerField(default=0, help_text="Tie-breakers asked for beyond the project's overlap")
