@@ -7,14 +7,18 @@ list is not counted beyond its first page (a count would read every match, where
 A filtered page reads the project in *windows* of ids, one query each, nearest first, each window sized from the
 planner's estimate of how many examples match (and grown when fewer turn up), so that a query never has to choose
 between reading every match of a common word or walking the whole project for a rare one. Within a window,
-PostgreSQL intersects the search index with the project's id range (``example_project_id_idx``): only examples
-holding the words are read, never their text. A search for a phrase (``"as an AI language model"``, or a word the
-parser splits, such as ``e-mail``) goes in two steps: the index finds the examples holding its rarest word, and
-only those candidates are checked for the words standing together, which means computing their text's tsvector
-again (the index keeps no positions) — at most ``PHRASE_BUDGET`` candidates a page. The first window is never
-larger than ``FIRST_WINDOW`` examples, however rare the planner thinks a match is (it takes conditions for
-independent, and they seldom are: the words of a phrase, a word and a language), and the bitmaps get
-``BITMAP_MEMORY`` so that they stay exact (a lossy page is checked by computing its rows' tsvectors).
+PostgreSQL intersects the search table's GIN index with the window's range of its primary key (the range is
+written on both sides of the join: the planner carries equalities across a join, not ranges), so only the rows of
+examples holding the words are read, never their text. A search for a phrase (``"as an AI language model"``, or a
+word the parser splits, such as ``e-mail``) goes in two steps: the index finds the examples holding its rarest
+word, and only those candidates are checked for the words standing together, in their stored documents (the
+index keeps no positions) — at most ``PHRASE_BUDGET`` candidates a page. The first window is never larger than
+``FIRST_WINDOW`` examples, however rare the planner thinks a match is (it takes conditions for independent, and
+they seldom are: the words of a phrase, a word and a language), and the bitmaps get ``BITMAP_MEMORY`` so that
+they stay exact (a lossy page is checked row by row).
+
+Examples whose search row is not written yet (their index job has not run: curation/services/search_index.py) are
+not found by a search.
 
 Filters the index cannot narrow (metadata, status, answers, disagreement, shape) are checked example by example,
 and a page looks through at most ``SPAN_BUDGET`` examples: a rare filter's page may then be short (``partial``),
@@ -28,13 +32,14 @@ import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import Any
 
 from django.contrib.postgres.search import SearchQuery
 from django.db import connections, transaction
-from django.db.models import Max, Min, QuerySet
+from django.db.models import F, Max, Min, QuerySet
 
 from annotate import search
-from annotate.models import Example
+from annotate.models import Example, ExampleSearch
 
 COUNT_UP_TO = 1000
 PHRASE_BUDGET = 600
@@ -66,16 +71,54 @@ class Page:
 
 @dataclass(frozen=True)
 class Plan:
-    """How to find the examples. ``rows``: the matches (candidates, for a phrase), found in id order;
-    ``check``: for a phrase, keeps those of a list of candidate ids whose words stand together; ``indexed``: the
-    search index narrows ``rows`` (windows need not budget the examples they span); ``nothing``: the search has
-    no word to look for; ``filtered``: anything narrows the project's examples at all."""
+    """How to find the examples. ``rows``: the examples the filters other than the words keep; ``documents``: the
+    search table's rows holding the words (for a phrase, its candidates'), None without a search; ``check``: for a
+    phrase, keeps those of a list of candidate ids whose words stand together; ``indexed``: the search index
+    narrows the matches (windows need not budget the examples they span); ``nothing``: the search has no word to
+    look for; ``filtered``: anything narrows the project's examples at all; ``rows_filtered``: a filter other than
+    the words does; ``words``: the tsquery ``documents`` match, as text."""
 
     rows: QuerySet[Example]
+    documents: QuerySet[ExampleSearch] | None = None
     check: Callable[[list[int]], set[int]] | None = None
     indexed: bool = False
     nothing: bool = False
     filtered: bool = True
+    rows_filtered: bool = True
+    words: str = ""
+
+    @property
+    def matches(self) -> QuerySet[Example]:
+        """The matches (candidates, for a phrase), unordered."""
+        if self.documents is None:
+            return self.rows
+        return self.rows.filter(pk__in=self.documents.values("example_id"))
+
+    def between(self, low: int, high: int, *, forward: bool = True) -> QuerySet[Example]:
+        """The matches with ids from ``low`` to ``high``, nearest first: the range applied to the search table too.
+
+        A search is ordered by an expression no index gives. Given the order of an index and a LIMIT, the planner
+        walks the window by primary key checking each stored document, expecting to meet the LIMIT soon; for a
+        rare word it reads the whole window (hundreds of thousands of documents) where intersecting the search
+        index with the window reads a few pages."""
+        rows = self.rows.filter(pk__gte=low, pk__lte=high)
+        if self.documents is None:
+            return rows.order_by("pk" if forward else "-pk")
+        words = self.documents.filter(example_id__gte=low, example_id__lte=high).values("example_id")
+        unindexed = F("pk") + 0
+        return rows.filter(pk__in=words).order_by(unindexed.asc() if forward else unindexed.desc())
+
+    def among(self, ids: list[int]) -> set[int]:
+        """Which of these examples match (are candidates, for a phrase): the ids looked up in the search table,
+        and in the examples only if other filters ask for it."""
+        if self.documents is None:
+            return set(self.rows.filter(pk__in=ids).order_by().values_list("pk", flat=True))
+        if not self.rows_filtered:  # one array parameter: the review queue asks this of a thousand ids at a time
+            with connections[self.documents.db].cursor() as cursor:
+                cursor.execute(AMONG_SQL, [ids, self.words])
+                return {row[0] for row in cursor.fetchall()}
+        words = self.documents.filter(example_id__in=ids).values("example_id")
+        return set(self.rows.filter(pk__in=words).order_by().values_list("pk", flat=True))
 
 
 @dataclass(frozen=True)
@@ -111,48 +154,58 @@ def plan(examples: QuerySet[Example], filters: search.ExampleFilters) -> Plan:
         return Plan(examples, filtered=False)
     if not filters.q or connections[using].vendor != "postgresql":
         return Plan(search.apply(examples, filters))
-    others = search.apply(examples, replace(filters, q=""))
+    rest = replace(filters, q="")
+    others = search.apply(examples, rest)
     tsquery = parsed_query(filters.q, using)
     if not tsquery:
         return Plan(others.none(), nothing=True)
-    document = search.ContentDocument("content")
-    exact = others.alias(document=document).filter(document=_raw(tsquery))
+    documents = ExampleSearch.objects.using(using)
     # A phrase under a "-" would need every candidate checked: it is searched for as written.
     if not PHRASE_OPERATOR.search(tsquery) or "!" in tsquery:
-        return Plan(exact, indexed=True)
-    candidates = others.alias(document=document)
+        exact = documents.filter(document=_raw(tsquery))
+        return Plan(others, exact, indexed=True, rows_filtered=bool(rest), words=tsquery)
     if "|" in tsquery:  # either side may match: the candidates hold all the words of one side or the other
-        candidates = candidates.filter(document=_raw(PHRASE_OPERATOR.sub("&", tsquery)))
+        held = PHRASE_OPERATOR.sub("&", tsquery)
     else:
         # Every word must appear: the candidates are the examples holding the rarest one. The planner takes the
         # words for independent and would think all of them together very rare, which the words of a phrase
         # seldom are; for one word its statistics are right, and so is its choice of plan.
         words = sorted(set(LEXEME.findall(tsquery)))
-        rarest = min(words, key=lambda word: estimated_rows(candidates.filter(document=_raw(f"'{word}'"))))
-        candidates = candidates.filter(document=_raw(f"'{rarest}'"))
+        rarest = min(words, key=lambda word: estimated_rows(documents.filter(document=_raw(f"'{word}'"))))
+        held = f"'{rarest}'"
+    candidates = documents.filter(document=_raw(held))
 
     def check(ids: list[int]) -> set[int]:
         return phrase_matches(ids, tsquery, using)
 
-    return Plan(candidates, check, indexed=True)
+    return Plan(others, candidates, check, indexed=True, rows_filtered=bool(rest), words=held)
 
 
-# OFFSET 0 keeps the candidates a subquery of their own: the tsvector is then computed for them alone, where the
-# planner would otherwise read every example holding the words from the search index and check each one.
+# OFFSET 0 keeps the candidates a subquery of their own, read by primary key: the planner would otherwise read
+# every document holding the words from the search index and check each one.
 PHRASE_SQL = f"""
-SELECT id FROM (SELECT id, content FROM annotate_example WHERE id = ANY(%s) OFFSET 0) AS candidates
-WHERE annotate_example_document(content) @@ to_tsquery('{search.SEARCH_CONFIG}'::regconfig, %s)
+SELECT example_id FROM (
+    SELECT example_id, document FROM annotate_examplesearch WHERE example_id = ANY(%s) OFFSET 0
+) AS candidates
+WHERE document @@ to_tsquery('{search.SEARCH_CONFIG}'::regconfig, %s)
+"""
+
+
+AMONG_SQL = f"""
+SELECT example_id FROM annotate_examplesearch
+WHERE example_id = ANY(%s) AND document @@ to_tsquery('{search.SEARCH_CONFIG}'::regconfig, %s)
 """
 
 
 def phrase_matches(ids: list[int], tsquery: str, using: str) -> set[int]:
-    """Which of the candidates hold the words of the query as it says (next to each other, in order)."""
+    """Which of the candidates hold the words of the query as it says (next to each other, in order), read from
+    their stored documents, which keep each word's positions."""
     with connections[using].cursor() as cursor:
         cursor.execute(PHRASE_SQL, [ids, tsquery])
         return {row[0] for row in cursor.fetchall()}
 
 
-def estimated_rows(rows: QuerySet[Example]) -> float:
+def estimated_rows(rows: QuerySet[Any]) -> float:
     """How many rows the planner expects the query to give (on SQLite: none known, so every row)."""
     if connections[rows.db].vendor != "postgresql":
         return math.inf
@@ -189,7 +242,7 @@ def _walk(found: Plan, span: Span, *, after: int | None, before: int | None, lim
     forward = before is None
     position = before if before is not None else after
     wanted = limit if found.check is None else 2 * limit
-    window = _first_window(wanted, estimated_rows(found.rows), span)
+    window = _first_window(wanted, estimated_rows(found.matches), span)
     matched: list[int] = []
     spanned = checked = 0
     budget = PHRASE_BUDGET + 2 * limit
@@ -203,7 +256,7 @@ def _walk(found: Plan, span: Span, *, after: int | None, before: int | None, lim
             low = max(high - width + 1, span.low)
         if low > high:
             return _Walk(matched, False, position)
-        part = found.rows.filter(pk__gte=low, pk__lte=high).order_by("pk" if forward else "-pk")
+        part = found.between(low, high, forward=forward)
         take = limit - len(matched) if found.check is None else min(wanted, budget - checked)
         ids = list(part.values_list("pk", flat=True)[:take])
         kept = found.check(ids) if found.check is not None and ids else None

@@ -1,13 +1,18 @@
 """Searching and filtering a project's examples: one rule for the examples page, the examples API and the review
 queue.
 
-Full-text search (``q``) on PostgreSQL matches words through a GIN index over a tsvector of every string value
-in the example's content (migration 0013), in the ``simple`` configuration: words are lower-cased and nothing
-else, so search is the same in every language and in code (no stemming: "run" does not find "running"; no stop
-words: "the" is a word like any other). ``q`` reads as in a web search engine: words must all appear, a
-"quoted phrase" must appear as written, ``or`` between words accepts either, ``-word`` excludes. On SQLite (the
-embedded set-up) there is no such index: each word or quoted phrase must appear in the content's JSON text, case
-aside, and ``-`` excludes.
+Full-text search (``q``) on PostgreSQL matches words in the search table (ExampleSearch, migration 0014): a
+tsvector of every string value in each example's content, in the ``simple`` configuration, under a GIN index.
+Words are lower-cased and nothing else, so search is the same in every language and in code (no stemming: "run"
+does not find "running"; no stop words: "the" is a word like any other). ``q`` reads as in a web search engine:
+words must all appear, a "quoted phrase" must appear as written, ``or`` between words accepts either, ``-word``
+excludes.
+
+The table is written by a background job after each import (curation/services/search_index.py), not by the import
+itself, which it would make several times as slow: an example imported a moment ago is not found until its job
+has run, and the examples page and API say how many are waiting. On SQLite (the embedded set-up) there is no such
+table: each word or quoted phrase must appear in the content's JSON text, case aside, and ``-`` excludes; nothing
+waits.
 
 The other filters: ``shape``; metadata ``key = value`` (annotate/metadata.py); ``status`` (``unlabelled``: no
 label yet in the current round; ``in_progress``: some, fewer than the overlap; ``complete``: as many as it asks
@@ -25,18 +30,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.contrib.postgres.search import SearchQuery, SearchVectorField
+from django.contrib.postgres.search import SearchQuery
 from django.db import connections, models
-from django.db.models import Exists, F, Func, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
 
 from annotate import labels, metadata
 from annotate.answers import PREFERENCES
-from annotate.models import Example, LabelSummary, Question, Resolution, WorkItem
+from annotate.models import Example, ExampleSearch, LabelSummary, Question, Resolution, WorkItem
 from annotate.shapes import SHAPES
 
-# The text search configuration of the index (migration 0013) and of every query that uses it.
+# The text search configuration of the search table's documents (migrations 0013, 0014) and of every query.
 SEARCH_CONFIG = "simple"
 MAX_QUERY = 500
 MAX_VALUE = 500
@@ -53,15 +58,6 @@ class FilterError(ValueError):
     def __init__(self, parameter: str, message: str):
         super().__init__(f"{parameter}: {message}")
         self.parameter, self.message = parameter, message
-
-
-class ContentDocument(Func):
-    """The tsvector the search index holds: every string value of the content (not its keys), in the ``simple``
-    configuration, computed by the SQL function ``annotate_example_document`` (migration 0013). Queries must name
-    that function, as the index does, for PostgreSQL to use the index."""
-
-    function = "annotate_example_document"
-    output_field = SearchVectorField()
 
 
 @dataclass(frozen=True)
@@ -217,12 +213,17 @@ def _contains(term: str) -> Q:
     return condition | Q(content__icontains=escaped) if escaped != term else condition
 
 
+def documents_matching(query: SearchQuery, using: str = "default") -> QuerySet[ExampleSearch]:
+    """The search table's rows whose document matches the query (PostgreSQL)."""
+    return ExampleSearch.objects.using(using).filter(document=query)
+
+
 def matching_text(examples: QuerySet[Example], q: str, *, vendor: str | None = None) -> QuerySet[Example]:
     """The examples whose content matches ``q`` (full-text search on PostgreSQL, else words as substrings)."""
     vendor = vendor or connections[examples.db].vendor
     if vendor == "postgresql":
         query = SearchQuery(q, config=SEARCH_CONFIG, search_type="websearch")
-        return examples.alias(document=ContentDocument("content")).filter(document=query)
+        return examples.filter(pk__in=documents_matching(query, examples.db).values("example_id"))
     for term, excluded in search_terms(q):
         examples = examples.exclude(_contains(term)) if excluded else examples.filter(_contains(term))
     return examples

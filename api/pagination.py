@@ -187,6 +187,15 @@ class ExampleKeyset(CursorPagination):
         self.browse_page = browse.page(queryset, filters, after=after, before=before, size=self.page_size, count=False)
         return self.browse_page.examples
 
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
+        answer = super().get_paginated_response_schema(schema)
+        answer["properties"]["search_pending"] = {
+            "type": "integer",
+            "description": "Only with q: how many of the project's examples are not searchable yet (their index job "
+            "has not run)",
+        }
+        return answer
+
     def get_next_link(self) -> str | None:
         after = self.browse_page.after
         return self._link({"a": after}) if after is not None else None

@@ -9,7 +9,11 @@ list and a seeded RNG) to a temporary JSONL file, streaming. Then it takes the p
 ``import_start(upload=...)`` stores the file and creates the Job, and the job runs in a separate process the way
 the Celery worker runs it (``curation.tasks.run_import(job_id)``): every stage, from reading the file to the
 commit, including the annotation queue's rows and the look for duplicates. The peak RSS reported is that
-process's; the seconds per stage come from the job's result.
+process's; the seconds per stage come from the job's result; the CPU seconds of the job's process and of the
+PostgreSQL backends serving it say what the work cost, whatever else the machine was doing. Then it runs the
+search index job the import queued (``curation.tasks.run_search_index``) the same way, and prints its time apart:
+the import is done, and its examples are in the annotation queue, before they are searchable. ``--no-index``
+leaves it out.
 
 ``--churn N`` first inserts N examples into a scratch project, ANALYZEs, and deletes them without a VACUUM, so
 the import runs against a table with dead rows and statistics that are wrong, as after a large delete on a
@@ -54,9 +58,12 @@ dataset version filter clean remove duplicate score rating example annotator gui
 WORDS = WORD_TEXT.split()
 TOPICS = ("code", "math", "writing", "knowledge", "safety")
 POOL_SIZE = 1_000_003  # a prime, so record slices rarely line up with each other
+# The child's own peak is VmHWM, its memory's high-water mark: ru_maxrss would also count the memory of this
+# process, which the child's inherited at the fork (Linux carries it over the exec), a floor under every figure.
 CHILD = (
-    "import resource, sys, django; django.setup(); from curation.tasks import run_import; "
-    "run_import(int(sys.argv[1])); print('PEAK_RSS_KB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+    "import os, re, sys, django; django.setup(); from curation.tasks import {task}; {task}(int(sys.argv[1])); "
+    "print('PEAK_RSS_KB', re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1)); "
+    "print('CPU_SECONDS', os.times().user + os.times().system)"
 )
 
 
@@ -68,6 +75,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--churn", type=int, default=0, help="insert and delete this many rows first (default 0)")
     parser.add_argument("--again", action="store_true", help="then import the same content again, skipping it")
     parser.add_argument("--tmpdir", default=None, help="where to write the generated file (default: system temp)")
+    parser.add_argument("--no-index", action="store_true", help="do not run the search index job after the import")
     args = parser.parse_args()
     if args.records < 1:
         parser.error("--records must be at least 1")
@@ -110,22 +118,55 @@ def write_records(path: Path, count: int, seed: int, prefix: str = "bench") -> N
             out.write(b"\n".join(batch) + b"\n")
 
 
-def run_job(job_id: int) -> tuple[int, float, float]:
-    """Run the import job in a child process as the worker would; return (exit code, seconds, peak RSS in MB)."""
+class BackendCpu:
+    """CPU seconds of the PostgreSQL backends serving the bench database other than this process's own, sampled
+    while a job runs: on a shared machine, CPU seconds compare between runs where wall-clock seconds do not."""
+
+    def __init__(self) -> None:
+        import psutil
+        from django.db import connection
+
+        self.psutil, self.database = psutil, connection.settings_dict["NAME"]
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            self.own = cursor.fetchone()[0]
+        self.first: dict[int, float] = {}
+        self.last: dict[int, float] = {}
+        self.sample(first=True)
+
+    def sample(self, *, first: bool = False) -> None:
+        for process in self.psutil.process_iter(["name", "cmdline", "cpu_times"]):
+            command = " ".join(process.info["cmdline"] or ())
+            if process.info["name"] != "postgres" or process.pid == self.own or f" {self.database} " not in command:
+                continue
+            cpu = process.info["cpu_times"].user + process.info["cpu_times"].system
+            self.first.setdefault(process.pid, cpu if first else 0.0)
+            self.last[process.pid] = cpu
+
+    @property
+    def seconds(self) -> float:
+        return sum(cpu - self.first[pid] for pid, cpu in self.last.items())
+
+
+def run_job(job_id: int, task: str = "run_import") -> tuple[int, float, float, dict[str, float]]:
+    """Run the job in a child process as the worker would; return (exit code, seconds, peak RSS in MB, CPU seconds
+    of the job's process and of PostgreSQL)."""
     from curation.models import Job
 
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", "config.settings")}
     started = time.perf_counter()
+    code = CHILD.format(task=task)
     child = subprocess.Popen(
-        [sys.executable, "-c", CHILD, str(job_id)], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", code, str(job_id)], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True
     )
     shown = ""
+    backends = BackendCpu()
     while True:
         try:
-            child.wait(timeout=1)
+            child.wait(timeout=0.25)
             break
         except subprocess.TimeoutExpired:
-            pass
+            backends.sample()
         job = Job.objects.get(pk=job_id)
         line = f"{job.stage or job.status} {job.percent if job.percent is not None else '?'}%"
         if line != shown and time.perf_counter() - started > 2:
@@ -135,7 +176,9 @@ def run_job(job_id: int) -> tuple[int, float, float]:
     output = child.stdout.read() if child.stdout else ""
     # The job's process reports its own peak (Linux: KB), so two jobs in a row are measured apart.
     peaks = [int(line.split()[1]) for line in output.splitlines() if line.startswith("PEAK_RSS_KB ")]
-    return child.returncode, seconds, (peaks[0] / 1024 if peaks else float("nan"))
+    cpu = [float(line.split()[1]) for line in output.splitlines() if line.startswith("CPU_SECONDS ")]
+    used = {"job": cpu[0] if cpu else float("nan"), "postgres": backends.seconds}
+    return child.returncode, seconds, (peaks[0] / 1024 if peaks else float("nan")), used
 
 
 CHURN_SQL = """
@@ -188,7 +231,7 @@ def measure(args: argparse.Namespace, project: object, user: object, prefix: str
         path.unlink()
 
     load_before = os.getloadavg()
-    code, seconds, peak_mb = run_job(job.pk)
+    code, seconds, peak_mb, cpu = run_job(job.pk)
     load_after = os.getloadavg()
     job = Job.objects.get(pk=job.pk)
     result = job.result or {}
@@ -213,11 +256,31 @@ def measure(args: argparse.Namespace, project: object, user: object, prefix: str
     )
     print(f"MB/s           {size / 1e6 / seconds:,.1f}")
     print(f"peak RSS       {peak_mb:,.1f} MB (the job's process)")
+    print(f"CPU seconds    job's process {cpu['job']:.1f}, PostgreSQL {cpu['postgres']:.1f} (sampled every 0.25 s)")
     print(f"load average   {load_before[0]:.2f} before, {load_after[0]:.2f} after (1 min; {os.cpu_count()} CPUs)")
     print(f"job status     {job.status}" + (f": {job.error.get('message')}" if job.error else ""))
     if code != 0:
         print(f"job process    exited with status {code}")
+    if result.get("search_index_job") and not args.no_index:
+        code = max(code, index(result["search_index_job"]))
     return job, code
+
+
+def index(job_id: int) -> int:
+    """Run the search index job the import queued, in a child process as the worker would, and print its figures
+    (not part of the import's time: the examples are imported, and annotated, before they are searchable)."""
+    from curation.models import Job
+
+    load_before = os.getloadavg()
+    code, seconds, peak_mb, cpu = run_job(job_id, "run_search_index")
+    load_after = os.getloadavg()
+    job = Job.objects.get(pk=job_id)
+    result = job.result or {}
+    print(f"search index   {seconds:.2f} s for {result.get('written', 0):,} examples (its process, start-up included)")
+    print(f"  peak RSS     {peak_mb:,.1f} MB; load average {load_before[0]:.2f} before, {load_after[0]:.2f} after")
+    print(f"  CPU seconds  job's process {cpu['job']:.1f}, PostgreSQL {cpu['postgres']:.1f}")
+    print(f"index job      {job.status}" + (f": {job.error.get('message')}" if job.error else ""))
+    return code if job.status == Job.Status.SUCCEEDED else max(code, 1)
 
 
 def main() -> int:
@@ -246,6 +309,7 @@ def main() -> int:
         # A statement per table instead of the ORM's cascade, which would load every example before deleting it.
         with connection.cursor() as cursor:
             cursor.execute("DELETE FROM annotate_workitem WHERE project_id = %s", [project.pk])
+            cursor.execute("DELETE FROM annotate_examplesearch WHERE project_id = %s", [project.pk])
             # Without this, the foreign-key check of each deleted example may scan a million dead queue rows
             # (statistics that say the queue is empty plan it as a sequential scan): hours instead of seconds.
             cursor.execute("VACUUM (ANALYZE) annotate_workitem")
@@ -254,7 +318,7 @@ def main() -> int:
         user.delete()
         with connection.cursor() as cursor:
             # Autovacuum may be off (it is on the development machines): leave no million dead rows behind.
-            cursor.execute("VACUUM (ANALYZE) annotate_example, annotate_workitem, curation_job")
+            cursor.execute("VACUUM (ANALYZE) annotate_example, annotate_workitem, annotate_examplesearch, curation_job")
         print(f"deleted the bench project and user, and vacuumed, in {time.perf_counter() - began:.1f} s")
     return 0 if all(job.status == Job.Status.SUCCEEDED and code == 0 for job, code in jobs) else 1
 

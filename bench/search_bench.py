@@ -104,6 +104,10 @@ def build(examples: int, seed: int) -> Any:
     print(f"  … {examples:,} examples ({time.perf_counter() - began:.1f} s)", file=sys.stderr)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE annotate_example")
+    indexed = time.perf_counter()
+    index(project, examples)
+    print(f"  … search index job ({time.perf_counter() - indexed:.1f} s)", file=sys.stderr)
+    with connection.cursor() as cursor:
         cursor.execute(WORK_SQL, {"project": project.pk})
         cursor.execute("SELECT min(id), max(id) FROM annotate_example WHERE project_id = %s", [project.pk])
         low, high = cursor.fetchone()
@@ -120,6 +124,20 @@ def build(examples: int, seed: int) -> Any:
     return project
 
 
+def index(project: Any, examples: int) -> None:
+    """Index the examples for search as an import's index job does (curation/services/search_index.py), here."""
+    from curation.models import Job
+    from curation.services.search_index import search_index_run
+
+    bounds = project.examples.order_by("pk").values_list("pk", flat=True)
+    ranges = [[bounds.first(), bounds.last()]]
+    job = Job.objects.create(
+        kind=Job.Kind.SEARCH_INDEX, project=project, params={"ranges": ranges, "examples": examples}
+    )
+    job.start()
+    search_index_run(job=job)
+
+
 def delete(project: Any) -> None:
     from django.contrib.auth import get_user_model
     from django.db import connection, transaction
@@ -130,6 +148,7 @@ def delete(project: Any) -> None:
         for table in ("annotate_labelsummary", "annotate_resolution", "annotate_assignment", "annotate_annotation"):
             cursor.execute(f"DELETE FROM {table} WHERE project_id = %s", [project.pk])
         cursor.execute("DELETE FROM annotate_workitem WHERE project_id = %s", [project.pk])
+        cursor.execute("DELETE FROM annotate_examplesearch WHERE project_id = %s", [project.pk])
         cursor.execute("DELETE FROM annotate_example WHERE project_id = %s", [project.pk])
         get_user_model().objects.filter(username__startswith=f"searchbench-p{project.pk}-").delete()
         owner = project.created_by_id
@@ -138,7 +157,7 @@ def delete(project: Any) -> None:
     with connection.cursor() as cursor:
         cursor.execute(
             "VACUUM (ANALYZE) annotate_example, annotate_workitem, annotate_assignment, annotate_annotation, "
-            "annotate_resolution, annotate_labelsummary"
+            "annotate_resolution, annotate_labelsummary, annotate_examplesearch"
         )
 
 
@@ -240,7 +259,9 @@ def main() -> int:
         project = build(args.examples, args.seed)
         review_bench.summarise(project)
         with connection.cursor() as cursor:
-            cursor.execute("VACUUM (ANALYZE) annotate_example, annotate_resolution, annotate_assignment")
+            cursor.execute(
+                "VACUUM (ANALYZE) annotate_example, annotate_resolution, annotate_assignment, annotate_examplesearch"
+            )
     if args.build_only:
         print(f"kept project {project.pk}: measure it with --reuse {project.pk}")
         return 0

@@ -58,6 +58,7 @@ class Job(models.Model):
         PIPELINE = "pipeline"  # a run of the curation pipeline, making a DatasetVersion
         EXPORT = "export"  # training files (train/eval, fractions) and their manifest from a version
         STATS = "stats"  # the inspection statistics of a large version or project (VersionStats)
+        SEARCH_INDEX = "search_index"  # the search table's rows of an import's examples (annotate.ExampleSearch)
 
     class Status(models.TextChoices):
         QUEUED = "queued"
@@ -93,6 +94,7 @@ class Job(models.Model):
         "reading_duplicates": "Reading the duplicates the dedup steps removed",
         "measuring": "Measuring the examples",
         "storing": "Storing the statistics",
+        "indexing": "Indexing for search",
     }
     # Jobs that read an uploaded file, and write nothing unless every record of it is good.
     IMPORTS = (Kind.IMPORT, Kind.ANNOTATION_IMPORT)

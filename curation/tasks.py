@@ -23,6 +23,7 @@ from curation.services.imports import JobInterrupted, import_run
 from curation.services.jobs import jobs_reap
 from curation.services.label_imports import annotation_import_run
 from curation.services.measure_jobs import figures_refresh_run
+from curation.services.search_index import IndexStopped, search_index_run, unindexed
 from curation.services.stats import StatsStopped, stats_run
 from curation.uploads import discard_upload
 
@@ -170,6 +171,20 @@ def run_stats(job_id: int) -> None:
     )
 
 
+@shared_task(name="curation.run_search_index", acks_late=True, reject_on_worker_lost=True)
+def run_search_index(job_id: int) -> None:
+    """Write the search table's rows of an import's examples (curation.services.search_index), a chunk at a time."""
+    _run_job(
+        job_id,
+        Job.Kind.SEARCH_INDEX,
+        search_index_run,
+        stopped=IndexStopped,
+        what="Indexing for search",
+        over_time=unindexed(job_id),
+        crashed=lambda exc: f"Indexing for search stopped on an error ({type(exc).__name__}); {unindexed(job_id)}",
+    )
+
+
 TASKS = {
     Job.Kind.IMPORT: run_import,
     Job.Kind.ANNOTATION_IMPORT: run_annotation_import,
@@ -177,4 +192,5 @@ TASKS = {
     Job.Kind.PIPELINE: run_pipeline,
     Job.Kind.EXPORT: run_export,
     Job.Kind.STATS: run_stats,
+    Job.Kind.SEARCH_INDEX: run_search_index,
 }

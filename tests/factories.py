@@ -7,6 +7,7 @@ import orjson
 from django.contrib.auth import get_user_model
 
 from annotate.models import Example, Guideline, Membership, Project, Question
+from annotate.search_index import documents_write
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -62,9 +63,17 @@ def _hash(content: dict) -> str:
 class ExampleFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Example
+        skip_postgeneration_save = True  # examples are immutable
 
     project = factory.SubFactory(ProjectFactory)
     external_id = factory.Sequence(lambda n: f"ex-{n}")
     content = factory.Sequence(lambda n: {"prompt": f"Question {n}?", "response": f"Answer {n}."})
     metadata = factory.LazyFunction(dict)
     content_hash = factory.LazyAttribute(lambda o: _hash(o.content))
+
+    @factory.post_generation
+    def searchable(obj, create, extracted, **kwargs):
+        """Examples made here are indexed for search at once, as an import's are once its index job has run;
+        ``searchable=False`` leaves one waiting."""
+        if create and extracted is not False:
+            documents_write(project_id=obj.project_id, low=obj.pk, high=obj.pk)

@@ -1,4 +1,4 @@
-from annotate.models.example import Example, ExampleFingerprint, ExampleQuerySet
+from annotate.models.example import Example, ExampleFingerprint, ExampleQuerySet, ExampleSearch
 from annotate.models.project import Guideline, Membership, Project, ProjectQuerySet, Question
 from annotate.models.summary import LabelSummary
 from annotate.models.work import Annotation, AnnotationQuerySet, AnnotationRevision, Assignment, Resolution, WorkItem
@@ -14,6 +14,7 @@ __all__ = [
     "Example",
     "ExampleFingerprint",
     "ExampleQuerySet",
+    "ExampleSearch",
     "Guideline",
     "LabelSummary",
     "Membership",

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.db.models.functions import Now
 
@@ -70,3 +72,37 @@ class ExampleFingerprint(models.Model):
 
     def __str__(self) -> str:
         return f"{self.example_id}:{self.normalized_hash[:12]}"
+
+
+class ExampleSearch(models.Model):
+    """An example's words as full-text search reads them (annotate/search.py): every string value of its content as
+    a tsvector in the ``simple`` configuration, computed by the SQL function ``annotate_example_document``
+    (migration 0013), under a GIN index. PostgreSQL only: SQLite searches the content itself and leaves this empty.
+
+    Written by a background job once the import has committed (curation/services/search_index.py), never by the
+    import: computing each record's tsvector and adding its words to the index made an import about six times as
+    slow (bench/README.md). Until its job has run, an example is not found by a search, and the examples page and
+    API say how many are waiting. Examples never change, so a row never needs writing twice.
+
+    No foreign-key constraints in the database, as for VersionMember: checking one locks the example's row, so
+    indexing a million examples would write every example row again. Rows are written only by the index job, from
+    examples it reads in the same statement; deleting an example deletes its row through Django's on_delete (the
+    project's examples are deleted with the project, and take their rows with them). A row left behind by a raw
+    delete, or by a project deleted while its index job ran, is harmless: search only ever returns ids of the
+    project's examples that still exist.
+    """
+
+    example = models.OneToOneField(
+        Example, primary_key=True, on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
+    # The example's project, so that a search reads this table alone; deleted through the examples, not from here.
+    project = models.ForeignKey(
+        Project, on_delete=models.DO_NOTHING, related_name="+", db_index=False, db_constraint=False
+    )
+    document = SearchVectorField()
+
+    class Meta:
+        indexes = [GinIndex(fields=["document"], name="example_search_document_idx")]
+
+    def __str__(self) -> str:
+        return f"words of example {self.example_id}"

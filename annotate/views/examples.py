@@ -2,7 +2,8 @@
 
 The filters travel in the page's address (a GET form), so a view of the data can be shared:
 ``?q=…&shape=…&status=…&key=…&value=…&question=…&answer=…&disagreement=…``, and ``after``/``before`` an example
-id for the page. A bad filter is reported on the page and left out, never an error page.
+id for the page. A bad filter is reported on the page and left out, never an error page. A search says how many
+examples are not found yet because their index job has not run.
 """
 
 from __future__ import annotations
@@ -91,10 +92,16 @@ def example_list(request: HttpRequest, project_id: int) -> HttpResponse:
         before=page_key(request.GET.get("before")),
         size=EXAMPLES_PER_PAGE,
     )
+    search_pending = 0
+    if params.filters.q:
+        from curation.services.search_index import search_pending as pending  # curation builds on annotate
+
+        search_pending = pending(project)
     context = {
         "project": project,
         "access": access,
         "page": page,
+        "search_pending": search_pending,
         "params": params.given,
         "errors": params.errors,
         "filtered": bool(params.filters),

@@ -13,7 +13,7 @@ from rest_framework.serializers import Serializer
 from rest_framework.views import APIView
 
 from annotate import access, search
-from annotate.models import Example
+from annotate.models import Example, Project
 from annotate.shapes import SHAPES
 from api.exceptions import Conflict
 from api.pagination import ExampleKeyset, NewestFirst
@@ -32,6 +32,7 @@ from curation.models import Job
 from curation.services.imports import ImportRequestError, import_start
 from curation.services.jobs import JobFinishedError, job_cancel
 from curation.services.label_imports import annotation_import_start
+from curation.services.search_index import search_pending
 
 if TYPE_CHECKING:
     from django.core.files.uploadedfile import UploadedFile
@@ -41,11 +42,13 @@ NO_SUCH_EXAMPLE = "No such example."
 
 class ExampleListView(generics.ListAPIView):
     """A project's examples in import (id) order, searched and filtered (annotate/search.py). A filter that cannot
-    be applied answers 400 naming it."""
+    be applied answers 400 naming it. With ``q`` the answer also says how many examples are not searchable yet
+    (``search_pending``)."""
 
     serializer_class = ExampleSerializer
     pagination_class = ExampleKeyset
     filters: search.ExampleFilters
+    project: Project
 
     @extend_schema(
         parameters=[
@@ -85,6 +88,7 @@ class ExampleListView(generics.ListAPIView):
     def get_queryset(self) -> QuerySet[Example]:
         project_id = self.kwargs["project_id"]
         project = access.project_access(self.request.user, project_id, may=access.may_browse_examples).project
+        self.project = project
         try:
             self.filters = search.from_query(query_params(self.request), list(project.questions.all()))
         except search.FilterError as error:
@@ -93,6 +97,14 @@ class ExampleListView(generics.ListAPIView):
         if external_id := self.request.query_params.get("external_id"):
             examples = examples.filter(external_id=external_id)
         return examples
+
+    def get_paginated_response(self, data: Any) -> Response:
+        """A search also answers ``search_pending``: how many of the project's examples it cannot find yet, because
+        their index job has not run (0 once every example is indexed)."""
+        response = super().get_paginated_response(data)
+        if self.filters.q:
+            response.data["search_pending"] = search_pending(self.project)
+        return response
 
 
 class ExampleDetailView(generics.RetrieveAPIView):

@@ -64,6 +64,10 @@ def stopped_message(job: Job) -> str:
         )
     if job.kind == Job.Kind.EXPORT:
         return f"{stopped}; nothing was exported. Start the export again."
+    if job.kind == Job.Kind.SEARCH_INDEX:
+        from curation.services.search_index import unindexed  # it enqueues through this module
+
+        return f"{stopped}; {unindexed(job.pk)}"
     if job.kind not in Job.IMPORTS:  # measuring figures again: asked for again, it is started again
         return f"{stopped}. The figures are measured again the next time they are asked for."
     return (

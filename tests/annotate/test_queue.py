@@ -350,3 +350,20 @@ def test_a_submit_reads_the_questions_as_the_orm_does():
     read = _questions(project)
     assert [model_to_dict(question) for question in read] == [model_to_dict(q) for q in project.questions.all()]
     assert [question.name for question in read] == ["quality", "topic", "note"]  # by position, then id
+
+
+@pytest.mark.django_db
+def test_deleting_an_example_or_its_project_deletes_its_work_items():
+    # WorkItem has no foreign-key constraints in the database (its docstring says why): Django's on_delete does it.
+    project, elsewhere = make_project(2, overlap=1), make_project(1, overlap=1)
+    kept, deleted = project.examples.order_by("pk")
+    (other,) = elsewhere.examples.all()
+    (annotator,) = annotators(project, 1)
+    next_assignment(project=project, annotator=annotator)  # a held example too
+
+    deleted.delete()
+    assert set(WorkItem.objects.values_list("pk", flat=True)) == {kept.pk, other.pk}
+
+    project.delete()
+    assert list(WorkItem.objects.values_list("pk", flat=True)) == [other.pk]
+    assert not Assignment.objects.filter(project=project.pk).exists()

@@ -7,8 +7,10 @@ import pytest
 
 from annotate import search
 from annotate.models import Example
+from curation.models import Job
+from curation.tasks import run_search_index
 from tests.conftest import ROLES
-from tests.factories import ExampleFactory
+from tests.factories import ExampleFactory, ProjectFactory
 
 
 def found(client, project, **params):
@@ -204,3 +206,76 @@ def test_the_search_terms_read_words_phrases_and_exclusions():
 def test_the_fallback_matches_words_as_substrings(project, searchable, q, expected):
     rows = search.matching_text(Example.objects.for_project(project), q, vendor="sqlite")
     assert list(rows.order_by("pk").values_list("external_id", flat=True)) == expected
+
+
+# Examples whose index job has not run yet (curation/services/search_index.py) --------------------------------
+
+
+def waiting_to_be_indexed(project, *texts):
+    """Examples as an import leaves them: not in the search table, with a queued index job counting them."""
+    made = [ExampleFactory(project=project, content={"text": text}, searchable=False) for text in texts]
+    ids = [example.pk for example in made]
+    return Job.objects.create(
+        kind=Job.Kind.SEARCH_INDEX,
+        project=project,
+        params={"ranges": [[min(ids), max(ids)]], "examples": len(ids)},
+        progress_total=len(ids),
+    )
+
+
+def test_a_search_says_how_many_examples_it_cannot_find_yet(api_as, project, searchable):
+    waiting_to_be_indexed(project, "the fox again", "and again")
+
+    body = api_as("reviewer").get(f"/api/v1/projects/{project.pk}/examples/", {"q": "fox"}).json()
+
+    assert [e["external_id"] for e in body["results"]] == ["fox"]
+    assert body["search_pending"] == 2
+
+
+@pytest.mark.django_db(transaction=True, databases=["default", "progress"])  # jobs report on their own connection
+def test_the_examples_are_found_once_their_index_job_has_run(api_as, project, searchable):
+    job = waiting_to_be_indexed(project, "the fox again")
+
+    run_search_index(job.pk)
+
+    body = api_as("reviewer").get(f"/api/v1/projects/{project.pk}/examples/", {"q": "fox"}).json()
+    assert len(body["results"]) == 2 and body["search_pending"] == 0
+
+
+def test_a_list_without_a_search_says_nothing_of_the_index(api_as, project, searchable):
+    waiting_to_be_indexed(project, "the fox again")
+
+    body = api_as("reviewer").get(f"/api/v1/projects/{project.pk}/examples/", {"shape": "text"}).json()
+
+    assert "search_pending" not in body
+    assert len(body["results"]) == 2  # filters other than the words read the examples themselves
+
+
+def test_finished_index_jobs_leave_nothing_pending(api_as, project, searchable):
+    job = waiting_to_be_indexed(project, "the fox again")
+    Job.objects.filter(pk=job.pk).update(status=Job.Status.CANCELLED)
+
+    body = api_as("reviewer").get(f"/api/v1/projects/{project.pk}/examples/", {"q": "fox"}).json()
+
+    assert body["search_pending"] == 0
+
+
+def test_a_search_finds_only_the_projects_own_examples(api_as, project, searchable):
+    ExampleFactory(project=ProjectFactory(), content={"text": "another fox"})
+    elsewhere = ProjectFactory()
+    waiting_to_be_indexed(elsewhere, "a third fox")
+
+    body = api_as("reviewer").get(f"/api/v1/projects/{project.pk}/examples/", {"q": "fox"}).json()
+
+    assert [e["external_id"] for e in body["results"]] == ["fox"]
+    assert body["search_pending"] == 0  # another project's index job is not this one's
+
+
+@pytest.mark.parametrize(("role", "expected"), zip(ROLES, (200, 200, 403, 404, 401), strict=True))
+def test_what_is_pending_answers_each_role_as_the_list_does(api_as, project, searchable, role, expected):
+    waiting_to_be_indexed(project, "the fox again")
+
+    response = api_as(role).get(f"/api/v1/projects/{project.pk}/examples/", {"q": "fox"})
+
+    assert response.status_code == expected
+    assert ("search_pending" in response.json()) == (expected == 200)

@@ -118,6 +118,7 @@ def test_it_reports_what_it_imported_in_the_job_result(project, manager):
         "shapes": {"text": 1, "instruction": 1, "preference": 1},
         "moved_to_metadata": {"source": 2},
         "duplicates": {"total": 0, "records": [], "skipped": False},
+        "search_index_job": Job.objects.get(kind=Job.Kind.SEARCH_INDEX).pk,
     }
     assert set(job.result["seconds"]) == {"reading", "checking_duplicates", "queueing", "committing"}
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
+from curation.models import Job
 from tests.conftest import ROLES
 from tests.factories import ExampleFactory
 
@@ -248,3 +249,35 @@ def test_the_filtered_page_answers_each_role(client_as, project, searchable, rol
     assert response.status_code == expected
     if expected == 200:
         assert listed(response) == ["fox"]
+
+
+# Examples waiting for their index job ------------------------------------------------------------------------
+
+
+def waiting_to_be_indexed(project, count):
+    made = [ExampleFactory(project=project, content={"text": "fox"}, searchable=False) for _ in range(count)]
+    Job.objects.create(
+        kind=Job.Kind.SEARCH_INDEX,
+        project=project,
+        params={"ranges": [[made[0].pk, made[-1].pk]], "examples": count},
+        progress_total=count,
+        progress_done=1,
+    )
+
+
+def test_a_search_says_how_many_examples_are_not_searchable_yet(client_as, project, searchable):
+    waiting_to_be_indexed(project, 4)
+
+    response = examples_page(client_as("reviewer"), project, q="fox")
+
+    assert listed(response) == ["fox"]
+    assert "3 examples imported recently are not yet searchable; indexing is in progress." in response.content.decode()
+
+
+def test_the_page_says_nothing_of_the_index_without_a_search_or_when_it_is_done(client_as, project, searchable):
+    client = client_as("reviewer")
+    assert "not yet searchable" not in examples_page(client, project, q="fox").content.decode()
+
+    waiting_to_be_indexed(project, 2)
+
+    assert "not yet searchable" not in examples_page(client, project, shape="text").content.decode()
