@@ -21,10 +21,23 @@ class WorkItem(models.Model):
     ``live`` counts the current round's assignments that are held or submitted; the example is ``open`` while
     that is below ``target`` (the project's overlap plus ``extra``, the tie-breakers a reviewer asked for). A reopened
     example starts a new ``round``: earlier annotations stay, marked with the round they were made in.
+
+    No foreign-key constraints in the database, as for VersionMember and for the same reason: an import writes a
+    work item for each example it wrote, in the same transaction, and checking the constraint locks each example's
+    row (writing all of them a second time) and probes the project once per row, about a fifth of a million-row
+    import's time. The trade: the database no longer refuses a work item without its example, or an example
+    deleted under its work item. Work items are written only by the queue's services (``work_items_create``, from
+    examples just written or read in the same statement), and deleting an example or a project deletes its work
+    items through Django's on_delete (tested); a raw SQL delete of examples must delete their work items first, as
+    the import's skipping of duplicates does.
     """
 
-    example = models.OneToOneField(Example, primary_key=True, on_delete=models.CASCADE, related_name="work")
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+", db_index=False)
+    example = models.OneToOneField(
+        Example, primary_key=True, on_delete=models.CASCADE, related_name="work", db_constraint=False
+    )
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
     round = models.PositiveIntegerField(default=1)
     target = models.PositiveIntegerField()
     extra = models.PositiveIntegerField(default=0, help_text="Tie-breakers asked for beyond the project's overlap")

@@ -4,9 +4,10 @@ PostgreSQL: one transaction. A binary COPY is fed straight from validation, ever
 sequence beforehand (so the import knows its rows without reading them back), and rolled back if a record turns
 out bad or an id clashes. Then, still in the transaction: look for content the project already had (only when
 it had examples), leave those records out if asked, queue the new examples for annotation (rows made from the
-ids alone), run the deferred foreign-key checks, create the job that indexes the new examples for search (queued
-once this commits; curation/services/search_index.py), and mark the job succeeded under a lock on its row, so a
-cancellation either wins before the commit or finds the job finished.
+ids alone, a chunk at a time between the COPYs; WorkItem has no foreign-key constraints to check), create the job
+that indexes the new examples for search (queued once this commits; curation/services/search_index.py), and mark
+the job succeeded under a lock on its row, so a cancellation either wins before the commit or finds the job
+finished.
 
 SQLite (embedded): the records wait in a spool file until all have passed, then go in in one transaction.
 """
@@ -42,8 +43,8 @@ from curation.services.import_ids import id_problems
 from curation.services.search_index import search_index_schedule
 
 logger = logging.getLogger(__name__)
-# Rows per COPY statement, in bytes of COPY data: about half of PostgreSQL's default shared_buffers, so that
-# the chunk is still in memory when its queue entries' foreign keys are checked.
+# Rows per COPY statement, in bytes of COPY data (some 38,000 rows of 1.7 KB): each statement's foreign-key
+# checks (the examples' project) are queued in the server's memory until it ends.
 COPY_CHUNK = 64 << 20
 # Runs of one import at most: the first with the plain made-up ids, then (only if a given id looked like one)
 # under a random prefix; a third is there should a file also guess a random one, which nobody can.
@@ -142,8 +143,8 @@ class _Run:
     def write_postgres(self, had_examples: bool) -> Written:
         rows = self.rows()
         with transaction.atomic(), connection.cursor() as cursor:
-            # Foreign keys are checked as each statement ends, not all at the commit: the rows a chunk just wrote
-            # are still in memory then, instead of being read (and locked, so written) again from disk.
+            # Foreign keys are checked as each statement ends, not all at the commit, which would queue a million
+            # checks in the server's memory.
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             blocks = IdBlocks(_reserve_ids)
             stream = CopyStream(self.project.pk, rows, keep_writing=self.all_good, ids=blocks, chunk=COPY_CHUNK)
@@ -186,7 +187,7 @@ class _Run:
 
     def _queue(self, ranges: list[tuple[int, int]], *, queued: int) -> None:
         """Put the chunk just written in the annotation queue, from its ids alone (between the chunks' COPYs, so
-        the checks of the queue's foreign keys find the chunk's examples still in memory)."""
+        that the job's progress goes on saying how far it is)."""
         self.reporter.stage("queueing", done=queued, total=None)
         done = queued + work_items_create(project=self.project, id_ranges=ranges)
         self.reporter.stage("queueing", done=done, total=None)

@@ -311,3 +311,20 @@ def test_takes_answer_agrees_with_answerable_on_every_state():
                 assert takes_answer(item, assignment) == in_sql, (status, assignment_round, live)
                 seen[in_sql] += 1
     assert seen[True] and seen[False]  # both outcomes were exercised
+
+
+@pytest.mark.django_db
+def test_deleting_an_example_or_its_project_deletes_its_work_items():
+    # WorkItem has no foreign-key constraints in the database (its docstring says why): Django's on_delete does it.
+    project, elsewhere = make_project(2, overlap=1), make_project(1, overlap=1)
+    kept, deleted = project.examples.order_by("pk")
+    (other,) = elsewhere.examples.all()
+    (annotator,) = annotators(project, 1)
+    next_assignment(project=project, annotator=annotator)  # a held example too
+
+    deleted.delete()
+    assert set(WorkItem.objects.values_list("pk", flat=True)) == {kept.pk, other.pk}
+
+    project.delete()
+    assert list(WorkItem.objects.values_list("pk", flat=True)) == [other.pk]
+    assert not Assignment.objects.filter(project=project.pk).exists()
