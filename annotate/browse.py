@@ -36,7 +36,7 @@ from typing import Any
 
 from django.contrib.postgres.search import SearchQuery
 from django.db import connections, transaction
-from django.db.models import Max, Min, QuerySet
+from django.db.models import F, Max, Min, QuerySet
 
 from annotate import search
 from annotate.models import Example, ExampleSearch
@@ -91,16 +91,23 @@ class Plan:
             return self.rows
         return self.rows.filter(pk__in=self.documents.values("example_id"))
 
-    def between(self, low: int, high: int) -> QuerySet[Example]:
-        """The matches with ids from ``low`` to ``high``: the range applied to the search table too."""
+    def between(self, low: int, high: int, *, forward: bool = True) -> QuerySet[Example]:
+        """The matches with ids from ``low`` to ``high``, nearest first: the range applied to the search table too.
+
+        A search is ordered by an expression no index gives. Given the order of an index and a LIMIT, the planner
+        walks the window by primary key checking each stored document, expecting to meet the LIMIT soon; for a
+        rare word it reads the whole window (hundreds of thousands of documents) where intersecting the search
+        index with the window reads a few pages."""
         rows = self.rows.filter(pk__gte=low, pk__lte=high)
         if self.documents is None:
-            return rows
-        return rows.filter(pk__in=self.documents.filter(example_id__gte=low, example_id__lte=high).values("example_id"))
+            return rows.order_by("pk" if forward else "-pk")
+        words = self.documents.filter(example_id__gte=low, example_id__lte=high).values("example_id")
+        unindexed = F("pk") + 0
+        return rows.filter(pk__in=words).order_by(unindexed.asc() if forward else unindexed.desc())
 
     def among(self, ids: list[int]) -> QuerySet[Example]:
         """The matches among these examples: the ids looked up in the search table too."""
-        rows = self.rows.filter(pk__in=ids)
+        rows = self.rows.filter(pk__in=ids).order_by()
         if self.documents is None:
             return rows
         return rows.filter(pk__in=self.documents.filter(example_id__in=ids).values("example_id"))
@@ -232,7 +239,7 @@ def _walk(found: Plan, span: Span, *, after: int | None, before: int | None, lim
             low = max(high - width + 1, span.low)
         if low > high:
             return _Walk(matched, False, position)
-        part = found.between(low, high).order_by("pk" if forward else "-pk")
+        part = found.between(low, high, forward=forward)
         take = limit - len(matched) if found.check is None else min(wanted, budget - checked)
         ids = list(part.values_list("pk", flat=True)[:take])
         kept = found.check(ids) if found.check is not None and ids else None

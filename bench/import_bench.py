@@ -9,9 +9,11 @@ list and a seeded RNG) to a temporary JSONL file, streaming. Then it takes the p
 ``import_start(upload=...)`` stores the file and creates the Job, and the job runs in a separate process the way
 the Celery worker runs it (``curation.tasks.run_import(job_id)``): every stage, from reading the file to the
 commit, including the annotation queue's rows and the look for duplicates. The peak RSS reported is that
-process's; the seconds per stage come from the job's result. Then it runs the search index job the import queued
-(``curation.tasks.run_search_index``) the same way, and prints its time apart: the import is done, and its
-examples are in the annotation queue, before they are searchable. ``--no-index`` leaves it out.
+process's; the seconds per stage come from the job's result; the CPU seconds of the job's process and of the
+PostgreSQL backends serving it say what the work cost, whatever else the machine was doing. Then it runs the
+search index job the import queued (``curation.tasks.run_search_index``) the same way, and prints its time apart:
+the import is done, and its examples are in the annotation queue, before they are searchable. ``--no-index``
+leaves it out.
 
 ``--churn N`` first inserts N examples into a scratch project, ANALYZEs, and deletes them without a VACUUM, so
 the import runs against a table with dead rows and statistics that are wrong, as after a large delete on a
@@ -59,8 +61,9 @@ POOL_SIZE = 1_000_003  # a prime, so record slices rarely line up with each othe
 # The child's own peak is VmHWM, its memory's high-water mark: ru_maxrss would also count the memory of this
 # process, which the child's inherited at the fork (Linux carries it over the exec), a floor under every figure.
 CHILD = (
-    "import re, sys, django; django.setup(); from curation.tasks import {task}; {task}(int(sys.argv[1])); "
-    "print('PEAK_RSS_KB', re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1))"
+    "import os, re, sys, django; django.setup(); from curation.tasks import {task}; {task}(int(sys.argv[1])); "
+    "print('PEAK_RSS_KB', re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1)); "
+    "print('CPU_SECONDS', os.times().user + os.times().system)"
 )
 
 
@@ -115,8 +118,39 @@ def write_records(path: Path, count: int, seed: int, prefix: str = "bench") -> N
             out.write(b"\n".join(batch) + b"\n")
 
 
-def run_job(job_id: int, task: str = "run_import") -> tuple[int, float, float]:
-    """Run the job in a child process as the worker would; return (exit code, seconds, peak RSS in MB)."""
+class BackendCpu:
+    """CPU seconds of the PostgreSQL backends serving the bench database other than this process's own, sampled
+    while a job runs: on a shared machine, CPU seconds compare between runs where wall-clock seconds do not."""
+
+    def __init__(self) -> None:
+        import psutil
+        from django.db import connection
+
+        self.psutil, self.database = psutil, connection.settings_dict["NAME"]
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            self.own = cursor.fetchone()[0]
+        self.first: dict[int, float] = {}
+        self.last: dict[int, float] = {}
+        self.sample(first=True)
+
+    def sample(self, *, first: bool = False) -> None:
+        for process in self.psutil.process_iter(["name", "cmdline", "cpu_times"]):
+            command = " ".join(process.info["cmdline"] or ())
+            if process.info["name"] != "postgres" or process.pid == self.own or f" {self.database} " not in command:
+                continue
+            cpu = process.info["cpu_times"].user + process.info["cpu_times"].system
+            self.first.setdefault(process.pid, cpu if first else 0.0)
+            self.last[process.pid] = cpu
+
+    @property
+    def seconds(self) -> float:
+        return sum(cpu - self.first[pid] for pid, cpu in self.last.items())
+
+
+def run_job(job_id: int, task: str = "run_import") -> tuple[int, float, float, dict[str, float]]:
+    """Run the job in a child process as the worker would; return (exit code, seconds, peak RSS in MB, CPU seconds
+    of the job's process and of PostgreSQL)."""
     from curation.models import Job
 
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", "config.settings")}
@@ -126,12 +160,13 @@ def run_job(job_id: int, task: str = "run_import") -> tuple[int, float, float]:
         [sys.executable, "-c", code, str(job_id)], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True
     )
     shown = ""
+    backends = BackendCpu()
     while True:
         try:
-            child.wait(timeout=1)
+            child.wait(timeout=0.25)
             break
         except subprocess.TimeoutExpired:
-            pass
+            backends.sample()
         job = Job.objects.get(pk=job_id)
         line = f"{job.stage or job.status} {job.percent if job.percent is not None else '?'}%"
         if line != shown and time.perf_counter() - started > 2:
@@ -141,7 +176,9 @@ def run_job(job_id: int, task: str = "run_import") -> tuple[int, float, float]:
     output = child.stdout.read() if child.stdout else ""
     # The job's process reports its own peak (Linux: KB), so two jobs in a row are measured apart.
     peaks = [int(line.split()[1]) for line in output.splitlines() if line.startswith("PEAK_RSS_KB ")]
-    return child.returncode, seconds, (peaks[0] / 1024 if peaks else float("nan"))
+    cpu = [float(line.split()[1]) for line in output.splitlines() if line.startswith("CPU_SECONDS ")]
+    used = {"job": cpu[0] if cpu else float("nan"), "postgres": backends.seconds}
+    return child.returncode, seconds, (peaks[0] / 1024 if peaks else float("nan")), used
 
 
 CHURN_SQL = """
@@ -194,7 +231,7 @@ def measure(args: argparse.Namespace, project: object, user: object, prefix: str
         path.unlink()
 
     load_before = os.getloadavg()
-    code, seconds, peak_mb = run_job(job.pk)
+    code, seconds, peak_mb, cpu = run_job(job.pk)
     load_after = os.getloadavg()
     job = Job.objects.get(pk=job.pk)
     result = job.result or {}
@@ -219,6 +256,7 @@ def measure(args: argparse.Namespace, project: object, user: object, prefix: str
     )
     print(f"MB/s           {size / 1e6 / seconds:,.1f}")
     print(f"peak RSS       {peak_mb:,.1f} MB (the job's process)")
+    print(f"CPU seconds    job's process {cpu['job']:.1f}, PostgreSQL {cpu['postgres']:.1f} (sampled every 0.25 s)")
     print(f"load average   {load_before[0]:.2f} before, {load_after[0]:.2f} after (1 min; {os.cpu_count()} CPUs)")
     print(f"job status     {job.status}" + (f": {job.error.get('message')}" if job.error else ""))
     if code != 0:
@@ -234,12 +272,13 @@ def index(job_id: int) -> int:
     from curation.models import Job
 
     load_before = os.getloadavg()
-    code, seconds, peak_mb = run_job(job_id, "run_search_index")
+    code, seconds, peak_mb, cpu = run_job(job_id, "run_search_index")
     load_after = os.getloadavg()
     job = Job.objects.get(pk=job_id)
     result = job.result or {}
     print(f"search index   {seconds:.2f} s for {result.get('written', 0):,} examples (its process, start-up included)")
     print(f"  peak RSS     {peak_mb:,.1f} MB; load average {load_before[0]:.2f} before, {load_after[0]:.2f} after")
+    print(f"  CPU seconds  job's process {cpu['job']:.1f}, PostgreSQL {cpu['postgres']:.1f}")
     print(f"index job      {job.status}" + (f": {job.error.get('message')}" if job.error else ""))
     return code if job.status == Job.Status.SUCCEEDED else max(code, 1)
 
