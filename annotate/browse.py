@@ -75,7 +75,8 @@ class Plan:
     search table's rows holding the words (for a phrase, its candidates'), None without a search; ``check``: for a
     phrase, keeps those of a list of candidate ids whose words stand together; ``indexed``: the search index
     narrows the matches (windows need not budget the examples they span); ``nothing``: the search has no word to
-    look for; ``filtered``: anything narrows the project's examples at all."""
+    look for; ``filtered``: anything narrows the project's examples at all; ``rows_filtered``: a filter other than
+    the words does; ``words``: the tsquery ``documents`` match, as text."""
 
     rows: QuerySet[Example]
     documents: QuerySet[ExampleSearch] | None = None
@@ -83,6 +84,8 @@ class Plan:
     indexed: bool = False
     nothing: bool = False
     filtered: bool = True
+    rows_filtered: bool = True
+    words: str = ""
 
     @property
     def matches(self) -> QuerySet[Example]:
@@ -105,12 +108,17 @@ class Plan:
         unindexed = F("pk") + 0
         return rows.filter(pk__in=words).order_by(unindexed.asc() if forward else unindexed.desc())
 
-    def among(self, ids: list[int]) -> QuerySet[Example]:
-        """The matches among these examples: the ids looked up in the search table too."""
-        rows = self.rows.filter(pk__in=ids).order_by()
+    def among(self, ids: list[int]) -> set[int]:
+        """Which of these examples match (are candidates, for a phrase): the ids looked up in the search table,
+        and in the examples only if other filters ask for it."""
         if self.documents is None:
-            return rows
-        return rows.filter(pk__in=self.documents.filter(example_id__in=ids).values("example_id"))
+            return set(self.rows.filter(pk__in=ids).order_by().values_list("pk", flat=True))
+        if not self.rows_filtered:  # one array parameter: the review queue asks this of a thousand ids at a time
+            with connections[self.documents.db].cursor() as cursor:
+                cursor.execute(AMONG_SQL, [ids, self.words])
+                return {row[0] for row in cursor.fetchall()}
+        words = self.documents.filter(example_id__in=ids).values("example_id")
+        return set(self.rows.filter(pk__in=words).order_by().values_list("pk", flat=True))
 
 
 @dataclass(frozen=True)
@@ -146,28 +154,31 @@ def plan(examples: QuerySet[Example], filters: search.ExampleFilters) -> Plan:
         return Plan(examples, filtered=False)
     if not filters.q or connections[using].vendor != "postgresql":
         return Plan(search.apply(examples, filters))
-    others = search.apply(examples, replace(filters, q=""))
+    rest = replace(filters, q="")
+    others = search.apply(examples, rest)
     tsquery = parsed_query(filters.q, using)
     if not tsquery:
         return Plan(others.none(), nothing=True)
     documents = ExampleSearch.objects.using(using)
     # A phrase under a "-" would need every candidate checked: it is searched for as written.
     if not PHRASE_OPERATOR.search(tsquery) or "!" in tsquery:
-        return Plan(others, documents.filter(document=_raw(tsquery)), indexed=True)
+        exact = documents.filter(document=_raw(tsquery))
+        return Plan(others, exact, indexed=True, rows_filtered=bool(rest), words=tsquery)
     if "|" in tsquery:  # either side may match: the candidates hold all the words of one side or the other
-        candidates = documents.filter(document=_raw(PHRASE_OPERATOR.sub("&", tsquery)))
+        held = PHRASE_OPERATOR.sub("&", tsquery)
     else:
         # Every word must appear: the candidates are the examples holding the rarest one. The planner takes the
         # words for independent and would think all of them together very rare, which the words of a phrase
         # seldom are; for one word its statistics are right, and so is its choice of plan.
         words = sorted(set(LEXEME.findall(tsquery)))
         rarest = min(words, key=lambda word: estimated_rows(documents.filter(document=_raw(f"'{word}'"))))
-        candidates = documents.filter(document=_raw(f"'{rarest}'"))
+        held = f"'{rarest}'"
+    candidates = documents.filter(document=_raw(held))
 
     def check(ids: list[int]) -> set[int]:
         return phrase_matches(ids, tsquery, using)
 
-    return Plan(others, candidates, check, indexed=True)
+    return Plan(others, candidates, check, indexed=True, rows_filtered=bool(rest), words=held)
 
 
 # OFFSET 0 keeps the candidates a subquery of their own, read by primary key: the planner would otherwise read
@@ -177,6 +188,12 @@ SELECT example_id FROM (
     SELECT example_id, document FROM annotate_examplesearch WHERE example_id = ANY(%s) OFFSET 0
 ) AS candidates
 WHERE document @@ to_tsquery('{search.SEARCH_CONFIG}'::regconfig, %s)
+"""
+
+
+AMONG_SQL = f"""
+SELECT example_id FROM annotate_examplesearch
+WHERE example_id = ANY(%s) AND document @@ to_tsquery('{search.SEARCH_CONFIG}'::regconfig, %s)
 """
 
 

@@ -83,10 +83,15 @@ def _in_queue(filters: Filters) -> QuerySet[LabelSummary]:
     return rows if filters.resolved is None else rows.filter(resolved=filters.resolved)
 
 
-def _narrowed_to(filters: Filters, example_ids: list[int]) -> set[int]:
-    """Which of these examples the annotator, metadata and examples' filters keep: each condition one query driven
-    by the ids (primary-key and unique-index probes, the search index), so its cost follows the window, never the
-    project."""
+def _examples_plan(filters: Filters) -> browse.Plan | None:
+    """How the examples' filters find examples (annotate/browse.py), planned once for a whole walk."""
+    return browse.plan(Example.objects.all(), filters.examples) if filters.examples else None
+
+
+def _narrowed_to(filters: Filters, example_ids: list[int], plan: browse.Plan | None) -> set[int]:
+    """Which of these examples the annotator, metadata and examples' filters (``plan``: theirs) keep: each
+    condition one query driven by the ids (primary-key and unique-index probes, the search index), so its cost
+    follows the window, never the project."""
     kept = set(example_ids)
     if filters.annotator is not None:
         # Examples whose current labels include theirs (one probe per id, with the labels layer's rule).
@@ -96,11 +101,10 @@ def _narrowed_to(filters: Filters, example_ids: list[int]) -> set[int]:
     if filters.metadata and kept:
         matching = metadata.matching(Example.objects.filter(pk__in=list(kept)), "metadata", filters.metadata)
         kept &= set(matching.values_list("pk", flat=True))
-    if filters.examples and kept:
+    if plan is not None and kept:
         # As the examples browser finds them: a phrase's candidates first, then only those checked.
-        found = browse.plan(Example.objects.all(), filters.examples)
-        candidates = set(found.among(sorted(kept)).values_list("pk", flat=True))
-        kept &= found.check(sorted(candidates)) if found.check is not None and candidates else candidates
+        candidates = plan.among(sorted(kept))
+        kept &= plan.check(sorted(candidates)) if plan.check is not None and candidates else candidates
     return kept
 
 
@@ -168,13 +172,14 @@ def walk(filters: Filters, position: Position | None, *, forward: bool, limit: i
         kept = ahead[:limit]
         return Walk(_summaries(filters, kept), len(ahead) > limit, kept[-1] if kept else position)
     found: list[Position] = []
+    plan = _examples_plan(filters)
     largest = MAX_SEARCH_WINDOW if filters.examples.q else MAX_WINDOW
     frontier, scanned, window = position, 0, min(max(4 * limit, 200), largest)
     while scanned < SCAN_BUDGET:
         batch = _scan(filters, frontier, forward=forward, limit=window)
         if not batch:
             return Walk(_summaries(filters, found), False, frontier)
-        matching = _narrowed_to(filters, [p.example_id for p in batch])
+        matching = _narrowed_to(filters, [p.example_id for p in batch], plan)
         for where in batch:
             frontier = where
             if where.example_id in matching:
@@ -267,7 +272,7 @@ def summary_of(filters: Filters, example: Example) -> LabelSummary | None:
     summary = next(iter(_in_queue(filters).filter(example=example).order_by()[:1]), None)
     if summary is None or filters.no_such_annotator:
         return None
-    if filters.narrowed and not _narrowed_to(filters, [example.pk]):
+    if filters.narrowed and not _narrowed_to(filters, [example.pk], _examples_plan(filters)):
         return None
     return summary
 
