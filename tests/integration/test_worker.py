@@ -179,6 +179,18 @@ def test_it_imports_a_file_through_the_worker(cast, project, worker, settings):
     assert leftovers(settings) == [], "the upload is removed once imported"
 
 
+def test_the_worker_indexes_an_import_for_search_once_it_is_done(cast, project, worker):
+    lines = b"".join(b'{"id": "r%d", "prompt": "Say %d", "response": "word%d"}\n' % (n, n, n) for n in range(50))
+    job = wait_for(post_import(api_client_for(cast["manager"]), project, lines), worker)
+    assert job.status == Job.Status.SUCCEEDED, job.error
+
+    index = wait_for(job.result["search_index_job"], worker)
+
+    assert (index.kind, index.status, index.result["written"]) == (Job.Kind.SEARCH_INDEX, Job.Status.SUCCEEDED, 50)
+    found = api_client_for(cast["reviewer"]).get(f"/api/v1/projects/{project.pk}/examples/", {"q": "word7"}).json()
+    assert [e["external_id"] for e in found["results"]] == ["r7"] and found["search_pending"] == 0
+
+
 def test_it_reports_bad_records_from_the_worker_and_writes_nothing(cast, project, worker):
     records = [{"prompt": "ok", "response": "fine"}, {"prompt": 5, "response": "x"}, {"nothing": True}]
     client = api_client_for(cast["manager"])
