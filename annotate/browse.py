@@ -110,7 +110,8 @@ class Plan:
 
     def among(self, ids: list[int]) -> set[int]:
         """Which of these examples match (are candidates, for a phrase): the ids looked up in the search table,
-        and in the examples only if other filters ask for it."""
+        and in the examples only if other filters ask for it. The ids must be of examples the planned queryset
+        holds (the review queue's cases are its project's): only the filters are checked."""
         if self.documents is None:
             return set(self.rows.filter(pk__in=ids).order_by().values_list("pk", flat=True))
         if not self.rows_filtered:  # one array parameter: the review queue asks this of a thousand ids at a time

@@ -8,8 +8,8 @@ where it stopped when run again). Then the GIN index is built on the filled tabl
 row by row, concurrently; then the expression index of migration 0013 is dropped, concurrently. The function
 ``annotate_example_document`` stays: the index job computes each example's document with it.
 
-On a large table this takes a while (for a million examples of about 1.7 KB, roughly as long as migration 0013's
-index build: a few minutes), and search goes on meanwhile on the old index. Examples imported while it runs, by
+On a large table this takes a while (for a million examples of about 1.7 KB, some five minutes of filling, as
+long as the index job takes for them, then the index build), and search goes on meanwhile on the old index. Examples imported while it runs, by
 workers still on the previous release, may be left out of the table: ``manage.py search_index`` indexes whatever
 a project is missing.
 

@@ -201,3 +201,45 @@ def test_it_lists_the_records_already_in_the_project(client_as, job):
 
     assert "102 records have the same content as an example the project already had, and were left out" in html
     assert "1, 2, 3" in html and "and 2 more" in html
+
+
+# Search index jobs (curation/services/search_index.py) ----------------------------------------------------------
+
+
+@pytest.fixture
+def index_job(project, cast):
+    from curation.models import Job
+
+    return Job.objects.create(
+        kind=Job.Kind.SEARCH_INDEX,
+        project=project,
+        created_by=cast["manager"],
+        params={"ranges": [[1, 40]], "examples": 40},
+        progress_total=40,
+        progress_unit="examples",
+    )
+
+
+def test_an_import_links_to_the_job_indexing_its_examples_for_search(client_as, job, index_job):
+    job.succeed({"imported": 40, "shapes": {}, "moved_to_metadata": {}, "search_index_job": index_job.pk})
+
+    html = client_as("manager").get(job_url(job)).content.decode()
+
+    assert f'<a href="{job_url(index_job)}">the search index job #{index_job.pk}</a>' in html
+
+
+def test_an_index_job_says_how_far_it_got_and_what_cancelling_it_leaves(client_as, index_job):
+    set_progress(index_job, done=10, total=40, stage="indexing", unit="examples")
+
+    html = client_as("manager").get(job_url(index_job)).content.decode()
+
+    assert "Indexing for search" in html and "10 of 40 examples" in html
+    assert "The examples it has not indexed yet are not found by a search until it is run again." in html
+
+
+def test_a_finished_index_job_says_what_is_searchable(client_as, index_job):
+    index_job.succeed({"examples": 40, "written": 30, "seconds": 1.5}, progress=(40, "examples"))
+
+    html = client_as("manager").get(job_url(index_job)).content.decode()
+
+    assert "40 examples can be found by a search (30 indexed now, the others already were)." in html
