@@ -1,6 +1,7 @@
 """Reading a version's members for export: plain instruction records come from PostgreSQL as three strings and are
-rebuilt in Python; everything else comes as JSON text. Both ways must give exactly the content that parsing the
-stored JSON gives, key order included, for the version's own (cleaned) content as well as the example's."""
+rebuilt in Python; everything else comes as JSON text (on SQLite, every record is read as the ORM reads it). Both
+ways must give exactly the content that parsing the stored JSON gives, key order included, for the version's own
+(cleaned) content as well as the example's."""
 
 from __future__ import annotations
 
@@ -11,8 +12,6 @@ from annotate.models import Example
 from curation.export.rows import members
 from curation.models import DatasetVersion, VersionMember
 from tests.factories import ExampleFactory, ProjectFactory, UserFactory
-
-pytestmark = pytest.mark.skipif(connection.vendor != "postgresql", reason="the read path under test is PostgreSQL's")
 
 TRICKY = 'tab\there, newline\nthere, backslash \\ and \\n, quote " , unicode é ✓ 𝄞, \r\f\b\x01 controls'
 
