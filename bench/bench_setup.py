@@ -59,3 +59,34 @@ def labelled_project(tag: str, name_prefix: str, annotators: int) -> tuple[Any, 
     made = users.objects.bulk_create(users(username=f"{tag}-p{project.pk}-{n:02d}") for n in range(annotators))
     Membership.objects.bulk_create(Membership(user=u, project=project, role=Role.ANNOTATOR) for u in made)
     return project, made
+
+
+class BackendCpu:
+    """CPU seconds of the PostgreSQL backends serving the bench database other than this process's own, sampled
+    while a job or a request runs: on a shared machine, CPU seconds compare between runs where wall-clock seconds
+    do not. A backend that exits counts with its last sample, so sample every fraction of a second."""
+
+    def __init__(self) -> None:
+        import psutil
+        from django.db import connection
+
+        self.psutil, self.database = psutil, connection.settings_dict["NAME"]
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            self.own = cursor.fetchone()[0]
+        self.first: dict[int, float] = {}
+        self.last: dict[int, float] = {}
+        self.sample(first=True)
+
+    def sample(self, *, first: bool = False) -> None:
+        for process in self.psutil.process_iter(["name", "cmdline", "cpu_times"]):
+            command = " ".join(process.info["cmdline"] or ())
+            if process.info["name"] != "postgres" or process.pid == self.own or f" {self.database} " not in command:
+                continue
+            cpu = process.info["cpu_times"].user + process.info["cpu_times"].system
+            self.first.setdefault(process.pid, cpu if first else 0.0)
+            self.last[process.pid] = cpu
+
+    @property
+    def seconds(self) -> float:
+        return sum(cpu - self.first[pid] for pid, cpu in self.last.items())

@@ -139,31 +139,20 @@ class PeakRss:
 class CpuSeconds:
     """CPU seconds spent while the block runs: by the gunicorn worker, by PostgreSQL's backends on the bench
     database, by this process (the client), and by everything else on the machine. On a shared machine the first
-    two are the figures to compare between runs; "else" says how busy the machine was. A request's backends exit
-    with its connections, so they are sampled every 250 ms (more often costs the client a tenth of a core) and
-    each one's last reading counts."""
+    two are the figures to compare between runs; "else" says how busy the machine was. The backends are sampled
+    every 250 ms (more often costs the client a tenth of a core)."""
 
-    def __init__(self, pid: int, database: str):
+    def __init__(self, pid: int):
         import psutil
 
-        self.psutil, self.worker, self.database = psutil, psutil.Process(pid), database
-        self.backends: dict[int, tuple[float, float]] = {}  # pid: (CPU when first seen, CPU when last seen)
+        self.psutil, self.worker = psutil, psutil.Process(pid)
         self.seconds: dict[str, float] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def _sample_backends(self, first: bool = False) -> None:
-        for process in self.psutil.process_iter(["name", "cmdline", "cpu_times"]):
-            command = " ".join(process.info["cmdline"] or ())
-            if process.info["name"] != "postgres" or f" {self.database} " not in f" {command} ":
-                continue
-            cpu = process.info["cpu_times"].user + process.info["cpu_times"].system
-            seen_first = self.backends[process.pid][0] if process.pid in self.backends else (cpu if first else 0.0)
-            self.backends[process.pid] = (seen_first, cpu)
-
     def _run(self) -> None:
         while not self._stop.wait(0.25):
-            self._sample_backends()
+            self.backends.sample()
 
     def _read(self) -> dict[str, float]:
         worker, client, machine = self.worker.cpu_times(), self.psutil.Process().cpu_times(), self.psutil.cpu_times()
@@ -174,7 +163,7 @@ class CpuSeconds:
         }
 
     def __enter__(self) -> CpuSeconds:
-        self._sample_backends(first=True)
+        self.backends = bench_setup.BackendCpu()
         self.before = self._read()
         self._thread.start()
         return self
@@ -182,10 +171,10 @@ class CpuSeconds:
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
-        self._sample_backends()
+        self.backends.sample()
         after = self._read()
         self.seconds = {key: after[key] - self.before[key] for key in after}
-        self.seconds["postgres"] = sum(last - first for first, last in self.backends.values())
+        self.seconds["postgres"] = self.backends.seconds
         self.seconds["else"] = self.seconds.pop("machine") - sum(self.seconds.values())
 
 
@@ -230,7 +219,6 @@ def main() -> int:
     args = parse_args()
     if not bench_setup.django_on_postgres("export_bench", "--examples 1000000"):
         return 2
-    from django.db import connection
 
     from curation.models import DatasetVersion
 
@@ -250,7 +238,7 @@ def main() -> int:
             pid = worker_pid(server)
             download(port, token, f"/api/v1/versions/{version.pk}/")  # warm the worker up
             for file in ("jsonl", "parquet"):
-                with PeakRss(pid) as rss, CpuSeconds(pid, connection.settings_dict["NAME"]) as cpu:
+                with PeakRss(pid) as rss, CpuSeconds(pid) as cpu:
                     figures = download(
                         port, token, f"/api/v1/versions/{version.pk}/export/?format={args.format}&file={file}"
                     )

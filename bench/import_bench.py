@@ -118,36 +118,6 @@ def write_records(path: Path, count: int, seed: int, prefix: str = "bench") -> N
             out.write(b"\n".join(batch) + b"\n")
 
 
-class BackendCpu:
-    """CPU seconds of the PostgreSQL backends serving the bench database other than this process's own, sampled
-    while a job runs: on a shared machine, CPU seconds compare between runs where wall-clock seconds do not."""
-
-    def __init__(self) -> None:
-        import psutil
-        from django.db import connection
-
-        self.psutil, self.database = psutil, connection.settings_dict["NAME"]
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_backend_pid()")
-            self.own = cursor.fetchone()[0]
-        self.first: dict[int, float] = {}
-        self.last: dict[int, float] = {}
-        self.sample(first=True)
-
-    def sample(self, *, first: bool = False) -> None:
-        for process in self.psutil.process_iter(["name", "cmdline", "cpu_times"]):
-            command = " ".join(process.info["cmdline"] or ())
-            if process.info["name"] != "postgres" or process.pid == self.own or f" {self.database} " not in command:
-                continue
-            cpu = process.info["cpu_times"].user + process.info["cpu_times"].system
-            self.first.setdefault(process.pid, cpu if first else 0.0)
-            self.last[process.pid] = cpu
-
-    @property
-    def seconds(self) -> float:
-        return sum(cpu - self.first[pid] for pid, cpu in self.last.items())
-
-
 def run_job(job_id: int, task: str = "run_import") -> tuple[int, float, float, dict[str, float]]:
     """Run the job in a child process as the worker would; return (exit code, seconds, peak RSS in MB, CPU seconds
     of the job's process and of PostgreSQL)."""
@@ -160,7 +130,7 @@ def run_job(job_id: int, task: str = "run_import") -> tuple[int, float, float, d
         [sys.executable, "-c", code, str(job_id)], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True
     )
     shown = ""
-    backends = BackendCpu()
+    backends = bench_setup.BackendCpu()
     while True:
         try:
             child.wait(timeout=0.25)
