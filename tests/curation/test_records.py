@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from curation.importing.records import RecordError, canonicalize
+from curation.importing.records import RecordError, canonicalize, canonicalize_any
 
 USER_Q = {"role": "user", "content": "What is 2 + 2?"}
 ASSISTANT_4 = {"role": "assistant", "content": "4"}
@@ -327,3 +329,51 @@ def test_it_names_the_missing_key(record, named):
         canonicalize(record)
 
     assert named in str(caught.value)
+
+
+# The shortcut for plain instruction records (records._plain_instruction) must agree with the general path on
+# every record: the same canonical record, or the same refusal. Values are drawn near its edges.
+SHORTCUT_KEYS = ["id", "prompt", "response", "system", "metadata", "instruction", "input", "output", "text", "extra"]
+SHORTCUT_VALUES = st.one_of(
+    st.none(),
+    st.sampled_from(["", " ", "\t\n", "Add 2 and 2.", "x" * 255, "x" * 256, "\x00", "é"]),
+    st.text(max_size=8),
+    st.integers(min_value=-3, max_value=3),
+    st.booleans(),
+    st.lists(st.text(max_size=3), max_size=2),
+    st.dictionaries(st.sampled_from(["source", "extra", "prompt"]), st.text(max_size=3), max_size=2),
+)
+
+
+def outcome(canonicalize_one, raw):
+    try:
+        return canonicalize_one(raw)
+    except RecordError as exc:
+        return f"refused: {exc}"
+
+
+@given(st.dictionaries(st.sampled_from(SHORTCUT_KEYS), SHORTCUT_VALUES, max_size=6))
+@settings(max_examples=600, deadline=None)
+def test_the_plain_instruction_shortcut_agrees_with_the_general_path(raw):
+    assert outcome(canonicalize, dict(raw)) == outcome(canonicalize_any, dict(raw))
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        {"prompt": "p", "response": "r"},
+        {"id": "a-1", "prompt": "p", "response": "r", "system": "s", "metadata": {"source": "x"}},
+        {"id": 7, "prompt": "p", "response": "r"},
+        {"id": True, "prompt": "p", "response": "r"},
+        {"id": " ", "prompt": "p", "response": "r"},
+        {"id": "x" * 256, "prompt": "p", "response": "r"},
+        {"prompt": "p", "response": "r", "system": None},
+        {"prompt": "p", "response": "r", "metadata": None},
+        {"prompt": "p", "response": "r", "metadata": []},
+        {"prompt": "p", "response": None},
+        {"prompt": ["p"], "response": "r"},
+        {"prompt": "p", "response": "r", "extra": 1},
+    ],
+)
+def test_the_shortcut_and_the_general_path_agree_at_its_edges(raw):
+    assert outcome(canonicalize, dict(raw)) == outcome(canonicalize_any, dict(raw))
