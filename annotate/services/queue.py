@@ -21,6 +21,7 @@ write transaction at a time (IMMEDIATE), which gives the same results.
 
 from __future__ import annotations
 
+import io
 import json
 import time
 from collections import Counter
@@ -29,6 +30,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Case, Exists, F, OuterRef, Q, QuerySet, Value, When
 from django.db.models.functions import Greatest
@@ -59,34 +61,50 @@ class NoLongerMember(ServiceError):
 # Putting examples in the queue -------------------------------------------------------------------------------
 
 
+# Knuth's multiplier and modulus of SHUFFLE_SQL, for the rows the queue makes from ids alone (work_items_copy).
+SHUFFLE_MULTIPLIER, SHUFFLE_MODULUS = 2654435761, 2147483647
+# A work item in PostgreSQL's binary COPY format, as numpy lays it out: the field count, then each field's length
+# and value, in the order of WORK_ITEMS_COPY_SQL's columns. Big-endian throughout, as the format wants.
+_WORK_ITEM_ROW = np.dtype(
+    [("fields", ">i2")]
+    + [
+        item
+        for name, kind in (
+            ("example_id", ">i8"),
+            ("shuffle", ">i8"),
+            ("project_id", ">i8"),
+            ("round", ">i4"),
+            ("target", ">i4"),
+            ("extra", ">i4"),
+            ("live", ">i4"),
+            ("done", ">i4"),
+            ("open", "u1"),
+            ("in_scope", "u1"),
+        )
+        for item in ((f"{name}_length", ">i4"), (name, kind))
+    ]
+)
+WORK_ITEMS_COPY_SQL = (
+    "COPY annotate_workitem (example_id, shuffle, project_id, round, target, extra, live, done, open, in_scope) "
+    "FROM STDIN (FORMAT binary)"
+)
+_COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + b"\x00" * 8
+_COPY_TRAILER = b"\xff\xff"
+
+
 def work_items_create(*, project: Project, id_ranges: Sequence[tuple[int, int]] | None = None) -> int:
     """Put the project's examples that are not in the queue yet into it (called by import, in its transaction).
 
     ``id_ranges`` (PostgreSQL): the caller has just written exactly the examples with these ids (inclusive
-    ranges), none of them queued yet, so their rows are made from the ids alone, reading neither table. A bulk
-    import's next statement must not depend on table statistics the import itself has just made stale: an
-    anti-join over a million rows planned on them can take minutes instead of seconds.
+    ranges), none of them queued yet, so their rows are made from the ids alone, reading neither table
+    (``work_items_copy``). A bulk import's next statement must not depend on table statistics the import itself
+    has just made stale: an anti-join over a million rows planned on them can take minutes instead of seconds.
     """
     # While the queue is limited to a dataset version, new examples (in no version yet) wait outside it.
     limited = Project.objects.filter(pk=project.pk, queue_version__isnull=False).exists()
+    if id_ranges is not None:
+        return work_items_copy(project=project, id_ranges=id_ranges, in_scope=not limited)
     with connection.cursor() as cursor:
-        if id_ranges is not None:
-            if not id_ranges:
-                return 0
-            cursor.execute(
-                "INSERT INTO annotate_workitem (example_id, project_id, round, target, extra, live, done, open, "
-                f"in_scope, shuffle) SELECT g, %s, 1, %s, 0, 0, 0, %s, %s, {SHUFFLE_SQL.replace('e.id', 'g')} "
-                "FROM unnest(%s::bigint[], %s::bigint[]) AS r(lo, hi), generate_series(r.lo, r.hi) AS g",
-                [
-                    project.pk,
-                    project.overlap,
-                    True,
-                    not limited,
-                    [lo for lo, _ in id_ranges],
-                    [hi for _, hi in id_ranges],
-                ],
-            )
-            return int(cursor.rowcount)
         cursor.execute(
             "INSERT INTO annotate_workitem (example_id, project_id, round, target, extra, live, done, open, in_scope, "
             f"shuffle) SELECT e.id, e.project_id, 1, %s, 0, 0, 0, %s, %s, {SHUFFLE_SQL} FROM annotate_example e "
@@ -95,6 +113,35 @@ def work_items_create(*, project: Project, id_ranges: Sequence[tuple[int, int]] 
         )
         inserted: int = cursor.rowcount
         return inserted
+
+
+def work_items_copy(*, project: Project, id_ranges: Sequence[tuple[int, int]], in_scope: bool) -> int:
+    """Write the work items of the examples with these ids (inclusive ranges) with one binary COPY, in the
+    order of the claim index (``shuffle``); return how many.
+
+    Why not INSERT … SELECT from generate_series: at a million rows that took 8 s of the server's time against
+    1 s for this. COPY writes a page of rows at a time, and rows arriving in the claim index's order are added to
+    the same few of its pages instead of pages all over it. numpy lays the rows out: no Python per row.
+    """
+    if not id_ranges:
+        return 0
+    ids = np.concatenate([np.arange(first, last + 1, dtype=np.int64) for first, last in id_ranges])
+    shuffle = ids * SHUFFLE_MULTIPLIER % SHUFFLE_MODULUS  # below 2**63 for every id under 3.4 billion
+    order = np.argsort(shuffle, kind="stable")
+    rows = np.zeros(len(ids), dtype=_WORK_ITEM_ROW)
+    rows["fields"] = 10
+    for name in ("example_id", "shuffle", "project_id"):
+        rows[f"{name}_length"] = 8
+    for name in ("round", "target", "extra", "live", "done"):
+        rows[f"{name}_length"] = 4
+    rows["open_length"] = rows["in_scope_length"] = 1
+    rows["example_id"], rows["shuffle"] = ids[order], shuffle[order]
+    rows["project_id"], rows["round"], rows["target"] = project.pk, 1, project.overlap
+    rows["open"], rows["in_scope"] = 1, int(in_scope)
+    data = io.BytesIO(b"".join((_COPY_HEADER, rows.tobytes(), _COPY_TRAILER)))
+    with connection.cursor() as cursor:
+        cursor.copy_expert(WORK_ITEMS_COPY_SQL, data, size=1 << 20)
+    return len(ids)
 
 
 # The rules the queue's reads share ---------------------------------------------------------------------------
