@@ -284,7 +284,8 @@ def good_rows(
                 tally.given_like_made = True
             ids.add(raw.number, raw.line, record.external_id is None, row.external_id)
             tally.shapes[record.shape] += 1
-            tally.moved_to_metadata.update(record.extra_keys)
+            if record.extra_keys:
+                tally.moved_to_metadata.update(record.extra_keys)
             yield row
     except FileError as exc:
         tally.file_error = str(exc)
