@@ -61,6 +61,7 @@ def test_a_manager_sets_up_a_project_from_scratch(watched, project, cast):  # no
     # The guideline, with a live preview from the server's sanitised renderer, and a note.
     page.get_by_role("link", name="Edit guideline").first.click()
     page.get_by_role("heading", name="Edit the guideline").wait_for()
+    page.wait_for_load_state()  # htmx listens from DOMContentLoaded on: typing before it would go unseen
     page.get_by_label("Guideline").fill("# Severity\n\nRate **harm**, not rudeness.\n\n<script>alert(1)</script>")
     preview = page.locator("#guideline-preview")
     preview.locator("strong", has_text="harm").wait_for()
