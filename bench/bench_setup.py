@@ -90,3 +90,28 @@ class BackendCpu:
     @property
     def seconds(self) -> float:
         return sum(cpu - self.first[pid] for pid, cpu in self.last.items())
+
+
+class ServerWrites:
+    """What the whole PostgreSQL server wrote between two points: WAL bytes and checkpoints started. Both are
+    server-wide, so another database's work on the same server counts too; the benches say so."""
+
+    def __init__(self) -> None:
+        self.start = self._read()
+
+    @staticmethod
+    def _read() -> tuple[int, int]:
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint, checkpoints_timed + checkpoints_req "
+                "FROM pg_stat_bgwriter"
+            )
+            wal, checkpoints = cursor.fetchone()
+        return int(wal), int(checkpoints)
+
+    def since(self) -> tuple[int, int]:
+        """(WAL bytes, checkpoints) since this meter was made."""
+        wal, checkpoints = self._read()
+        return wal - self.start[0], checkpoints - self.start[1]

@@ -201,7 +201,9 @@ def measure(args: argparse.Namespace, project: object, user: object, prefix: str
         path.unlink()
 
     load_before = os.getloadavg()
+    writes = bench_setup.ServerWrites()
     code, seconds, peak_mb, cpu = run_job(job.pk)
+    wal_bytes, checkpoints = writes.since()
     load_after = os.getloadavg()
     job = Job.objects.get(pk=job.pk)
     result = job.result or {}
@@ -227,6 +229,10 @@ def measure(args: argparse.Namespace, project: object, user: object, prefix: str
     print(f"MB/s           {size / 1e6 / seconds:,.1f}")
     print(f"peak RSS       {peak_mb:,.1f} MB (the job's process)")
     print(f"CPU seconds    job's process {cpu['job']:.1f}, PostgreSQL {cpu['postgres']:.1f} (sampled every 0.25 s)")
+    print(
+        f"server writes  {wal_bytes / 1e9:,.2f} GB of WAL, {checkpoints} checkpoint(s) started"
+        " (the whole PostgreSQL server's, during the job)"
+    )
     print(f"load average   {load_before[0]:.2f} before, {load_after[0]:.2f} after (1 min; {os.cpu_count()} CPUs)")
     print(f"job status     {job.status}" + (f": {job.error.get('message')}" if job.error else ""))
     if code != 0:

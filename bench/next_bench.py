@@ -8,7 +8,8 @@ It builds a bench project (overlap 3, one rating question ``quality`` 1–5) thr
 examples with one ``INSERT … SELECT generate_series(…)`` per 200,000 rows (canonical instruction content of about
 1 KB, metadata ``{}``, the sha256 of the content's canonical JSON, external ids ``nb-00000001`` …) and queues them
 with ``annotate.services.queue.work_items_create`` — the import job is benchmarked by import_bench.py, not here.
-Each annotator is a member with an API token.
+Each annotator is a member with an API token. Then it VACUUMs and runs a CHECKPOINT, so that writing out the
+set-up's million rows does not fall into the measured run; it prints how many checkpoints started during the run.
 
 Then it starts ``gunicorn config.wsgi`` on a free localhost port (DEBUG off) and runs the annotators in
 ``--client-procs`` load-generator processes, one thread and one keep-alive HTTP connection per annotator. Each
@@ -173,6 +174,19 @@ def vacuum() -> None:
         cursor.execute("ANALYZE annotate_example")
         for table in ("annotate_workitem", "annotate_assignment", "annotate_annotation", "annotate_labelsummary"):
             cursor.execute(f"VACUUM (ANALYZE) {table}")
+    checkpoint()
+
+
+def checkpoint() -> None:
+    """Write out what the set-up changed (a million rows) now, so that the checkpoint it would otherwise cause
+    does not land in the measured run. Needs a superuser or pg_checkpoint; without, the run says it was skipped."""
+    from django.db import DatabaseError, connection, transaction
+
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("CHECKPOINT")
+    except DatabaseError as error:
+        print(f"no CHECKPOINT before the run ({error}): one may fall into it", file=sys.stderr)
 
 
 def make_annotators(project: Any, count: int) -> list[tuple[str, str]]:
@@ -672,6 +686,12 @@ def report(
             )
     if load.get("reconnects"):
         print(f"reconnects     {load['reconnects']:,} (the server had closed an idle keep-alive connection)")
+    # A checkpoint's writes and fsyncs compete with the requests for the disk: a few slow requests in the p99
+    # may be its doing rather than the code's.
+    print(
+        f"server writes  {load['checkpoints']} checkpoint(s) started and {load['wal_bytes'] / 1e6:,.0f} MB of WAL"
+        " during the run (the whole PostgreSQL server's)"
+    )
     errors: Counter = load["errors"]
     print(f"errors         {sum(errors.values()):,}")
     for (what, status, body), count in errors.most_common(20):
@@ -729,6 +749,7 @@ def main() -> int:
         vacuum()
         examples = Example.objects.filter(project=project).count()
         setup_seconds = time.perf_counter() - began
+        writes = bench_setup.ServerWrites()
         connections.close_all()  # nothing of this process's may hold locks or connections during the run
 
         port = free_port()
@@ -753,6 +774,7 @@ def main() -> int:
         finally:
             stop_gunicorn(server)
         timed = server_times(access_log)
+        load["wal_bytes"], load["checkpoints"] = writes.since()
         tmp.cleanup()
 
         checks = check_assignment(project, load.get("submits", 0))
